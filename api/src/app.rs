@@ -1,0 +1,174 @@
+//! The HTTP server: routes, middleware, per-request viewer, graceful shutdown.
+
+use crate::{
+    accounts, auth::jwt, config::Config, db, error::request_error_body, graphql, loaders::Loaders, storage::Storage,
+    AppState,
+};
+use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use axum::{
+    body::Bytes,
+    extract::{ConnectInfo, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use std::{net::SocketAddr, sync::atomic::Ordering, sync::Arc, time::Duration};
+use tower_http::{catch_panic::CatchPanicLayer, cors::CorsLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+#[derive(Clone)]
+pub struct Server {
+    pub state: AppState,
+    pub schema: graphql::AppSchema,
+}
+
+/// Connects, migrates and assembles everything a server needs.
+pub async fn build(cfg: Config) -> anyhow::Result<Server> {
+    let (db, db_stats) = db::connect(&cfg).await?;
+    db::migrate(&db).await?;
+    let secret = jwt::load_or_create_secret(cfg.jwt_secret.as_ref(), &cfg.data_dir)?;
+    let keys = jwt::JwtKeys::new(&secret, &cfg.jwt_issuer, &cfg.jwt_audience);
+    let storage = Storage::local(&cfg.data_dir)?;
+    let state = AppState { cfg: Arc::new(cfg), db, db_stats, jwt: keys, storage };
+    let schema = graphql::build_schema(Some(state.clone()), state.cfg.max_query_depth, state.cfg.max_query_complexity);
+    Ok(Server { state, schema })
+}
+
+pub fn router(server: Server) -> Router {
+    let cfg = server.state.cfg.clone();
+    let origins: Vec<HeaderValue> = cfg.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
+    let cors = CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600));
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql_handler))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(RequestBodyLimitLayer::new(cfg.max_body_bytes))
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(request_error_body("INTERNAL", "Internal error."))).into_response()
+        }))
+        .with_state(server)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").title("住房安全核验 GraphQL").finish())
+}
+
+async fn readyz(State(s): State<Server>) -> Response {
+    if db::ping(&s.state.db).await {
+        "ready".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    }
+}
+
+/// Prometheus text format.
+async fn metrics(State(s): State<Server>) -> Response {
+    let st = &s.state.db_stats;
+    let body = format!(
+        "# HELP hsv_db_statements_total SQL statements executed.\n# TYPE hsv_db_statements_total counter\n\
+         hsv_db_statements_total {}\n\
+         # HELP hsv_db_statements_failed_total SQL statements that failed.\n# TYPE hsv_db_statements_failed_total counter\n\
+         hsv_db_statements_failed_total {}\n\
+         # HELP hsv_db_statement_seconds_total Time spent in SQL statements.\n# TYPE hsv_db_statement_seconds_total counter\n\
+         hsv_db_statement_seconds_total {:.6}\n",
+        st.statements.load(Ordering::Relaxed),
+        st.failed.load(Ordering::Relaxed),
+        st.micros.load(Ordering::Relaxed) as f64 / 1e6,
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+fn client_addr(cfg: &Config, headers: &HeaderMap, peer: SocketAddr) -> String {
+    if cfg.trust_forwarded_for {
+        if let Some(first) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            return first.to_owned();
+        }
+    }
+    peer.ip().to_string()
+}
+
+async fn graphql_handler(
+    State(s): State<Server>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request = match async_graphql::http::receive_body(
+        content_type,
+        futures_util::io::Cursor::new(body),
+        MultipartOptions::default().max_file_size(s.state.cfg.max_body_bytes),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = format!("The request is not a GraphQL request: {e}");
+            return (StatusCode::BAD_REQUEST, Json(request_error_body("VALIDATION", &msg))).into_response();
+        }
+    };
+    let mut ctx =
+        graphql::RequestCtx { client_addr: Some(client_addr(&s.state.cfg, &headers, peer)), ..Default::default() };
+    if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        match auth.strip_prefix("Bearer ").map(str::trim) {
+            Some(token) => match accounts::viewer_for_token(&s.state, token).await {
+                Ok(v) => ctx.viewer = Some(v),
+                Err(e) => ctx.token_error = Some(e),
+            },
+            None => ctx.token_error = Some("expected `Authorization: Bearer <token>`".into()),
+        }
+    }
+    let request = request.data(ctx).data(Loaders::new(&s.state.db));
+    let resp = s.schema.execute(request).await;
+    Json(resp).into_response()
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+pub async fn serve(server: Server, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let app = router(server).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// Starts a server on an already-bound listener in the background (tests use port 0).
+pub async fn spawn(
+    cfg: Config,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<(Server, tokio::task::JoinHandle<()>)> {
+    let server = build(cfg).await?;
+    let s2 = server.clone();
+    let handle = tokio::spawn(async move {
+        let app = router(s2).into_make_service_with_connect_info::<SocketAddr>();
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((server, handle))
+}

@@ -1,0 +1,73 @@
+//! Argon2id password hashing (run off the async threads) and the password policy.
+
+use crate::error::{AppError, AppResult};
+use argon2::{
+    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
+};
+
+fn hasher() -> Argon2<'static> {
+    // Argon2id, v0x13, the crate's defaults (19 MiB, 2 passes, 1 lane): OWASP's minimum.
+    Argon2::default()
+}
+
+pub fn hash_blocking(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+}
+
+pub async fn hash(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || hash_blocking(&password))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::Internal)
+}
+
+pub async fn verify(password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc).map(|h| hasher().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash of a random password, verified against when the account does not
+/// exist, so the response time does not tell whether it does.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    // An empty string never verifies, which is the right answer either way.
+    DUMMY.get_or_init(|| hash_blocking(&crate::auth::random_token("")).unwrap_or_default())
+}
+
+/// Password policy: 10–128 characters, at least two kinds of character
+/// (letters, digits, others), not the username, not the current password.
+pub fn check_policy(new: &str, username: &str, current: Option<&str>) -> AppResult<()> {
+    let n = new.chars().count();
+    if n < 10 {
+        return Err(AppError::validation("new", "The new password must have at least 10 characters."));
+    }
+    if n > 128 {
+        return Err(AppError::validation("new", "The new password must have at most 128 characters."));
+    }
+    let kinds = [
+        new.chars().any(|c| c.is_alphabetic()),
+        new.chars().any(|c| c.is_ascii_digit()),
+        new.chars().any(|c| !c.is_alphanumeric()),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if kinds < 2 {
+        return Err(AppError::validation("new", "Mix at least two of: letters, digits, other characters."));
+    }
+    if new.to_lowercase().contains(&username.to_lowercase()) {
+        return Err(AppError::validation("new", "The password must not contain the username."));
+    }
+    if current == Some(new) {
+        return Err(AppError::validation("new", "The new password must differ from the current one."));
+    }
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! The `api` command line: `serve` (default), `demo`, `issue-accounts`, `schema`.
+
+use crate::config::{Config, LogFormat, Opts};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "api", version, about = "Housing-safety verification API server (住房安全有保障核验)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub opts: Opts,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the API server (the default).
+    Serve,
+    /// Load the Gucheng County demo (regions, 4553 households, campaign, accounts); safe to run twice.
+    Demo,
+    /// Load the demo if the database is empty, then serve.
+    ServeDemo,
+    /// Issue (or re-issue) accounts for every township and village under a region, writing the printable sheet.
+    IssueAccounts {
+        /// 12-digit region code, e.g. 131126000000.
+        #[arg(long)]
+        region: String,
+        /// Where to write the printable HTML sheet.
+        #[arg(long, default_value = "accounts-sheet.html")]
+        out: std::path::PathBuf,
+    },
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    Schema,
+}
+
+pub fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("APP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Json => b.json().try_init(),
+        LogFormat::Text => b.try_init(),
+    };
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Schema) = cli.command {
+        print!("{}", crate::graphql::sdl());
+        return Ok(());
+    }
+    let cfg = Config::load(&cli.opts)?;
+    init_tracing(cfg.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cfg).await,
+        Command::ServeDemo => {
+            let server = crate::app::build(cfg.clone()).await?;
+            crate::demo::load(&server.state, &mut std::io::stdout()).await?;
+            serve_built(server).await
+        }
+        Command::Demo => {
+            let server = crate::app::build(cfg).await?;
+            crate::demo::load(&server.state, &mut std::io::stdout()).await?;
+            Ok(())
+        }
+        Command::IssueAccounts { region, out } => {
+            let server = crate::app::build(cfg).await?;
+            crate::demo::issue_accounts_cli(&server.state, &region, &out).await
+        }
+        Command::Schema => Ok(()), // printed above, before any configuration is needed
+    }
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let server = crate::app::build(cfg).await?;
+    serve_built(server).await
+}
+
+async fn serve_built(server: crate::app::Server) -> anyhow::Result<()> {
+    let bind = server.state.cfg.bind;
+    let listener =
+        tokio::net::TcpListener::bind(bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+    tracing::info!(%bind, "GraphQL at http://{bind}/graphql");
+    crate::app::serve(server, listener).await
+}

@@ -1,0 +1,177 @@
+//! Configuration, loaded once: defaults, then an optional TOML file, then
+//! environment variables and command-line flags (flags win over env).
+//! The result is passed around in `AppState`; there are no globals.
+
+use clap::Args;
+use serde::Deserialize;
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+/// A secret value: it cannot be printed or logged by accident.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Options shared by every subcommand; each is also an `APP_*` variable.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Opts {
+    /// TOML file with any of the settings below (keys in snake_case).
+    #[arg(long, env = "APP_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Address the API listens on.
+    #[arg(long, env = "APP_BIND", global = true)]
+    pub bind: Option<SocketAddr>,
+    /// Folder for the embedded database, photos and the generated signing key.
+    #[arg(long, env = "APP_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: `postgres://…` or `sqlite://…`; default SQLite in the data dir.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Log format: text or json.
+    #[arg(long, env = "APP_LOG_FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
+    /// JWT signing secret (HS256); default: generated once and kept in the data dir.
+    #[arg(long, env = "APP_JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "APP_ACCESS_TOKEN_TTL", global = true)]
+    pub access_token_ttl: Option<i64>,
+    /// Lifetime of a refresh token, in seconds.
+    #[arg(long, env = "APP_REFRESH_TOKEN_TTL", global = true)]
+    pub refresh_token_ttl: Option<i64>,
+    /// Deepest GraphQL selection allowed.
+    #[arg(long, env = "APP_MAX_QUERY_DEPTH", global = true)]
+    pub max_query_depth: Option<usize>,
+    /// Highest GraphQL complexity allowed (each field counts 1, lists multiply by `first`).
+    #[arg(long, env = "APP_MAX_QUERY_COMPLEXITY", global = true)]
+    pub max_query_complexity: Option<usize>,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "APP_MAX_BODY_BYTES", global = true)]
+    pub max_body_bytes: Option<usize>,
+    /// Origins allowed by CORS (comma-separated), e.g. the web app's URL.
+    #[arg(long, env = "APP_CORS_ORIGINS", global = true, value_delimiter = ',')]
+    pub cors_origins: Option<Vec<String>>,
+    /// Public URL of the web app; sign-in QR codes point there.
+    #[arg(long, env = "APP_WEB_URL", global = true)]
+    pub web_url: Option<String>,
+    /// Take the client address from X-Forwarded-For (only behind a trusted proxy).
+    #[arg(long, env = "APP_TRUST_FORWARDED_FOR", global = true)]
+    pub trust_forwarded_for: Option<bool>,
+    /// Password of the demo accounts created by `api demo` (default: generated, printed once).
+    #[arg(long, env = "APP_DEMO_PASSWORD", global = true, hide_env_values = true)]
+    pub demo_password: Option<String>,
+}
+
+/// The same settings as read from a TOML file.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<Secret>,
+    log_format: Option<LogFormat>,
+    jwt_secret: Option<Secret>,
+    access_token_ttl: Option<i64>,
+    refresh_token_ttl: Option<i64>,
+    max_query_depth: Option<usize>,
+    max_query_complexity: Option<usize>,
+    max_body_bytes: Option<usize>,
+    cors_origins: Option<Vec<String>>,
+    web_url: Option<String>,
+    trust_forwarded_for: Option<bool>,
+    demo_password: Option<Secret>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    /// May contain a password, hence a secret.
+    pub database_url: Secret,
+    pub log_format: LogFormat,
+    pub jwt_secret: Option<Secret>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+    pub max_body_bytes: usize,
+    pub cors_origins: Vec<String>,
+    pub web_url: String,
+    pub trust_forwarded_for: bool,
+    pub demo_password: Option<Secret>,
+    /// Failed sign-ins (per account and per client address) before back-off starts.
+    pub sign_in_free_failures: i32,
+    /// Longest lock after repeated failures, in seconds.
+    pub sign_in_max_lock: i64,
+}
+
+impl Config {
+    pub fn load(opts: &Opts) -> anyhow::Result<Self> {
+        let file: FileConfig = match &opts.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = opts.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = opts
+            .database_url
+            .clone()
+            .map(Secret::new)
+            .or(file.database_url)
+            .unwrap_or_else(|| Secret::new(format!("sqlite://{}/app.db?mode=rwc", data_dir.display())));
+        Ok(Self {
+            bind: opts.bind.or(file.bind).unwrap_or_else(|| "127.0.0.1:8000".parse().unwrap()),
+            database_url,
+            log_format: opts.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+            jwt_secret: opts.jwt_secret.clone().map(Secret::new).or(file.jwt_secret),
+            jwt_issuer: "housing-safety-verification".into(),
+            jwt_audience: "housing-safety-api".into(),
+            access_token_ttl: opts.access_token_ttl.or(file.access_token_ttl).unwrap_or(900),
+            refresh_token_ttl: opts.refresh_token_ttl.or(file.refresh_token_ttl).unwrap_or(30 * 24 * 3600),
+            max_query_depth: opts.max_query_depth.or(file.max_query_depth).unwrap_or(12),
+            max_query_complexity: opts.max_query_complexity.or(file.max_query_complexity).unwrap_or(20_000),
+            max_body_bytes: opts.max_body_bytes.or(file.max_body_bytes).unwrap_or(32 * 1024 * 1024),
+            cors_origins: opts
+                .cors_origins
+                .clone()
+                .or(file.cors_origins)
+                .unwrap_or_else(|| vec!["http://127.0.0.1:8080".into(), "http://localhost:8080".into()]),
+            web_url: opts.web_url.clone().or(file.web_url).unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+            trust_forwarded_for: opts.trust_forwarded_for.or(file.trust_forwarded_for).unwrap_or(false),
+            demo_password: opts.demo_password.clone().map(Secret::new).or(file.demo_password),
+            sign_in_free_failures: 5,
+            sign_in_max_lock: 15 * 60,
+            data_dir,
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose().starts_with("sqlite:")
+    }
+}

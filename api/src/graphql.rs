@@ -1,0 +1,110 @@
+//! Schema assembly: the root Query and Mutation merge each domain's parts;
+//! per-request context (viewer, loaders); the one place errors get their codes.
+
+use crate::{
+    accounts::{AccountsMutation, AccountsQuery},
+    auth::Viewer,
+    error::{classify, AppError, AppResult},
+    households::HouseholdsQuery,
+    loaders::Loaders,
+    progress::ProgressQuery,
+    regions::RegionsQuery,
+    AppState,
+};
+use async_graphql::{
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
+    Context, EmptySubscription, MergedObject, Response, Schema,
+};
+use std::sync::Arc;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(RegionsQuery, HouseholdsQuery, ProgressQuery, AccountsQuery);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(AccountsMutation);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Everything one request knows about its caller.
+#[derive(Clone, Debug, Default)]
+pub struct RequestCtx {
+    pub viewer: Option<Viewer>,
+    /// Why a presented token was refused, told to the caller when they need a viewer.
+    pub token_error: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: usize) -> AppSchema {
+    let mut b = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .limit_depth(max_depth)
+        .limit_complexity(max_complexity)
+        .extension(ErrorCodes);
+    if let Some(s) = state {
+        b = b.data(s);
+    }
+    b.finish()
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None, 12, 20_000).sdl()
+}
+
+pub trait CtxExt {
+    fn state(&self) -> &AppState;
+    fn req(&self) -> &RequestCtx;
+    fn loaders(&self) -> &Loaders;
+    /// The viewer, who must have changed an initial password.
+    fn viewer(&self) -> AppResult<&Viewer>;
+    /// The viewer, even one who still has to change the initial password.
+    fn viewer_pending_password(&self) -> AppResult<&Viewer>;
+}
+
+impl CtxExt for Context<'_> {
+    fn state(&self) -> &AppState {
+        self.data_unchecked::<AppState>()
+    }
+    fn req(&self) -> &RequestCtx {
+        self.data_unchecked::<RequestCtx>()
+    }
+    fn loaders(&self) -> &Loaders {
+        self.data_unchecked::<Loaders>()
+    }
+    fn viewer(&self) -> AppResult<&Viewer> {
+        let v = self.viewer_pending_password()?;
+        if v.must_change_password {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        Ok(v)
+    }
+    fn viewer_pending_password(&self) -> AppResult<&Viewer> {
+        let req = self.req();
+        req.viewer.as_ref().ok_or_else(|| {
+            AppError::Unauthenticated(match &req.token_error {
+                Some(e) => format!("The access token was refused ({e}); refresh it or sign in again."),
+                None => "Sign in first: send `Authorization: Bearer <token>`.".into(),
+            })
+        })
+    }
+}
+
+struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExt)
+    }
+}
+
+struct ErrorCodesExt;
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodesExt {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut resp = next.run(ctx).await;
+        for e in &mut resp.errors {
+            classify(e);
+        }
+        resp
+    }
+}

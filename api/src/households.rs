@@ -1,0 +1,433 @@
+//! Households: listing (Relay connections, filtered by region subtree, status,
+//! path and text), detail, and what the three offices hold about each.
+
+use crate::{
+    auth::{mask_id_number, mask_phone, region_household_condition, Viewer},
+    error::{AppError, AppResult},
+    graphql::CtxExt,
+    ids, regions,
+    regions::RegionNode,
+    types::{SafetyPath, VerificationStatus},
+    verification::{PhotoNode, VerificationNode},
+};
+use async_graphql::{
+    connection::{Connection, Edge, EmptyFields},
+    ComplexObject, Context, InputObject, Object, SimpleObject, ID,
+};
+use base64::Engine;
+use entity::{finding, household, reference_record, verification, ReferenceSource};
+use sea_orm::{
+    sea_query::Query as SqlQuery, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+pub const DEFAULT_PAGE: i32 = 20;
+pub const MAX_PAGE: i32 = 500;
+
+#[derive(InputObject, Default, Clone, Debug)]
+pub struct HouseholdFilter {
+    /// Only this campaign's households (default: every campaign the viewer sees).
+    pub campaign_id: Option<ID>,
+    /// The whole subtree under this region (intersected with the viewer's scope).
+    pub region_id: Option<ID>,
+    /// Workflow states of the (non-practice) verification; NOT_STARTED means none yet.
+    pub status: Option<Vec<VerificationStatus>>,
+    /// Safety path chosen in the (non-practice) verification.
+    pub path: Option<Vec<SafetyPath>>,
+    /// Safety path the reference data points to (see `Household.expectedPath`).
+    pub expected_path: Option<Vec<SafetyPath>>,
+    /// Only households with (true) or without (false) open ERROR findings.
+    pub has_open_errors: Option<bool>,
+    /// Part of the head of household's name, or the start of the household code.
+    pub search: Option<String>,
+}
+
+/// The page of a list: position after `code`/`id`, ascending.
+fn encode_cursor(h: &household::Model) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", h.code, h.id))
+}
+
+fn decode_cursor(c: &str) -> AppResult<(String, Uuid)> {
+    let bad = || AppError::validation("after", "The cursor is not one this API returned.");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let s = String::from_utf8(raw).map_err(|_| bad())?;
+    let (code, id) = s.split_once('|').ok_or_else(bad)?;
+    Ok((code.to_owned(), Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+fn non_practice_verifications() -> sea_orm::sea_query::SelectStatement {
+    SqlQuery::select()
+        .column(verification::Column::HouseholdId)
+        .from(verification::Entity)
+        .and_where(verification::Column::Practice.eq(false))
+        .to_owned()
+}
+
+/// Builds the WHERE clause of a household list: the viewer's scope always, then the filter.
+async fn conditions(db: &DatabaseConnection, viewer: &Viewer, f: &HouseholdFilter) -> AppResult<Condition> {
+    let mut c = Condition::all().add(viewer.household_condition());
+    if let Some(cid) = &f.campaign_id {
+        c = c.add(household::Column::CampaignId.eq(ids::decode("Campaign", cid)?));
+    }
+    if let Some(rid) = &f.region_id {
+        let region = regions::get(db, viewer, ids::decode("Region", rid)?).await?;
+        // An ancestor of the scope (e.g. the county, for a verifier) adds nothing.
+        if viewer.covers(&region) {
+            c = c.add(region_household_condition(region.id, region.level, &region.path));
+        }
+    }
+    if let Some(statuses) = &f.status {
+        let mut any = Condition::any();
+        let started: Vec<entity::VerificationStatus> =
+            statuses.iter().filter(|s| **s != VerificationStatus::NotStarted).map(|s| (*s).into()).collect();
+        if !started.is_empty() {
+            any = any.add(household::Column::Id.in_subquery(
+                non_practice_verifications().and_where(verification::Column::Status.is_in(started)).to_owned(),
+            ));
+        }
+        if statuses.contains(&VerificationStatus::NotStarted) {
+            any = any.add(household::Column::Id.not_in_subquery(non_practice_verifications()));
+        }
+        c = c.add(any);
+    }
+    if let Some(paths) = &f.path {
+        let paths: Vec<entity::SafetyPath> = paths.iter().map(|p| (*p).into()).collect();
+        c =
+            c.add(household::Column::Id.in_subquery(
+                non_practice_verifications().and_where(verification::Column::Path.is_in(paths)).to_owned(),
+            ));
+    }
+    if let Some(paths) = &f.expected_path {
+        let paths: Vec<entity::SafetyPath> = paths.iter().map(|p| (*p).into()).collect();
+        c = c.add(household::Column::ExpectedPath.is_in(paths));
+    }
+    if let Some(has) = f.has_open_errors {
+        let sub = SqlQuery::select()
+            .column(finding::Column::HouseholdId)
+            .from(finding::Entity)
+            .and_where(finding::Column::Open.eq(true))
+            .and_where(finding::Column::Practice.eq(false))
+            .and_where(finding::Column::Severity.eq(entity::Severity::Error))
+            .to_owned();
+        c = c.add(if has {
+            household::Column::Id.in_subquery(sub)
+        } else {
+            household::Column::Id.not_in_subquery(sub)
+        });
+    }
+    if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if s.chars().count() > 64 {
+            return Err(AppError::validation("search", "Search text is limited to 64 characters."));
+        }
+        c = c.add(
+            Condition::any().add(household::Column::HeadName.contains(s)).add(household::Column::Code.starts_with(s)),
+        );
+    }
+    Ok(c)
+}
+
+pub struct Page {
+    pub rows: Vec<household::Model>,
+    pub total: u64,
+    pub has_next: bool,
+}
+
+/// One page of households in the viewer's scope, ordered by household code.
+pub async fn list(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    filter: &HouseholdFilter,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> AppResult<Page> {
+    let first = first.unwrap_or(DEFAULT_PAGE);
+    if !(0..=MAX_PAGE).contains(&first) {
+        return Err(AppError::validation("first", format!("`first` must be between 0 and {MAX_PAGE}.")));
+    }
+    let cond = conditions(db, viewer, filter).await?;
+    let total = household::Entity::find().filter(cond.clone()).count(db).await?;
+    let mut q = household::Entity::find().filter(cond);
+    if let Some(after) = after {
+        let (code, id) = decode_cursor(after)?;
+        q = q.filter(
+            Condition::any()
+                .add(household::Column::Code.gt(code.clone()))
+                .add(Condition::all().add(household::Column::Code.eq(code)).add(household::Column::Id.gt(id))),
+        );
+    }
+    let mut rows = q
+        .order_by_asc(household::Column::Code)
+        .order_by_asc(household::Column::Id)
+        .limit(first as u64 + 1)
+        .all(db)
+        .await?;
+    let has_next = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    Ok(Page { rows, total, has_next })
+}
+
+/// One household, if it exists and is in the viewer's scope (NOT_FOUND otherwise:
+/// whether it exists elsewhere is not told).
+pub async fn get(db: &DatabaseConnection, viewer: &Viewer, id: Uuid) -> AppResult<household::Model> {
+    household::Entity::find_by_id(id)
+        .filter(viewer.household_condition())
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("household"))
+}
+
+#[derive(SimpleObject)]
+pub struct ConnectionTotals {
+    /// Number of households matching the filter, across all pages.
+    pub total_count: u64,
+}
+
+pub type HouseholdConnection = Connection<String, HouseholdNode, ConnectionTotals, EmptyFields>;
+
+pub async fn connection(
+    ctx: &Context<'_>,
+    viewer: &Viewer,
+    first: Option<i32>,
+    after: Option<String>,
+    filter: HouseholdFilter,
+) -> AppResult<HouseholdConnection> {
+    let page = list(&ctx.state().db, viewer, &filter, first, after.as_deref()).await?;
+    let mut conn = Connection::with_additional_fields(
+        after.is_some(),
+        page.has_next,
+        ConnectionTotals { total_count: page.total },
+    );
+    conn.edges.extend(page.rows.into_iter().map(|h| Edge::new(encode_cursor(&h), HouseholdNode::new(h, viewer))));
+    Ok(conn)
+}
+
+/// A registered poor household (建档立卡贫困户).
+#[derive(SimpleObject)]
+#[graphql(name = "Household", complex)]
+pub struct HouseholdNode {
+    #[graphql(skip)]
+    pub model: household::Model,
+    #[graphql(skip)]
+    pub full_personal_data: bool,
+    /// Household code (户编号) from the national poverty information system.
+    pub code: String,
+    /// Head of household (户主姓名).
+    pub head_name: String,
+    /// Number of people in the household (家庭人口数).
+    pub size: Option<i32>,
+    /// The safety path the reference data points to: an accepted renovation →
+    /// RENOVATED; else appraisal grade A/B → APPRAISED; else SECURED (a house graded
+    /// C/D with no accepted renovation needs another safe arrangement).
+    pub expected_path: Option<SafetyPath>,
+}
+
+impl HouseholdNode {
+    pub fn new(model: household::Model, viewer: &Viewer) -> Self {
+        Self {
+            code: model.code.clone(),
+            head_name: model.head_name.clone(),
+            size: model.size,
+            expected_path: model.expected_path.map(Into::into),
+            full_personal_data: viewer.sees_personal_data(),
+            model,
+        }
+    }
+}
+
+#[ComplexObject]
+impl HouseholdNode {
+    pub async fn id(&self) -> ID {
+        ids::encode("Household", self.model.id)
+    }
+    /// Resident ID number (证件号码): in full for ADMIN and the household's own
+    /// TOWNSHIP and VERIFIER; masked (131126********123X) for everyone else.
+    async fn id_number(&self) -> String {
+        if self.full_personal_data {
+            self.model.id_number.clone()
+        } else {
+            mask_id_number(&self.model.id_number)
+        }
+    }
+    /// Contact phone, masked like `idNumber`.
+    async fn phone(&self) -> Option<String> {
+        self.model.phone.as_ref().map(|p| if self.full_personal_data { p.clone() } else { mask_phone(p) })
+    }
+    /// The administrative village (行政村); null while the household is unplaced
+    /// (its village is not on the official region list).
+    async fn village(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RegionNode>> {
+        let Some(v) = self.model.village_id else { return Ok(None) };
+        Ok(ctx.loaders().regions.load_one(v).await?.map(Into::into))
+    }
+    /// The township (乡镇).
+    async fn township(&self, ctx: &Context<'_>) -> async_graphql::Result<RegionNode> {
+        let r = ctx.loaders().regions.load_one(self.model.township_id).await?;
+        Ok(r.ok_or_else(|| AppError::Internal(anyhow::anyhow!("household without township")))?.into())
+    }
+    /// The campaign this household record belongs to.
+    async fn campaign_id(&self) -> ID {
+        ids::encode("Campaign", self.model.campaign_id)
+    }
+    /// What the three offices hold about this household.
+    async fn references(&self, ctx: &Context<'_>) -> async_graphql::Result<ReferenceRecords> {
+        let rows = ctx.loaders().references.load_one(self.model.id).await?.unwrap_or_default();
+        let pick = |s: ReferenceSource| {
+            rows.iter()
+                .find(|r| r.source == s)
+                .map(|r| ReferenceRecord { model: r.clone(), full_personal_data: self.full_personal_data })
+        };
+        Ok(ReferenceRecords {
+            poverty: pick(ReferenceSource::Poverty),
+            appraisal: pick(ReferenceSource::Appraisal),
+            renovation: pick(ReferenceSource::Renovation),
+        })
+    }
+    /// The household's verification in its campaign; `practice: true` gives the
+    /// practice entry (模拟录入) instead, which never counts.
+    async fn verification(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] practice: bool,
+    ) -> async_graphql::Result<Option<VerificationNode>> {
+        Ok(ctx.loaders().verifications.load_one((self.model.id, practice)).await?.map(VerificationNode))
+    }
+    /// Photos of the house, oldest first.
+    async fn photos(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PhotoNode>> {
+        Ok(ctx.loaders().photos.load_one(self.model.id).await?.unwrap_or_default().into_iter().map(PhotoNode).collect())
+    }
+}
+
+/// The current records of the three offices; null where an office has none.
+#[derive(SimpleObject)]
+pub struct ReferenceRecords {
+    /// Poverty office list (建档立卡户名单, 国扶系统).
+    pub poverty: Option<ReferenceRecord>,
+    /// Housing bureau appraisal (房屋鉴定).
+    pub appraisal: Option<ReferenceRecord>,
+    /// Housing bureau renovation (危房改造).
+    pub renovation: Option<ReferenceRecord>,
+}
+
+/// One office's row about a household, with where it came from.
+pub struct ReferenceRecord {
+    model: reference_record::Model,
+    full_personal_data: bool,
+}
+
+#[Object]
+impl ReferenceRecord {
+    /// Which office: POVERTY, APPRAISAL or RENOVATION.
+    async fn source(&self) -> &str {
+        self.model.source.as_str()
+    }
+    async fn household_code(&self) -> &str {
+        &self.model.household_code
+    }
+    async fn head_name(&self) -> &str {
+        &self.model.head_name
+    }
+    /// Masked like `Household.idNumber`.
+    async fn id_number(&self) -> String {
+        if self.full_personal_data {
+            self.model.id_number.clone()
+        } else {
+            mask_id_number(&self.model.id_number)
+        }
+    }
+    /// Poverty list: township and village names as the office wrote them.
+    async fn township_name(&self) -> Option<&str> {
+        self.model.township_name.as_deref()
+    }
+    async fn village_name(&self) -> Option<&str> {
+        self.model.village_name.as_deref()
+    }
+    async fn household_size(&self) -> Option<i32> {
+        self.model.household_size
+    }
+    /// Poverty list: year lifted out of poverty (脱贫年度).
+    async fn exit_year(&self) -> Option<i32> {
+        self.model.exit_year
+    }
+    /// Appraisal grade (房屋鉴定等级) A, B (safe), C or D (unsafe).
+    async fn grade(&self) -> Option<&str> {
+        self.model.grade.as_deref()
+    }
+    /// Appraisal date (YYYY-MM-DD).
+    async fn appraised_on(&self) -> Option<chrono::NaiveDate> {
+        self.model.appraised_on
+    }
+    async fn appraiser(&self) -> Option<&str> {
+        self.model.appraiser.as_deref()
+    }
+    /// Renovation year (改造年度).
+    async fn renovation_year(&self) -> Option<i32> {
+        self.model.renovation_year
+    }
+    /// 拆除重建 (rebuilt) or 修缮加固 (reinforced).
+    async fn renovation_kind(&self) -> Option<&str> {
+        self.model.renovation_kind.as_deref()
+    }
+    /// Completion acceptance date (竣工验收日期); null = not yet accepted.
+    async fn accepted_on(&self) -> Option<chrono::NaiveDate> {
+        self.model.accepted_on
+    }
+    /// Renovation subsidy in yuan (补助金额).
+    async fn subsidy_yuan(&self) -> Option<i64> {
+        self.model.subsidy_yuan
+    }
+    /// File the row was imported from.
+    async fn source_file(&self) -> &str {
+        &self.model.source_file
+    }
+    /// Row number in that file, as Excel shows it (header is row 1).
+    async fn row_number(&self) -> i32 {
+        self.model.row_number
+    }
+}
+
+#[derive(Default)]
+pub struct HouseholdsQuery;
+
+#[Object]
+impl HouseholdsQuery {
+    /// Households the viewer may see, by household code, as a Relay connection.
+    /// `first` defaults to 20 and may be at most 500.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 2")]
+    async fn households(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<HouseholdFilter>,
+    ) -> async_graphql::Result<HouseholdConnection> {
+        let viewer = ctx.viewer()?;
+        Ok(connection(ctx, viewer, first, after, filter.unwrap_or_default()).await?)
+    }
+
+    /// One household; NOT_FOUND when it does not exist or is outside the viewer's region.
+    async fn household(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<HouseholdNode>> {
+        let viewer = ctx.viewer()?;
+        let h = get(&ctx.state().db, viewer, ids::decode("Household", &id)?).await?;
+        Ok(Some(HouseholdNode::new(h, viewer)))
+    }
+
+    /// Any object by its global ID (Relay `Node`).
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        let viewer = ctx.viewer()?;
+        let db = &ctx.state().db;
+        let (kind, uuid) = ids::parse(&id)?;
+        Ok(Some(match kind {
+            "Household" => Node::Household(HouseholdNode::new(get(db, viewer, uuid).await?, viewer)),
+            "Region" => Node::Region(regions::get(db, viewer, uuid).await?.into()),
+            _ => return Err(AppError::not_found("object").into()),
+        }))
+    }
+}
+
+/// An object with a global ID.
+#[derive(async_graphql::Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Household(HouseholdNode),
+    Region(RegionNode),
+}

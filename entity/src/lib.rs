@@ -1,0 +1,24 @@
+//! Database tables, one module each. Only table shapes live here: the API's
+//! types are separate (see `api`), so the database can change shape without
+//! changing the public API.
+//!
+//! Portability rules (SQLite and PostgreSQL through the same code): UUID keys,
+//! UTC timestamps, enums stored as short strings.
+
+pub mod account;
+pub mod api_token;
+pub mod audit_event;
+pub mod campaign;
+pub mod enums;
+pub mod finding;
+pub mod household;
+pub mod milestone;
+pub mod photo;
+pub mod reference_import;
+pub mod reference_record;
+pub mod refresh_token;
+pub mod region;
+pub mod sign_in_throttle;
+pub mod verification;
+
+pub use enums::*;

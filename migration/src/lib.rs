@@ -1,0 +1,16 @@
+//! Schema history. The same migrations run on SQLite (embedded default) and
+//! PostgreSQL (database of record); the server applies them at start-up and
+//! the `migration` binary applies or rolls them back by hand.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_init;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_init::Migration)]
+    }
+}
