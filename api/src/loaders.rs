@@ -1,7 +1,13 @@
 //! DataLoaders, one per relation, created per request: a page of N households
 //! costs one query per relation, not N.
+//!
+//! Batching by time window alone splits batches on a multi-threaded runtime
+//! (the window closes while a large page is still resolving), so lists also
+//! prefetch each selected relation in one query into the per-request cache
+//! (see `households::prefetch`). Every loader therefore answers for every key
+//! it was asked, so that a missing value is cached too.
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{account, photo, reference_record, region, verification};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
@@ -14,22 +20,23 @@ fn db_err(e: sea_orm::DbErr) -> async_graphql::Error {
 }
 
 pub struct Loaders {
-    pub regions: DataLoader<RegionLoader>,
-    pub accounts: DataLoader<AccountLoader>,
-    pub verifications: DataLoader<VerificationLoader>,
-    pub photos: DataLoader<PhotosLoader>,
-    pub references: DataLoader<ReferencesLoader>,
+    pub regions: DataLoader<RegionLoader, HashMapCache>,
+    pub accounts: DataLoader<AccountLoader, HashMapCache>,
+    pub verifications: DataLoader<VerificationLoader, HashMapCache>,
+    pub photos: DataLoader<PhotosLoader, HashMapCache>,
+    pub references: DataLoader<ReferencesLoader, HashMapCache>,
 }
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection) -> Self {
         let d = || db.clone();
+        // The cache lives as long as the request: one GraphQL response sees one state.
         Self {
-            regions: DataLoader::new(RegionLoader(d()), tokio::spawn),
-            accounts: DataLoader::new(AccountLoader(d()), tokio::spawn),
-            verifications: DataLoader::new(VerificationLoader(d()), tokio::spawn),
-            photos: DataLoader::new(PhotosLoader(d()), tokio::spawn),
-            references: DataLoader::new(ReferencesLoader(d()), tokio::spawn),
+            regions: DataLoader::with_cache(RegionLoader(d()), tokio::spawn, HashMapCache::default()),
+            accounts: DataLoader::with_cache(AccountLoader(d()), tokio::spawn, HashMapCache::default()),
+            verifications: DataLoader::with_cache(VerificationLoader(d()), tokio::spawn, HashMapCache::default()),
+            photos: DataLoader::with_cache(PhotosLoader(d()), tokio::spawn, HashMapCache::default()),
+            references: DataLoader::with_cache(ReferencesLoader(d()), tokio::spawn, HashMapCache::default()),
         }
     }
 }
@@ -62,10 +69,11 @@ impl Loader<Uuid> for AccountLoader {
     }
 }
 
-/// Key: (household id, practice). One verification per household and mode.
+/// Key: (household id, practice). One verification per household and mode;
+/// None (cached too) when there is none yet.
 pub struct VerificationLoader(DatabaseConnection);
 impl Loader<(Uuid, bool)> for VerificationLoader {
-    type Value = verification::Model;
+    type Value = Option<verification::Model>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[(Uuid, bool)]) -> Result<HashMap<(Uuid, bool), Self::Value>, Self::Error> {
         let rows = verification::Entity::find()
@@ -73,7 +81,11 @@ impl Loader<(Uuid, bool)> for VerificationLoader {
             .all(&self.0)
             .await
             .map_err(db_err)?;
-        Ok(rows.into_iter().map(|r| ((r.household_id, r.practice), r)).collect())
+        let mut out: HashMap<(Uuid, bool), Self::Value> = keys.iter().map(|k| (*k, None)).collect();
+        for r in rows {
+            out.insert((r.household_id, r.practice), Some(r));
+        }
+        Ok(out)
     }
 }
 

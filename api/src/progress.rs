@@ -26,10 +26,7 @@ pub async fn campaigns(db: &DatabaseConnection, viewer: &Viewer) -> AppResult<Ve
             Condition::any()
                 .add(region::Column::Path.starts_with(scope))
                 // the county is an ancestor of (or is) the viewer's region
-                .add(sea_orm::sea_query::Expr::cust_with_values(
-                    "? LIKE regions.path || '%'",
-                    [sea_orm::Value::from(scope.clone())],
-                )),
+                .add(region::Column::Path.is_in(crate::regions::ancestor_paths(scope))),
         )
         .order_by_desc(campaign::Column::StartsOn)
         .all(db)

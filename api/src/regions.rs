@@ -14,7 +14,7 @@ use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilt
 use uuid::Uuid;
 
 /// Paths of the scope region and all its ancestors (`a/`, `a/b/`, …).
-fn ancestor_paths(path: &str) -> Vec<String> {
+pub fn ancestor_paths(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut acc = String::new();
     for part in path.split('/').filter(|p| !p.is_empty()) {

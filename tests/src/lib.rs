@@ -1,1 +1,204 @@
+//! Test harness: starts the real API server on port 0 against a fresh database
+//! (SQLite or PostgreSQL, chosen by `TEST_DATABASE`) and talks GraphQL over HTTP.
 
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use tokio::sync::{Mutex, OnceCell};
+
+pub const DEMO_PASSWORD: &str = "Demo-pass-2020";
+pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("TEST_DATABASE").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+fn pg_base() -> String {
+    std::env::var("TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+fn temp_dir() -> PathBuf {
+    let d = std::env::temp_dir().join(unique("hsv-test-"));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+async fn pg_exec(sql: &str) {
+    use sea_orm::{ConnectionTrait, Database};
+    let db = Database::connect(format!("{}/postgres", pg_base())).await.expect("connect to PostgreSQL");
+    db.execute_unprepared(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    db.close().await.ok();
+}
+
+/// A fresh, empty database URL (and the data dir that goes with it).
+async fn fresh_database() -> (String, PathBuf) {
+    let dir = temp_dir();
+    match backend() {
+        Backend::Sqlite => (format!("sqlite://{}/app.db?mode=rwc", dir.display()), dir),
+        Backend::Postgres => {
+            let name = unique("hsv_t_");
+            pg_exec(&format!("CREATE DATABASE {name}")).await;
+            (format!("{}/{name}", pg_base()), dir)
+        }
+    }
+}
+
+pub fn config(db_url: &str, data_dir: &std::path::Path) -> api::config::Config {
+    let opts = api::config::Opts {
+        data_dir: Some(data_dir.to_path_buf()),
+        database_url: Some(db_url.to_owned()),
+        demo_password: Some(DEMO_PASSWORD.into()),
+        ..Default::default()
+    };
+    api::config::Config::load(&opts).expect("config")
+}
+
+/// The demo county, loaded once per test process into a template that each test copies.
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+static CLONE_LOCK: Mutex<()> = Mutex::const_new(());
+
+async fn demo_template() -> &'static str {
+    TEMPLATE
+        .get_or_init(|| async {
+            let (url, dir) = fresh_database().await;
+            let server = api::app::build(config(&url, &dir)).await.expect("build");
+            api::demo::load(&server.state, &mut std::io::sink()).await.expect("demo");
+            if backend() == Backend::Sqlite {
+                use sea_orm::ConnectionTrait;
+                server.state.db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.expect("checkpoint");
+            }
+            server.state.db.clone().close().await.ok();
+            match backend() {
+                Backend::Sqlite => dir.join("app.db").display().to_string(),
+                Backend::Postgres => url.rsplit('/').next().unwrap_or_default().to_owned(),
+            }
+        })
+        .await
+}
+
+async fn demo_database() -> (String, PathBuf) {
+    let template = demo_template().await;
+    let dir = temp_dir();
+    match backend() {
+        Backend::Sqlite => {
+            std::fs::copy(template, dir.join("app.db")).expect("copy template");
+            (format!("sqlite://{}/app.db?mode=rwc", dir.display()), dir)
+        }
+        Backend::Postgres => {
+            let name = unique("hsv_t_");
+            let _g = CLONE_LOCK.lock().await;
+            pg_exec(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await;
+            (format!("{}/{name}", pg_base()), dir)
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub data_dir: PathBuf,
+    pub db_url: String,
+    pub server: api::app::Server,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    /// A server on an empty (migrated) database.
+    pub async fn empty() -> Self {
+        let (url, dir) = fresh_database().await;
+        Self::start(url, dir, |_| {}).await
+    }
+
+    /// A server on a copy of the demo county.
+    pub async fn demo() -> Self {
+        Self::demo_with(|_| {}).await
+    }
+
+    pub async fn demo_with(tweak: impl FnOnce(&mut api::config::Config)) -> Self {
+        let (url, dir) = demo_database().await;
+        Self::start(url, dir, tweak).await
+    }
+
+    async fn start(url: String, dir: PathBuf, tweak: impl FnOnce(&mut api::config::Config)) -> Self {
+        let mut cfg = config(&url, &dir);
+        tweak(&mut cfg);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (server, task) = api::app::spawn(cfg, listener).await.expect("start server");
+        Self {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            data_dir: dir,
+            db_url: url,
+            server,
+            _task: task,
+        }
+    }
+
+    /// Posts a GraphQL document; returns the whole response body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self.http.post(format!("{}/graphql", self.base)).json(&json!({
+            "query": query,
+            "variables": variables,
+        }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
+        assert_ne!(resp.status().as_u16(), 500, "server answered 500");
+        resp.json().await.expect("json body")
+    }
+
+    /// Data of a response that must have no errors.
+    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = self.gql(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    pub async fn sign_in(&self, username: &str, password: &str) -> Value {
+        self.ok(None, SIGN_IN, json!({ "u": username, "p": password })).await["signIn"].clone()
+    }
+
+    /// Access token of a demo account.
+    pub async fn token(&self, username: &str) -> String {
+        self.sign_in(username, DEMO_PASSWORD).await["accessToken"].as_str().expect("token").to_owned()
+    }
+
+    /// SQL statements executed so far, scraped from `/metrics`.
+    pub async fn statements(&self) -> u64 {
+        let text = self.http.get(format!("{}/metrics", self.base)).send().await.unwrap().text().await.unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("hsv_db_statements_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("statement counter in /metrics")
+    }
+
+    pub fn jwt_secret(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("jwt-secret")).expect("secret file").trim().to_owned()
+    }
+}
+
+pub const SIGN_IN: &str = "mutation($u: String!, $p: String!) { signIn(username: $u, password: $p) {
+  accessToken refreshToken mustChangePassword account { username role } } }";
+
+/// The first error's `extensions.code`, or None.
+pub fn code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+pub fn first_id(data: &Value, pointer: &str) -> String {
+    data.pointer(pointer).and_then(Value::as_str).unwrap_or_else(|| panic!("no {pointer} in {data:#}")).to_owned()
+}

@@ -1,1 +1,7 @@
+//! One integration-test binary: every test starts the real server on port 0
+//! with its own database and talks GraphQL over HTTP.
+//! `TEST_DATABASE=postgres` runs the same tests on PostgreSQL.
 
+mod auth;
+mod foundation;
+mod matrix;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what the tests need (idempotently) and runs every test:
+# unit tests, then the API integration tests on SQLite and on PostgreSQL.
+set -euo pipefail
+shopt -s inherit_errexit 2>/dev/null || true
+cd "$(dirname "$0")/.."
+
+# CI may keep a target directory outside the clone between runs.
+if [ -n "${CI:-}" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
+  export CARGO_TARGET_DIR=/var/tmp/hsv-target
+fi
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+PG_URL="${TEST_PG_URL:-postgres://postgres@127.0.0.1:5432}"
+
+step() { printf '\n== %s\n' "$*"; }
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+
+step "PostgreSQL"
+if ! command -v psql >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq postgresql-client >/dev/null
+fi
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    sleep 2
+  fi
+fi
+pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable at $PG_URL"; exit 1; }
+# Each test makes its own database (hsv_t_*); remove those a crashed run left.
+psql "$PG_URL/postgres" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'hsv\_t\_%'" |
+  while read -r db; do psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
+
+step "Unit tests and API tests on SQLite"
+TEST_DATABASE=sqlite cargo test --locked 2>&1 | tee -a "$LOG"
+
+step "API tests on PostgreSQL"
+TEST_DATABASE=postgres TEST_PG_URL="$PG_URL" cargo test --locked -p tests 2>&1 | tee -a "$LOG"
+
+psql "$PG_URL/postgres" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'hsv\_t\_%'" |
+  while read -r db; do psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
+step "All tests passed (SQLite and PostgreSQL)"
+# One plain closing line with the totals of every run above.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$LOG"

@@ -1,0 +1,233 @@
+//! Every query and mutation in the committed schema × every kind of caller.
+//! The list of operations is read from `schema.graphql`, so a new operation
+//! without an expectation here fails the suite.
+
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use tests::*;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Anonymous,
+    Verifier,
+    Township,
+    Supervisor,
+    Admin,
+    ApiToken,
+}
+use Who::*;
+const EVERYONE: [Who; 6] = [Anonymous, Verifier, Township, Supervisor, Admin, ApiToken];
+
+/// What a caller gets: past the gate (`Allowed`, possibly with a business error
+/// that is not about who they are), or refused with a code.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Outcome {
+    Allowed,
+    Refused(&'static str),
+}
+use Outcome::*;
+
+const GATE_CODES: [&str; 3] = ["UNAUTHENTICATED", "FORBIDDEN", "PASSWORD_CHANGE_REQUIRED"];
+
+/// Field names of a root type in the SDL (skipping descriptions).
+fn root_fields(sdl: &str, type_name: &str) -> BTreeSet<String> {
+    let start = sdl.find(&format!("type {type_name} {{")).unwrap_or_else(|| panic!("no {type_name}"));
+    let body = &sdl[start..];
+    let body = &body[..body.find("\n}").unwrap()];
+    let mut in_doc = false;
+    let mut out = BTreeSet::new();
+    for line in body.lines().skip(1) {
+        let t = line.trim();
+        if t.starts_with("\"\"\"") {
+            let closes_same_line = t.len() > 3 && t[3..].contains("\"\"\"");
+            if !closes_same_line {
+                in_doc = !in_doc;
+            }
+            continue;
+        }
+        if in_doc || t.is_empty() || t.starts_with('"') {
+            continue;
+        }
+        let name: String = t.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if !name.is_empty() {
+            out.insert(name);
+        }
+    }
+    out
+}
+
+struct Ids {
+    county: String,
+    spare_village: String,
+    household: String,
+    token_id: String,
+    account: String,
+}
+
+fn expectation(op: &str, who: Who) -> Outcome {
+    let admin_only = |who| {
+        if who == Admin {
+            Allowed
+        } else if who == Anonymous {
+            Refused("UNAUTHENTICATED")
+        } else {
+            Refused("FORBIDDEN")
+        }
+    };
+    match op {
+        // Open to anyone: they carry their own credentials.
+        "signIn" | "refresh" | "signOut" => Allowed,
+        // Read operations for every signed-in caller (scope applies inside).
+        "regions" | "region" | "household" | "households" | "node" | "campaigns" | "milestones" | "me" => {
+            if who == Anonymous {
+                Refused("UNAUTHENTICATED")
+            } else {
+                Allowed
+            }
+        }
+        "auditEvents" => match who {
+            Admin | Township => Allowed,
+            Anonymous => Refused("UNAUTHENTICATED"),
+            _ => Refused("FORBIDDEN"),
+        },
+        "changePassword" => match who {
+            Anonymous => Refused("UNAUTHENTICATED"),
+            ApiToken => Refused("FORBIDDEN"),
+            _ => Allowed,
+        },
+        "apiTokens" | "issueAccounts" | "createApiToken" | "revokeApiToken" | "revokeSessions" => admin_only(who),
+        other => panic!("operation `{other}` has no expectation in the authorization matrix: add one"),
+    }
+}
+
+/// A call of each operation, with arguments that are valid for an ADMIN.
+async fn call(app: &TestApp, op: &str, ids: &Ids, token: Option<&str>) -> Value {
+    let fresh_refresh =
+        || async { app.sign_in("admin", DEMO_PASSWORD).await["refreshToken"].as_str().unwrap().to_owned() };
+    let (doc, vars) = match op {
+        "signIn" => (SIGN_IN.to_owned(), json!({ "u": "supervisor", "p": DEMO_PASSWORD })),
+        "refresh" => (
+            "mutation($r: String!) { refresh(refreshToken: $r) { accessToken } }".into(),
+            json!({ "r": fresh_refresh().await }),
+        ),
+        "signOut" => {
+            ("mutation($r: String!) { signOut(refreshToken: $r) }".into(), json!({ "r": fresh_refresh().await }))
+        }
+        "regions" => ("{ regions(level: TOWNSHIP) { id } }".into(), json!({})),
+        "region" => ("query($id: ID!) { region(id: $id) { name } }".into(), json!({ "id": ids.county })),
+        "household" => ("query($id: ID!) { household(id: $id) { code } }".into(), json!({ "id": ids.household })),
+        "households" => ("{ households(first: 1) { totalCount } }".into(), json!({})),
+        "node" => ("query($id: ID!) { node(id: $id) { id } }".into(), json!({ "id": ids.household })),
+        "campaigns" => ("{ campaigns { name } }".into(), json!({})),
+        "milestones" => ("{ milestones { kind state } }".into(), json!({})),
+        "me" => ("{ me { username } }".into(), json!({})),
+        "auditEvents" => ("{ auditEvents(first: 1) { edges { cursor } } }".into(), json!({})),
+        "apiTokens" => ("{ apiTokens { id } }".into(), json!({})),
+        "changePassword" => (
+            "mutation { changePassword(current: \"not-the-password\", new: \"Whatever-2020-x\") { accessToken } }"
+                .into(),
+            json!({}),
+        ),
+        "issueAccounts" => (
+            "mutation($r: ID!) { issueAccounts(regionId: $r) { accounts { username } } }".into(),
+            json!({ "r": ids.spare_village }),
+        ),
+        "createApiToken" => (
+            "mutation($r: ID!) { createApiToken(name: \"matrix\", regionId: $r) { token } }".into(),
+            json!({ "r": ids.county }),
+        ),
+        "revokeApiToken" => {
+            ("mutation($id: ID!) { revokeApiToken(id: $id) { id } }".into(), json!({ "id": ids.token_id }))
+        }
+        "revokeSessions" => {
+            ("mutation($id: ID!) { revokeSessions(accountId: $id) }".into(), json!({ "id": ids.account }))
+        }
+        other => panic!("operation `{other}` has no call in the authorization matrix: add one"),
+    };
+    app.gql(token, &doc, vars).await
+}
+
+#[tokio::test]
+async fn every_operation_for_every_kind_of_caller() {
+    let sdl = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql"))
+        .expect("schema.graphql");
+    let ops: Vec<String> =
+        root_fields(&sdl, "QueryRoot").into_iter().chain(root_fields(&sdl, "MutationRoot")).collect();
+    assert!(ops.len() >= 15, "parsed {ops:?}");
+
+    let app = TestApp::demo().await;
+    let admin = app.token("admin").await;
+    let d = app
+        .ok(Some(&admin), "{ regions(level: COUNTY) { id } v: regions(level: VILLAGE) { id code } }", json!({}))
+        .await;
+    let county = d["regions"][0]["id"].as_str().unwrap().to_owned();
+    let villages = d["v"].as_array().unwrap();
+    let own = villages.iter().find(|v| v["code"] == "131126100200").unwrap()["id"].as_str().unwrap().to_owned();
+    let spare_village = villages.last().unwrap()["id"].as_str().unwrap().to_owned();
+    let h = app
+        .ok(
+            Some(&admin),
+            "query($r: ID!) { households(first: 1, filter: { regionId: $r }) { edges { node { id } } } }",
+            json!({ "r": own }),
+        )
+        .await;
+    let token = app
+        .ok(
+            Some(&admin),
+            "mutation($r: ID!) { createApiToken(name: \"dash\", regionId: $r) { token apiToken { id } } }",
+            json!({ "r": county }),
+        )
+        .await;
+    // A second token, for the admin's revokeApiToken call to revoke.
+    let doomed = app
+        .ok(
+            Some(&admin),
+            "mutation($r: ID!) { createApiToken(name: \"doomed\", regionId: $r) { apiToken { id } } }",
+            json!({ "r": county }),
+        )
+        .await;
+    let me = app.ok(Some(&admin), "{ me { id } }", json!({})).await;
+    let ids = Ids {
+        county,
+        spare_village,
+        household: h["households"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned(),
+        token_id: doomed["createApiToken"]["apiToken"]["id"].as_str().unwrap().to_owned(),
+        account: me["me"]["id"].as_str().unwrap().to_owned(),
+    };
+    let api_token = token["createApiToken"]["token"].as_str().unwrap().to_owned();
+    let tokens = [
+        (Anonymous, None),
+        (Verifier, Some(app.token("v131126100200").await)),
+        (Township, Some(app.token("t131126100").await)),
+        (Supervisor, Some(app.token("supervisor").await)),
+        (ApiToken, Some(api_token)),
+        // Last: some admin calls (revokeApiToken, revokeSessions) change state.
+        (Admin, Some(admin.clone())),
+    ];
+    assert_eq!(tokens.len(), EVERYONE.len());
+
+    let mut failures = Vec::new();
+    for op in &ops {
+        for (who, token) in &tokens {
+            let body = call(&app, op, &ids, token.as_deref()).await;
+            let got = match code(&body) {
+                Some(c) if GATE_CODES.contains(&c) => Refused(match c {
+                    "UNAUTHENTICATED" => "UNAUTHENTICATED",
+                    "FORBIDDEN" => "FORBIDDEN",
+                    _ => "PASSWORD_CHANGE_REQUIRED",
+                }),
+                _ => Allowed,
+            };
+            let want = expectation(op, *who);
+            if got != want {
+                failures.push(format!("{op} as {who:?}: expected {want:?}, got {got:?}: {body}"));
+            }
+            // An allowed ADMIN call with valid arguments must succeed outright
+            // (changePassword is given a wrong current password on purpose).
+            if *who == Admin && want == Allowed && op != "changePassword" && body.get("errors").is_some() {
+                failures.push(format!("{op} as Admin failed: {body}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
