@@ -540,6 +540,120 @@ pub fn printable_sheet(entries: &[IssuedEntry], web_url: &str) -> AppResult<Stri
     Ok(html)
 }
 
+/// The level an account's region must have for its role.
+fn level_for(role: entity::Role) -> RegionLevel {
+    match role {
+        entity::Role::Admin | entity::Role::Supervisor => RegionLevel::County,
+        entity::Role::Township => RegionLevel::Township,
+        entity::Role::Verifier => RegionLevel::Village,
+    }
+}
+
+pub struct NewAccount {
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub role: entity::Role,
+    pub region_id: Uuid,
+}
+
+/// Creates a personal account (ADMIN) with a random initial password that
+/// must be changed at first sign-in; the password is returned once.
+pub async fn create_account(
+    state: &AppState,
+    viewer: &Viewer,
+    new: NewAccount,
+    client_addr: Option<String>,
+) -> AppResult<(account::Model, region::Model, String)> {
+    viewer.require_role(&[entity::Role::Admin], "create accounts")?;
+    let username = normalize_username(&new.username);
+    if !(3..=64).contains(&username.len())
+        || !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        return Err(AppError::validation("username", "Use 3 to 64 letters, digits, '.', '_' or '-'."));
+    }
+    let display_name = new.display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 100 {
+        return Err(AppError::validation("displayName", "Give a display name of 1 to 100 characters."));
+    }
+    if let Some(p) = &new.phone {
+        if !(5..=20).contains(&p.len()) || !p.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ')) {
+            return Err(AppError::validation("phone", "A phone number has 5 to 20 digits."));
+        }
+    }
+    let region = regions::get(&state.db, viewer, new.region_id).await?;
+    if !viewer.covers(&region) {
+        return Err(AppError::forbidden("That region is outside your own."));
+    }
+    let want = level_for(new.role);
+    if region.level != want {
+        return Err(AppError::validation(
+            "regionId",
+            format!("A {} account belongs to a {} region.", new.role.as_str(), want.as_str()),
+        ));
+    }
+    let password = initial_password();
+    let hash = password::hash(password.clone()).await?;
+    let now = audit::now();
+    let model = account::Model {
+        id: Uuid::new_v4(),
+        username,
+        display_name,
+        phone: new.phone,
+        role: new.role,
+        region_id: region.id,
+        password_hash: hash,
+        must_change_password: true,
+        disabled: false,
+        password_changed_at: None,
+        last_sign_in_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let txn = state.db.begin().await?;
+    if account::Entity::find().filter(account::Column::Username.eq(&model.username)).one(&txn).await?.is_some() {
+        return Err(AppError::Conflict(format!("The username '{}' is taken.", model.username)));
+    }
+    account::ActiveModel::from(model.clone()).insert(&txn).await?;
+    audit::append(
+        &txn,
+        &Actor::of(viewer, client_addr),
+        NewEvent {
+            action: "ACCOUNT_ISSUED",
+            entity_type: "Account",
+            entity_id: Some(model.id),
+            region_id: Some(region.id),
+            after: Some(serde_json::json!({ "username": model.username, "role": model.role.as_str() })),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((model, region, password))
+}
+
+/// Accounts whose region is inside the viewer's (ADMIN), by username.
+pub async fn list_accounts(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    first: i32,
+    after: Option<&str>,
+) -> AppResult<(Vec<account::Model>, bool)> {
+    viewer.require_role(&[entity::Role::Admin], "list accounts")?;
+    if !(0..=500).contains(&first) {
+        return Err(AppError::validation("first", "`first` must be between 0 and 500."));
+    }
+    let mut q =
+        account::Entity::find().filter(account::Column::RegionId.in_subquery(regions_under(&viewer.scope.path)));
+    if let Some(a) = after {
+        q = q.filter(account::Column::Username.gt(a));
+    }
+    let mut rows = q.order_by_asc(account::Column::Username).limit(first as u64 + 1).all(db).await?;
+    let more = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
+
 // ---------------------------------------------------------------- API tokens
 
 pub async fn create_api_token(
@@ -746,6 +860,13 @@ impl AccountNode {
     async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RegionNode>> {
         Ok(ctx.loaders().regions.load_one(self.0.region_id).await?.map(Into::into))
     }
+    /// Contact phone: in full for ADMIN and the account itself, masked for others.
+    async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let viewer = ctx.viewer_pending_password()?;
+        let full =
+            viewer.role == entity::Role::Admin && !viewer.is_api_token() || viewer.account_id() == Some(self.0.id);
+        Ok(self.0.phone.as_ref().map(|p| if full { p.clone() } else { auth::mask_phone(p) }))
+    }
     /// True until the initial password has been changed.
     async fn must_change_password(&self) -> bool {
         self.0.must_change_password
@@ -897,6 +1018,16 @@ impl AuditEventNode {
 }
 
 pub type AuditEventConnection = Connection<String, AuditEventNode, EmptyFields, EmptyFields>;
+pub type AccountConnection = Connection<String, AccountNode, EmptyFields, EmptyFields>;
+
+/// A new personal account and its initial password (shown only here, once).
+#[derive(SimpleObject)]
+pub struct NewAccountResult {
+    pub account: AccountNode,
+    pub initial_password: String,
+    pub sign_in_url: String,
+    pub qr_svg: String,
+}
 
 #[derive(Default)]
 pub struct AccountsQuery;
@@ -907,6 +1038,20 @@ impl AccountsQuery {
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AccountNode>> {
         let viewer = ctx.viewer_pending_password()?;
         AccountNode::load(ctx, viewer.account_id()).await
+    }
+
+    /// Accounts in the viewer's region, by username (ADMIN).
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<AccountConnection> {
+        let viewer = ctx.viewer()?;
+        let (rows, more) = list_accounts(&ctx.state().db, viewer, first.unwrap_or(100), after.as_deref()).await?;
+        let mut conn = Connection::new(after.is_some(), more);
+        conn.edges.extend(rows.into_iter().map(|a| Edge::new(a.username.clone(), AccountNode(a))));
+        Ok(conn)
     }
 
     /// API tokens in the viewer's region (ADMIN).
@@ -1006,6 +1151,37 @@ impl AccountsMutation {
             });
         }
         Ok(AccountSheet { generated_at: Utc::now(), accounts, printable_html: html })
+    }
+
+    /// Creates a personal account (ADMIN). ADMIN and SUPERVISOR accounts belong to a
+    /// county, TOWNSHIP to a township, VERIFIER to a village.
+    async fn create_account(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        display_name: String,
+        phone: Option<String>,
+        role: Role,
+        region_id: ID,
+    ) -> async_graphql::Result<NewAccountResult> {
+        let viewer = ctx.viewer()?;
+        let state = ctx.state();
+        let new = NewAccount {
+            username,
+            display_name,
+            phone,
+            role: role.into(),
+            region_id: ids::decode("Region", &region_id)?,
+        };
+        let (account, _region, initial_password) =
+            create_account(state, viewer, new, ctx.req().client_addr.clone()).await?;
+        let url = sign_in_url(&state.cfg.web_url, &account.username);
+        Ok(NewAccountResult {
+            qr_svg: qr_svg(&url)?,
+            sign_in_url: url,
+            account: AccountNode(account),
+            initial_password,
+        })
     }
 
     /// Creates a read-only API token for a dashboard, scoped to a region subtree (ADMIN).

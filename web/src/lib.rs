@@ -15,7 +15,7 @@ pub fn App() -> impl IntoView {
 }
 
 #[cfg(target_arch = "wasm32")]
-#[leptos::wasm_bindgen::prelude::wasm_bindgen(start)]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
     leptos::mount::mount_to_body(App);
 }

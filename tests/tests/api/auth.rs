@@ -402,3 +402,41 @@ async fn account_events_are_audited_with_who_and_where() {
     let v = app.token("v131126100200").await;
     assert_eq!(code(&app.gql(Some(&v), "{ auditEvents { edges { cursor } } }", json!({})).await), Some("FORBIDDEN"));
 }
+
+const CREATE_ACCOUNT: &str = "mutation($u: String!, $d: String!, $p: String, $role: Role!, $r: ID!) {
+  createAccount(username: $u, displayName: $d, phone: $p, role: $role, regionId: $r) {
+    initialPassword qrSvg account { id username role mustChangePassword phone region { code } } } }";
+
+#[tokio::test]
+async fn an_admin_creates_personal_accounts_at_the_right_level() {
+    let app = TestApp::demo().await;
+    let admin = app.token("admin").await;
+    let county = region_id(&app, &admin, "COUNTY", "131126000000").await;
+    let village = region_id(&app, &admin, "VILLAGE", "131126100200").await;
+    let vars = |u: &str, role: &str, r: &str| json!({ "u": u, "d": "李四", "p": "13800001234", "role": role, "r": r });
+
+    let d = app.ok(Some(&admin), CREATE_ACCOUNT, vars("Li.Si", "ADMIN", &county)).await;
+    let created = &d["createAccount"];
+    assert_eq!(created["account"]["username"], "li.si");
+    assert_eq!(created["account"]["mustChangePassword"], true);
+    assert_eq!(created["account"]["phone"], "13800001234");
+    let s = app.sign_in("li.si", created["initialPassword"].as_str().unwrap()).await;
+    assert_eq!(s["mustChangePassword"], true);
+
+    let taken = app.gql(Some(&admin), CREATE_ACCOUNT, vars("li.si", "ADMIN", &county)).await;
+    assert_eq!(code(&taken), Some("CONFLICT"));
+    let wrong_level = app.gql(Some(&admin), CREATE_ACCOUNT, vars("wang", "VERIFIER", &county)).await;
+    assert_eq!(code(&wrong_level), Some("VALIDATION"));
+    assert_eq!(wrong_level["errors"][0]["extensions"]["field"], "regionId");
+    let bad_name = app.gql(Some(&admin), CREATE_ACCOUNT, vars("x y", "VERIFIER", &village)).await;
+    assert_eq!(code(&bad_name), Some("VALIDATION"));
+    app.ok(Some(&admin), CREATE_ACCOUNT, vars("zhang.helper", "VERIFIER", &village)).await;
+
+    // Listed for the admin, with phones; the supervisor may not list accounts.
+    let list = app.ok(Some(&admin), "{ accounts(first: 500) { edges { node { username phone } } } }", json!({})).await;
+    let names: Vec<&str> =
+        list["accounts"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["username"].as_str().unwrap()).collect();
+    assert!(names.contains(&"li.si") && names.contains(&"zhang.helper") && names.contains(&"admin"));
+    let sup = app.token("supervisor").await;
+    assert_eq!(code(&app.gql(Some(&sup), "{ accounts { edges { cursor } } }", json!({})).await), Some("FORBIDDEN"));
+}

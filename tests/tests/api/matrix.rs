@@ -95,7 +95,8 @@ fn expectation(op: &str, who: Who) -> Outcome {
             ApiToken => Refused("FORBIDDEN"),
             _ => Allowed,
         },
-        "apiTokens" | "issueAccounts" | "createApiToken" | "revokeApiToken" | "revokeSessions" => admin_only(who),
+        "apiTokens" | "accounts" | "issueAccounts" | "createAccount" | "createApiToken" | "revokeApiToken"
+        | "revokeSessions" => admin_only(who),
         other => panic!("operation `{other}` has no expectation in the authorization matrix: add one"),
     }
 }
@@ -123,6 +124,11 @@ async fn call(app: &TestApp, op: &str, ids: &Ids, token: Option<&str>) -> Value 
         "me" => ("{ me { username } }".into(), json!({})),
         "auditEvents" => ("{ auditEvents(first: 1) { edges { cursor } } }".into(), json!({})),
         "apiTokens" => ("{ apiTokens { id } }".into(), json!({})),
+        "accounts" => ("{ accounts(first: 5) { edges { node { username phone } } } }".into(), json!({})),
+        "createAccount" => (
+            "mutation($r: ID!, $u: String!) { createAccount(username: $u, displayName: \"张三\", role: SUPERVISOR, regionId: $r) { initialPassword } }".into(),
+            json!({ "r": ids.county, "u": unique("m") }),
+        ),
         "changePassword" => (
             "mutation { changePassword(current: \"not-the-password\", new: \"Whatever-2020-x\") { accessToken } }"
                 .into(),
