@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{account, api_token, audit_event, refresh_token, region, sign_in_throttle, RegionLevel};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -89,7 +89,7 @@ pub async fn sign_in(state: &AppState, username: &str, pw: &str, client_addr: Op
     let account = match account {
         Some(a) if ok && !a.disabled => a,
         found => {
-            let txn = db.begin().await?;
+            let (_w, txn) = state.begin().await?;
             record_failure(&txn, &state.cfg, &user_key).await?;
             record_failure(&txn, &state.cfg, &addr_key).await?;
             let actor = Actor {
@@ -114,7 +114,7 @@ pub async fn sign_in(state: &AppState, username: &str, pw: &str, client_addr: Op
             return Err(AppError::Unauthenticated("The username or password is incorrect.".into()));
         }
     };
-    let txn = db.begin().await?;
+    let (_w, txn) = state.begin().await?;
     sign_in_throttle::Entity::delete_by_id(user_key).exec(&txn).await?;
     account::Entity::update_many()
         .col_expr(account::Column::LastSignInAt, Expr::value(now))
@@ -210,7 +210,7 @@ async fn revoke_all_sessions<C: ConnectionTrait>(conn: &C, account_id: Uuid) -> 
 /// the whole family (every token descended from that sign-in) is revoked.
 pub async fn refresh(state: &AppState, token: &str, client_addr: Option<String>) -> AppResult<Tokens> {
     let refused = || AppError::Unauthenticated("The refresh token is not valid; sign in again.".into());
-    let txn = state.db.begin().await?;
+    let (_w, txn) = state.begin().await?;
     let Some(row) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(auth::token_hash(token)))
         .one(&txn)
@@ -289,7 +289,7 @@ pub async fn change_password(
     password::check_policy(new, &account.username, Some(current))?;
     let hash = password::hash(new.to_owned()).await?;
     let now = audit::now();
-    let txn = state.db.begin().await?;
+    let (_w, txn) = state.begin().await?;
     let mut am: account::ActiveModel = account.into();
     am.password_hash = Set(hash);
     am.must_change_password = Set(false);
@@ -458,7 +458,7 @@ pub async fn issue_accounts(
     }
     let now = audit::now();
     let actor = Actor::of(viewer, client_addr);
-    let txn = state.db.begin().await?;
+    let (_w, txn) = state.begin().await?;
     let existing: std::collections::HashMap<String, account::Model> = account::Entity::find()
         .filter(account::Column::Username.is_in(entries.iter().map(|e| e.username.clone())))
         .all(&txn)
@@ -610,7 +610,7 @@ pub async fn create_account(
         created_at: now,
         updated_at: now,
     };
-    let txn = state.db.begin().await?;
+    let (_w, txn) = state.begin().await?;
     if account::Entity::find().filter(account::Column::Username.eq(&model.username)).one(&txn).await?.is_some() {
         return Err(AppError::Conflict(format!("The username '{}' is taken.", model.username)));
     }
@@ -690,7 +690,7 @@ pub async fn create_api_token(
         last_used_at: None,
         created_at: now,
     };
-    let txn = state.db.begin().await?;
+    let (_w, txn) = state.begin().await?;
     api_token::ActiveModel::from(model.clone()).insert(&txn).await?;
     audit::append(
         &txn,
@@ -738,7 +738,7 @@ pub async fn revoke_api_token(
         .into_iter()
         .find(|t| t.id == id)
         .ok_or_else(|| AppError::not_found("API token"))?;
-    let txn = state.db.begin().await?;
+    let (_w, txn) = state.begin().await?;
     let mut am: api_token::ActiveModel = token.clone().into();
     am.revoked_at = Set(Some(token.revoked_at.unwrap_or_else(audit::now)));
     let token = am.update(&txn).await?;
@@ -771,7 +771,7 @@ pub async fn revoke_sessions(
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::not_found("account"))?;
-    let txn = state.db.begin().await?;
+    let (_w, txn) = state.begin().await?;
     revoke_all_sessions(&txn, account.id).await?;
     audit::append(
         &txn,
@@ -815,6 +815,33 @@ pub async fn audit_events(
     if let Some(a) = action {
         c = c.add(audit_event::Column::Action.eq(a));
     }
+    if let Some(s) = before_seq {
+        c = c.add(audit_event::Column::Seq.lt(s));
+    }
+    let mut rows = audit_event::Entity::find()
+        .filter(c)
+        .order_by_desc(audit_event::Column::Seq)
+        .limit(first as u64 + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
+
+/// Audit events of one household the viewer can already see, newest first.
+pub async fn household_history(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    household_id: Uuid,
+    first: i32,
+    before_seq: Option<i64>,
+) -> AppResult<(Vec<audit_event::Model>, bool)> {
+    crate::households::get(db, viewer, household_id).await?;
+    if !(0..=500).contains(&first) {
+        return Err(AppError::validation("first", "`first` must be between 0 and 500."));
+    }
+    let mut c = Condition::all().add(audit_event::Column::HouseholdId.eq(household_id));
     if let Some(s) = before_seq {
         c = c.add(audit_event::Column::Seq.lt(s));
     }

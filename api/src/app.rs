@@ -29,7 +29,8 @@ pub async fn build(cfg: Config) -> anyhow::Result<Server> {
     let secret = jwt::load_or_create_secret(cfg.jwt_secret.as_ref(), &cfg.data_dir)?;
     let keys = jwt::JwtKeys::new(&secret, &cfg.jwt_issuer, &cfg.jwt_audience);
     let storage = Storage::local(&cfg.data_dir)?;
-    let state = AppState { cfg: Arc::new(cfg), db, db_stats, jwt: keys, storage };
+    let write_gate = cfg.is_sqlite().then(|| Arc::new(tokio::sync::Mutex::new(())));
+    let state = AppState { cfg: Arc::new(cfg), db, db_stats, jwt: keys, storage, write_gate };
     let schema = graphql::build_schema(Some(state.clone()), state.cfg.max_query_depth, state.cfg.max_query_complexity);
     Ok(Server { state, schema })
 }
@@ -39,11 +40,12 @@ pub fn router(server: Server) -> Router {
     let origins: Vec<HeaderValue> = cfg.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
     let cors = CorsLayer::new()
         .allow_origin(origins)
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(Duration::from_secs(3600));
     Router::new()
         .route("/graphql", get(graphiql).post(graphql_handler))
+        .route("/uploads/{id}", axum::routing::put(upload_handler))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -120,20 +122,72 @@ async fn graphql_handler(
             return (StatusCode::BAD_REQUEST, Json(request_error_body("VALIDATION", &msg))).into_response();
         }
     };
-    let mut ctx =
-        graphql::RequestCtx { client_addr: Some(client_addr(&s.state.cfg, &headers, peer)), ..Default::default() };
-    if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        match auth.strip_prefix("Bearer ").map(str::trim) {
-            Some(token) => match accounts::viewer_for_token(&s.state, token).await {
-                Ok(v) => ctx.viewer = Some(v),
-                Err(e) => ctx.token_error = Some(e),
-            },
-            None => ctx.token_error = Some("expected `Authorization: Bearer <token>`".into()),
-        }
+    let mut ctx = graphql::RequestCtx {
+        client_addr: Some(client_addr(&s.state.cfg, &headers, peer)),
+        english: headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en")),
+        ..Default::default()
+    };
+    match viewer_from_headers(&s.state, &headers).await {
+        Ok(v) => ctx.viewer = v,
+        Err(e) => ctx.token_error = Some(e),
     }
     let request = request.data(ctx).data(Loaders::new(&s.state.db));
     let resp = s.schema.execute(request).await;
     Json(resp).into_response()
+}
+
+/// The caller named by `Authorization: Bearer …`: None when there is no header,
+/// an error saying why when the token is refused.
+async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<crate::auth::Viewer>, String> {
+    let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    match auth.strip_prefix("Bearer ").map(str::trim) {
+        Some(token) => accounts::viewer_for_token(state, token).await.map(Some),
+        None => Err("expected `Authorization: Bearer <token>`".into()),
+    }
+}
+
+/// `PUT /uploads/{ticket}`: the photo's bytes, streamed to storage (local store).
+async fn upload_handler(
+    State(s): State<Server>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let fail = |status: StatusCode, e: crate::error::AppError| {
+        if let crate::error::AppError::Internal(inner) = &e {
+            tracing::error!(error = ?inner, "upload failed");
+            return (status, Json(request_error_body("INTERNAL", "Internal error; it has been logged.")))
+                .into_response();
+        }
+        (status, Json(request_error_body(e.code(), &e.to_string()))).into_response()
+    };
+    let viewer = match viewer_from_headers(&s.state, &headers).await {
+        Ok(Some(v)) if !v.must_change_password => v,
+        Ok(Some(_)) => return fail(StatusCode::FORBIDDEN, crate::error::AppError::PasswordChangeRequired),
+        Ok(None) => {
+            return fail(StatusCode::UNAUTHORIZED, crate::error::AppError::Unauthenticated("Sign in first.".into()))
+        }
+        Err(e) => return fail(StatusCode::UNAUTHORIZED, crate::error::AppError::Unauthenticated(e)),
+    };
+    let Ok(ticket) = uuid::Uuid::parse_str(&id) else {
+        return fail(StatusCode::NOT_FOUND, crate::error::AppError::not_found("upload ticket"));
+    };
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    match crate::photos::receive(&s.state, &viewer, ticket, ct, body).await {
+        Ok(n) => Json(serde_json::json!({ "received": n })).into_response(),
+        Err(e) => {
+            let status = match &e {
+                crate::error::AppError::NotFound(_) => StatusCode::NOT_FOUND,
+                crate::error::AppError::Conflict(_) => StatusCode::CONFLICT,
+                crate::error::AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            fail(status, e)
+        }
+    }
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.

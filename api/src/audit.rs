@@ -126,3 +126,46 @@ pub async fn append<C: ConnectionTrait>(conn: &C, actor: &Actor, ev: NewEvent) -
     audit_event::Entity::insert(am).exec_without_returning(conn).await?;
     Ok(model)
 }
+
+/// The first place the chain breaks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokenLink {
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// Recomputes the whole chain in order; Ok(number of events) or the first broken link.
+pub async fn verify_chain<C: ConnectionTrait>(conn: &C) -> AppResult<Result<u64, BrokenLink>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut prev = GENESIS.to_string();
+    let mut expected_seq = 1i64;
+    let mut checked = 0u64;
+    loop {
+        let page = audit_event::Entity::find()
+            .filter(audit_event::Column::Seq.gte(expected_seq))
+            .order_by_asc(audit_event::Column::Seq)
+            .limit(1000)
+            .all(conn)
+            .await?;
+        if page.is_empty() {
+            return Ok(Ok(checked));
+        }
+        for e in page {
+            if e.seq != expected_seq {
+                return Ok(Err(BrokenLink { seq: expected_seq, reason: format!("event {expected_seq} is missing") }));
+            }
+            if e.prev_hash != prev {
+                return Ok(Err(BrokenLink { seq: e.seq, reason: "it does not point to the previous event".into() }));
+            }
+            if chain_hash(&prev, &e) != e.hash {
+                return Ok(Err(BrokenLink {
+                    seq: e.seq,
+                    reason: "its content does not match its hash (edited)".into(),
+                }));
+            }
+            prev = e.hash;
+            expected_seq += 1;
+            checked += 1;
+        }
+    }
+}

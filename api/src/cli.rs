@@ -29,6 +29,8 @@ pub enum Command {
         #[arg(long, default_value = "accounts-sheet.html")]
         out: std::path::PathBuf,
     },
+    /// Recompute the audit trail's hash chain and report the first broken link.
+    AuditVerify,
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
 }
@@ -65,6 +67,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::IssueAccounts { region, out } => {
             let server = crate::app::build(cfg).await?;
             crate::demo::issue_accounts_cli(&server.state, &region, &out).await
+        }
+        Command::AuditVerify => {
+            let server = crate::app::build(cfg).await?;
+            match crate::audit::verify_chain(&server.state.db).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                Ok(n) => {
+                    println!("Audit chain intact: {n} events verified.");
+                    Ok(())
+                }
+                Err(b) => anyhow::bail!("audit chain broken at event {}: {}", b.seq, b.reason),
+            }
         }
         Command::Schema => Ok(()), // printed above, before any configuration is needed
     }

@@ -72,6 +72,9 @@ pub struct Opts {
     /// Origins allowed by CORS (comma-separated), e.g. the web app's URL.
     #[arg(long, env = "APP_CORS_ORIGINS", global = true, value_delimiter = ',')]
     pub cors_origins: Option<Vec<String>>,
+    /// Public URL of this API (upload URLs point there); default http://<bind>.
+    #[arg(long, env = "APP_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
     /// Public URL of the web app; sign-in QR codes point there.
     #[arg(long, env = "APP_WEB_URL", global = true)]
     pub web_url: Option<String>,
@@ -99,6 +102,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     cors_origins: Option<Vec<String>>,
     web_url: Option<String>,
+    public_url: Option<String>,
     trust_forwarded_for: Option<bool>,
     demo_password: Option<Secret>,
 }
@@ -120,6 +124,7 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub cors_origins: Vec<String>,
     pub web_url: String,
+    pub public_url: String,
     pub trust_forwarded_for: bool,
     pub demo_password: Option<Secret>,
     /// Failed sign-ins (per account and per client address) before back-off starts.
@@ -145,8 +150,10 @@ impl Config {
             .map(Secret::new)
             .or(file.database_url)
             .unwrap_or_else(|| Secret::new(format!("sqlite://{}/app.db?mode=rwc", data_dir.display())));
+        let bind = opts.bind.or(file.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000)));
         Ok(Self {
-            bind: opts.bind.or(file.bind).unwrap_or_else(|| "127.0.0.1:8000".parse().unwrap()),
+            bind,
+            public_url: opts.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{bind}")),
             database_url,
             log_format: opts.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
             jwt_secret: opts.jwt_secret.clone().map(Secret::new).or(file.jwt_secret),

@@ -8,7 +8,7 @@ use crate::{
 };
 use chrono::{NaiveDate, TimeZone, Utc};
 use entity::*;
-use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
 use std::collections::HashSet;
 use std::io::Write;
 use uuid::Uuid;
@@ -117,7 +117,7 @@ pub async fn load(state: &AppState, out: &mut impl Write) -> anyhow::Result<()> 
     // and hashing hundreds of accounts separately would only slow the demo down.
     let hash = password::hash(password.clone()).await?;
     let now = crate::audit::now();
-    let txn = state.db.begin().await?;
+    let (_w, txn) = state.begin().await?;
     let summary = insert_all(&txn, campaign_id, &hash, now).await?;
     txn.commit().await?;
     writeln!(

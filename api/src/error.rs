@@ -19,6 +19,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{message}")]
     InvalidTransition { message: String, current: String },
+    /// A step refused because checks found open problems (code VALIDATION, `extensions.rules`).
+    #[error("{message}")]
+    Blocked { message: String, rules: Vec<String> },
     #[error("Too many attempts; try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: i64 },
     #[error("internal error")]
@@ -44,7 +47,7 @@ impl AppError {
             Self::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::Validation { .. } => "VALIDATION",
+            Self::Validation { .. } | Self::Blocked { .. } => "VALIDATION",
             Self::Conflict(_) => "CONFLICT",
             Self::InvalidTransition { .. } => "INVALID_TRANSITION",
             Self::RateLimited { .. } => "RATE_LIMITED",
@@ -95,6 +98,7 @@ pub fn classify(err: &mut ServerError) {
             }
             AppError::Validation { field: Some(f), .. } => ext.set("field", f.clone()),
             AppError::InvalidTransition { current, .. } => ext.set("currentState", current.clone()),
+            AppError::Blocked { rules, .. } => ext.set("rules", rules.clone()),
             AppError::RateLimited { retry_after_secs } => ext.set("retryAfterSeconds", *retry_after_secs),
             _ => {}
         }

@@ -7,8 +7,10 @@ use crate::{
     error::{classify, AppError, AppResult},
     households::HouseholdsQuery,
     loaders::Loaders,
-    progress::ProgressQuery,
+    photos::PhotosMutation,
+    progress::{ProgressMutation, ProgressQuery},
     regions::RegionsQuery,
+    verification::{VerificationMutation, VerificationQuery},
     AppState,
 };
 use async_graphql::{
@@ -18,10 +20,10 @@ use async_graphql::{
 use std::sync::Arc;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(RegionsQuery, HouseholdsQuery, ProgressQuery, AccountsQuery);
+pub struct QueryRoot(RegionsQuery, HouseholdsQuery, VerificationQuery, ProgressQuery, AccountsQuery);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(AccountsMutation);
+pub struct MutationRoot(VerificationMutation, PhotosMutation, ProgressMutation, AccountsMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -32,6 +34,8 @@ pub struct RequestCtx {
     /// Why a presented token was refused, told to the caller when they need a viewer.
     pub token_error: Option<String>,
     pub client_addr: Option<String>,
+    /// The caller asked for English (`Accept-Language: en…`); Chinese otherwise.
+    pub english: bool,
 }
 
 pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: usize) -> AppSchema {

@@ -219,6 +219,9 @@ async fn prefetch(ctx: &Context<'_>, rows: &[household::Model]) -> AppResult<()>
         regions.dedup();
         l.regions.load_many(regions).await.map_err(err)?;
     }
+    if node.field("findings").exists() {
+        l.findings.load_many(ids.iter().copied()).await.map_err(err)?;
+    }
     if node.field("references").exists() {
         l.references.load_many(ids.iter().copied()).await.map_err(err)?;
     }
@@ -331,6 +334,53 @@ impl HouseholdNode {
         #[graphql(default = false)] practice: bool,
     ) -> async_graphql::Result<Option<VerificationNode>> {
         Ok(ctx.loaders().verifications.load_one((self.model.id, practice)).await?.flatten().map(VerificationNode))
+    }
+    /// Findings on this household: open ones by default; `practice: true` for the practice entry's.
+    async fn findings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = true)] open: bool,
+        #[graphql(default = false)] practice: bool,
+    ) -> async_graphql::Result<Vec<crate::verification::FindingNode>> {
+        let english = ctx.req().english;
+        let rows = if open {
+            ctx.loaders().findings.load_one(self.model.id).await?.unwrap_or_default()
+        } else {
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            finding::Entity::find()
+                .filter(finding::Column::HouseholdId.eq(self.model.id))
+                .filter(finding::Column::Open.eq(false))
+                .all(&ctx.state().db)
+                .await
+                .map_err(AppError::from)?
+        };
+        Ok(rows
+            .into_iter()
+            .filter(|f| f.practice == practice)
+            .map(|model| crate::verification::FindingNode { model, english })
+            .collect())
+    }
+    /// The household's audit trail, newest first: every change to its
+    /// verification, photos and findings, with who, when and before → after.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<crate::accounts::AuditEventConnection> {
+        let viewer = ctx.viewer()?;
+        let before_seq = after
+            .as_deref()
+            .map(|a| {
+                a.parse::<i64>().map_err(|_| AppError::validation("after", "The cursor is not one this API returned."))
+            })
+            .transpose()?;
+        let (rows, more) =
+            crate::accounts::household_history(&ctx.state().db, viewer, self.model.id, first.unwrap_or(50), before_seq)
+                .await?;
+        let mut conn = Connection::new(after.is_some(), more);
+        conn.edges.extend(rows.into_iter().map(|e| Edge::new(e.seq.to_string(), crate::accounts::AuditEventNode(e))));
+        Ok(conn)
     }
     /// Photos of the house, oldest first.
     async fn photos(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PhotoNode>> {

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -14,11 +15,13 @@ pub mod households;
 pub mod idnumber;
 pub mod ids;
 pub mod loaders;
+pub mod photos;
 pub mod progress;
 pub mod regions;
 pub mod storage;
 pub mod types;
 pub mod verification;
+pub mod workflow;
 
 use std::sync::Arc;
 
@@ -30,4 +33,21 @@ pub struct AppState {
     pub db_stats: Arc<db::DbStats>,
     pub jwt: auth::jwt::JwtKeys,
     pub storage: storage::Storage,
+    /// SQLite has one writer: write transactions queue here instead of failing
+    /// with SQLITE_BUSY when two upgrade at once. None on PostgreSQL.
+    pub write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+impl AppState {
+    /// Begins a write transaction. Keep the returned guard alive until commit.
+    pub async fn begin(
+        &self,
+    ) -> Result<(Option<tokio::sync::OwnedMutexGuard<()>>, sea_orm::DatabaseTransaction), sea_orm::DbErr> {
+        use sea_orm::TransactionTrait;
+        let guard = match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
+        Ok((guard, self.db.begin().await?))
+    }
 }

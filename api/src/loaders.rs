@@ -8,7 +8,7 @@
 //! it was asked, so that a missing value is cached too.
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{account, photo, reference_record, region, verification};
+use entity::{account, finding, photo, reference_record, region, verification};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -25,6 +25,7 @@ pub struct Loaders {
     pub verifications: DataLoader<VerificationLoader, HashMapCache>,
     pub photos: DataLoader<PhotosLoader, HashMapCache>,
     pub references: DataLoader<ReferencesLoader, HashMapCache>,
+    pub findings: DataLoader<FindingsLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -37,6 +38,7 @@ impl Loaders {
             verifications: DataLoader::with_cache(VerificationLoader(d()), tokio::spawn, HashMapCache::default()),
             photos: DataLoader::with_cache(PhotosLoader(d()), tokio::spawn, HashMapCache::default()),
             references: DataLoader::with_cache(ReferencesLoader(d()), tokio::spawn, HashMapCache::default()),
+            findings: DataLoader::with_cache(FindingsLoader(d()), tokio::spawn, HashMapCache::default()),
         }
     }
 }
@@ -126,6 +128,27 @@ impl Loader<Uuid> for ReferencesLoader {
             if let Some(h) = r.household_id {
                 out.entry(h).or_default().push(r);
             }
+        }
+        Ok(out)
+    }
+}
+
+/// Key: household id; value: its open findings (real and practice).
+pub struct FindingsLoader(DatabaseConnection);
+impl Loader<Uuid> for FindingsLoader {
+    type Value = Vec<finding::Model>;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Self::Value> {
+        let rows = finding::Entity::find()
+            .filter(finding::Column::HouseholdId.is_in(keys.iter().copied()))
+            .filter(finding::Column::Open.eq(true))
+            .order_by_asc(finding::Column::CreatedAt)
+            .all(&self.0)
+            .await
+            .map_err(db_err)?;
+        let mut out: HashMap<Uuid, Vec<finding::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for r in rows {
+            out.entry(r.household_id).or_default().push(r);
         }
         Ok(out)
     }

@@ -197,6 +197,106 @@ impl MilestoneNode {
     }
 }
 
+/// Changes a milestone's title, window or target (ADMIN); audited before → after.
+pub async fn update_milestone(
+    state: &crate::AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    title: Option<String>,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    target_percent: Option<f64>,
+    client_addr: Option<String>,
+) -> AppResult<milestone::Model> {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    viewer.require_role(&[entity::Role::Admin], "edit milestones")?;
+    let m = milestone::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| AppError::not_found("milestone"))?;
+    let c = campaign_or_latest(&state.db, viewer, Some(m.campaign_id)).await?;
+    let county = region::Entity::find_by_id(c.county_id).one(&state.db).await?;
+    if !county.is_some_and(|r| viewer.covers(&r)) {
+        return Err(AppError::forbidden("Only the county's own team edits its milestones."));
+    }
+    let starts = starts_at.unwrap_or(m.starts_at);
+    let ends = ends_at.unwrap_or(m.ends_at);
+    if ends <= starts {
+        return Err(AppError::validation("endsAt", "A milestone must end after it starts."));
+    }
+    if target_percent.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+        return Err(AppError::validation("targetPercent", "The target is a percent, 0 to 100."));
+    }
+    if let Some(t) = &title {
+        if t.trim().is_empty() || t.chars().count() > 200 {
+            return Err(AppError::validation("title", "A title has 1 to 200 characters."));
+        }
+    }
+    let before = serde_json::json!({ "title": m.title, "startsAt": m.starts_at, "endsAt": m.ends_at, "targetPercent": m.target_percent });
+    let (_w, txn) = state.begin().await?;
+    let mut am: milestone::ActiveModel = m.clone().into();
+    if let Some(t) = title {
+        am.title = Set(t.trim().to_owned());
+    }
+    am.starts_at = Set(starts);
+    am.ends_at = Set(ends);
+    if let Some(p) = target_percent {
+        am.target_percent = Set(p);
+    }
+    am.updated_at = Set(crate::audit::now());
+    let saved = am.update(&txn).await?;
+    crate::audit::append(
+        &txn,
+        &crate::audit::Actor::of(viewer, client_addr),
+        crate::audit::NewEvent {
+            action: "MILESTONE_UPDATED",
+            entity_type: "Milestone",
+            entity_id: Some(saved.id),
+            region_id: Some(c.county_id),
+            before: Some(before),
+            after: Some(serde_json::json!({ "title": saved.title, "startsAt": saved.starts_at, "endsAt": saved.ends_at, "targetPercent": saved.target_percent })),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+#[derive(Default)]
+pub struct ProgressMutation;
+
+#[Object]
+impl ProgressMutation {
+    /// Edits or extends a milestone (ADMIN). Extending the look-back review reopens submissions.
+    async fn update_milestone(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        title: Option<String>,
+        starts_at: Option<DateTime<Utc>>,
+        ends_at: Option<DateTime<Utc>>,
+        target_percent: Option<f64>,
+    ) -> async_graphql::Result<MilestoneNode> {
+        let viewer = ctx.viewer()?;
+        let state = ctx.state();
+        let m = update_milestone(
+            state,
+            viewer,
+            ids::decode("Milestone", &id)?,
+            title,
+            starts_at,
+            ends_at,
+            target_percent,
+            ctx.req().client_addr.clone(),
+        )
+        .await?;
+        let c = campaign_or_latest(&state.db, viewer, Some(m.campaign_id)).await?;
+        Ok(milestones_of(&state.db, &c)
+            .await?
+            .into_iter()
+            .find(|n| n.model.id == m.id)
+            .ok_or_else(|| AppError::not_found("milestone"))?)
+    }
+}
+
 #[derive(Default)]
 pub struct ProgressQuery;
 

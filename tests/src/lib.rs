@@ -136,6 +136,7 @@ impl TestApp {
         tweak(&mut cfg);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        cfg.public_url = format!("http://{addr}");
         let (server, task) = api::app::spawn(cfg, listener).await.expect("start server");
         Self {
             base: format!("http://{addr}"),
@@ -201,4 +202,73 @@ pub fn code(body: &Value) -> Option<&str> {
 
 pub fn first_id(data: &Value, pointer: &str) -> String {
     data.pointer(pointer).and_then(Value::as_str).unwrap_or_else(|| panic!("no {pointer} in {data:#}")).to_owned()
+}
+
+/// A real JPEG: a gradient with a pattern that depends on `seed`.
+pub fn jpeg(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        let v = x.wrapping_mul(7).wrapping_add(y.wrapping_mul(13)).wrapping_add(seed.wrapping_mul(31));
+        image::Rgb([(v % 256) as u8, ((x + seed) % 256) as u8, ((y * 3 + seed) % 256) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).expect("encode jpeg");
+    out.into_inner()
+}
+
+pub const REQUEST_UPLOAD: &str = "mutation($h: ID!, $k: PhotoKind!, $ct: String!, $n: Int!, $p: Boolean) {
+  requestPhotoUpload(householdId: $h, kind: $k, contentType: $ct, size: $n, practice: $p) { id uploadUrl maxBytes } }";
+pub const CONFIRM_UPLOAD: &str =
+    "mutation($t: ID!) { confirmPhotoUpload(ticketId: $t) { id kind width height sha256 } }";
+
+impl TestApp {
+    /// Asks for a ticket, PUTs the bytes, returns (ticket id, HTTP status of the PUT).
+    pub async fn put_photo(
+        &self,
+        token: &str,
+        household: &str,
+        bytes: &[u8],
+        content_type: &str,
+        practice: bool,
+    ) -> (String, u16) {
+        let d = self
+            .ok(
+                Some(token),
+                REQUEST_UPLOAD,
+                json!({ "h": household, "k": "FRONT_PANORAMA", "ct": content_type, "n": bytes.len(), "p": practice }),
+            )
+            .await;
+        let t = &d["requestPhotoUpload"];
+        let status = self
+            .http
+            .put(t["uploadUrl"].as_str().unwrap())
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("upload")
+            .status()
+            .as_u16();
+        (t["id"].as_str().unwrap().to_owned(), status)
+    }
+
+    /// The whole path the web app uses: ticket, PUT, confirm. Returns the photo.
+    pub async fn upload_photo(&self, token: &str, household: &str, seed: u32, practice: bool) -> Value {
+        let (ticket, status) = self.put_photo(token, household, &jpeg(64, 48, seed), "image/jpeg", practice).await;
+        assert_eq!(status, 200, "upload PUT");
+        self.ok(Some(token), CONFIRM_UPLOAD, json!({ "t": ticket })).await["confirmPhotoUpload"].clone()
+    }
+
+    /// Moves the demo campaign's look-back review into the future, reopening submissions.
+    pub async fn extend_look_back(&self, admin: &str) {
+        let d = self.ok(Some(admin), "{ milestones { id kind } }", json!({})).await;
+        let id = d["milestones"].as_array().unwrap().iter().find(|m| m["kind"] == "LOOK_BACK").unwrap()["id"].clone();
+        let end = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+        self.ok(
+            Some(admin),
+            "mutation($id: ID!, $e: DateTime) { updateMilestone(id: $id, endsAt: $e) { state } }",
+            json!({ "id": id, "e": end }),
+        )
+        .await;
+    }
 }

@@ -5,3 +5,4 @@
 mod auth;
 mod foundation;
 mod matrix;
+mod workflow;
