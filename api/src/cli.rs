@@ -29,6 +29,17 @@ pub enum Command {
         #[arg(long, default_value = "accounts-sheet.html")]
         out: std::path::PathBuf,
     },
+    /// Import an official spreadsheet (regions, poverty, appraisal or renovation) into a campaign.
+    Import {
+        /// regions | poverty | appraisal | renovation
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// 12-digit code of the county whose newest campaign receives the data.
+        #[arg(long, default_value = "131126000000")]
+        county: String,
+    },
     /// Recompute the audit trail's hash chain and report the first broken link.
     AuditVerify,
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
@@ -67,6 +78,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::IssueAccounts { region, out } => {
             let server = crate::app::build(cfg).await?;
             crate::demo::issue_accounts_cli(&server.state, &region, &out).await
+        }
+        Command::Import { kind, file, county } => {
+            let server = crate::app::build(cfg).await?;
+            crate::demo::import_cli(&server.state, &kind, &file, &county).await
         }
         Command::AuditVerify => {
             let server = crate::app::build(cfg).await?;

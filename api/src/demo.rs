@@ -119,6 +119,8 @@ pub async fn load(state: &AppState, out: &mut impl Write) -> anyhow::Result<()> 
     let now = crate::audit::now();
     let (_w, txn) = state.begin().await?;
     let summary = insert_all(&txn, campaign_id, &hash, now).await?;
+    // As after an import: the county sees its open questions before anyone visits a house.
+    crate::checks::run(&txn, campaign_id, &summary.households).await?;
     txn.commit().await?;
     writeln!(
         out,
@@ -145,6 +147,7 @@ pub async fn load(state: &AppState, out: &mut impl Write) -> anyhow::Result<()> 
 
 struct Summary {
     villages: usize,
+    households: Vec<Uuid>,
 }
 
 async fn insert_chunks<E, A>(txn: &DatabaseTransaction, rows: Vec<A>) -> anyhow::Result<()>
@@ -402,6 +405,7 @@ async fn insert_all(
             }
         }
     }
+    let household_ids: Vec<Uuid> = households.iter().map(|h| *h.id.as_ref()).collect();
     insert_chunks(txn, households).await?;
     insert_chunks(txn, refs).await?;
 
@@ -442,7 +446,49 @@ async fn insert_all(
     }
     insert_chunks(txn, accounts_rows).await?;
     let _ = township_names;
-    Ok(Summary { villages: villages.len() })
+    Ok(Summary { villages: villages.len(), households: household_ids })
+}
+
+/// The viewer the command line acts as: an ADMIN of the region with that code.
+async fn cli_viewer(state: &AppState, code: &str, name: &str) -> anyhow::Result<(region::Model, Viewer)> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let region = region::Entity::find()
+        .filter(region::Column::Code.eq(code))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no region with code {code}"))?;
+    let viewer = Viewer {
+        principal: Principal::Account { id: Uuid::nil(), username: format!("cli:{name}") },
+        role: Role::Admin,
+        scope: Scope { region_id: region.id, level: region.level, path: region.path.clone() },
+        must_change_password: false,
+    };
+    Ok((region, viewer))
+}
+
+/// `api import --kind K --file F [--county CODE]`.
+pub async fn import_cli(state: &AppState, kind: &str, file: &std::path::Path, county: &str) -> anyhow::Result<()> {
+    let kind = match kind {
+        "regions" => ReferenceSource::Regions,
+        "poverty" => ReferenceSource::Poverty,
+        "appraisal" => ReferenceSource::Appraisal,
+        "renovation" => ReferenceSource::Renovation,
+        other => anyhow::bail!("unknown kind '{other}': regions, poverty, appraisal or renovation"),
+    };
+    let bytes = std::fs::read(file)?;
+    let (region, viewer) = cli_viewer(state, county, "import").await?;
+    let campaign =
+        crate::progress::campaign_or_latest(&state.db, &viewer, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let _ = region;
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let r = crate::imports::import(state, &viewer, campaign.id, kind, &name, &bytes, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", serde_json::to_string_pretty(&r)?);
+    if !r.accepted && !r.already_imported {
+        anyhow::bail!("the file was refused; nothing was changed");
+    }
+    Ok(())
 }
 
 /// `api issue-accounts --region CODE --out FILE`: the bulk issue from the command line.

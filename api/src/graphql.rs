@@ -6,6 +6,7 @@ use crate::{
     auth::Viewer,
     error::{classify, AppError, AppResult},
     households::HouseholdsQuery,
+    imports::ImportsMutation,
     loaders::Loaders,
     photos::PhotosMutation,
     progress::{ProgressMutation, ProgressQuery},
@@ -23,7 +24,7 @@ use std::sync::Arc;
 pub struct QueryRoot(RegionsQuery, HouseholdsQuery, VerificationQuery, ProgressQuery, AccountsQuery);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(VerificationMutation, PhotosMutation, ProgressMutation, AccountsMutation);
+pub struct MutationRoot(VerificationMutation, PhotosMutation, ImportsMutation, ProgressMutation, AccountsMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

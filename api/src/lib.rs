@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod households;
 pub mod idnumber;
 pub mod ids;
+pub mod imports;
 pub mod loaders;
 pub mod photos;
 pub mod progress;

@@ -260,11 +260,91 @@ pub async fn update_milestone(
     Ok(saved)
 }
 
+/// Creates a campaign for a county (ADMIN of that county).
+pub async fn create_campaign(
+    state: &crate::AppState,
+    viewer: &Viewer,
+    name: &str,
+    county_id: Uuid,
+    time_zone: &str,
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+    client_addr: Option<String>,
+) -> AppResult<campaign::Model> {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    viewer.require_role(&[entity::Role::Admin], "create campaigns")?;
+    let county = crate::regions::get(&state.db, viewer, county_id).await?;
+    if !viewer.covers(&county) || county.level != entity::RegionLevel::County {
+        return Err(AppError::validation("countyId", "A campaign belongs to a county in your region."));
+    }
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(AppError::validation("name", "A name has 1 to 200 characters."));
+    }
+    if time_zone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(AppError::validation("timeZone", "Use an IANA time zone such as Asia/Shanghai."));
+    }
+    if ends_on < starts_on {
+        return Err(AppError::validation("endsOn", "A campaign must end on or after its first day."));
+    }
+    let (_w, txn) = state.begin().await?;
+    let m = campaign::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        name: Set(name.trim().into()),
+        county_id: Set(county.id),
+        time_zone: Set(time_zone.into()),
+        starts_on: Set(starts_on),
+        ends_on: Set(ends_on),
+        created_at: Set(crate::audit::now()),
+    }
+    .insert(&txn)
+    .await?;
+    crate::audit::append(
+        &txn,
+        &crate::audit::Actor::of(viewer, client_addr),
+        crate::audit::NewEvent {
+            action: "CAMPAIGN_CREATED",
+            entity_type: "Campaign",
+            entity_id: Some(m.id),
+            region_id: Some(county.id),
+            after: Some(serde_json::json!({ "name": m.name, "startsOn": m.starts_on, "endsOn": m.ends_on })),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(m)
+}
+
 #[derive(Default)]
 pub struct ProgressMutation;
 
 #[Object]
 impl ProgressMutation {
+    /// Creates a verification campaign for a county (ADMIN): another county or year.
+    async fn create_campaign(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        county_id: ID,
+        #[graphql(default = "Asia/Shanghai")] time_zone: String,
+        starts_on: NaiveDate,
+        ends_on: NaiveDate,
+    ) -> async_graphql::Result<CampaignNode> {
+        let viewer = ctx.viewer()?;
+        let c = create_campaign(
+            ctx.state(),
+            viewer,
+            &name,
+            ids::decode("Region", &county_id)?,
+            &time_zone,
+            starts_on,
+            ends_on,
+            ctx.req().client_addr.clone(),
+        )
+        .await?;
+        Ok(CampaignNode(c))
+    }
+
     /// Edits or extends a milestone (ADMIN). Extending the look-back review reopens submissions.
     async fn update_milestone(
         &self,

@@ -272,3 +272,55 @@ impl TestApp {
         .await;
     }
 }
+
+impl TestApp {
+    /// Uploads a file with the GraphQL multipart request spec.
+    pub async fn import(&self, token: &str, kind: &str, name: &str, bytes: Vec<u8>, campaign: &str) -> Value {
+        self.import_as(Some(token), kind, name, bytes, Some(campaign)).await
+    }
+
+    pub async fn import_as(
+        &self,
+        token: Option<&str>,
+        kind: &str,
+        name: &str,
+        bytes: Vec<u8>,
+        campaign: Option<&str>,
+    ) -> Value {
+        let operations = json!({
+            "query": IMPORT,
+            "variables": { "kind": kind, "file": null, "c": campaign },
+        });
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", json!({ "0": ["variables.file"] }).to_string())
+            .part("0", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+        let mut req = self.http.post(format!("{}/graphql", self.base)).multipart(form);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("import request");
+        assert_ne!(resp.status().as_u16(), 500);
+        resp.json().await.expect("json")
+    }
+
+    /// A number from the database, for asserting that nothing changed.
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sea_orm::{ConnectionTrait, Statement};
+        let db = &self.server.state.db;
+        let row =
+            db.query_one(Statement::from_string(db.get_database_backend(), sql.to_owned())).await.unwrap().unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    }
+}
+
+pub const IMPORT: &str = "mutation($kind: ImportKind!, $file: Upload!, $c: ID) {
+  importReferenceFile(kind: $kind, file: $file, campaignId: $c) {
+    kind encoding rows accepted alreadyImported created updated unchanged superseded
+    errors { row column reason } flagged { rule count } notOnPovertyList } }";
+
+/// The repository's copy of the sample spreadsheets.
+pub fn fixture(set: &str, file: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(set).join(file))
+        .expect("fixture")
+}

@@ -3,6 +3,8 @@
 //! `TEST_DATABASE=postgres` runs the same tests on PostgreSQL.
 
 mod auth;
+mod checks;
 mod foundation;
+mod imports;
 mod matrix;
 mod workflow;

@@ -126,6 +126,8 @@ fn expectation(op: &str, who: Who) -> Outcome {
         | "issueAccounts"
         | "clearPracticeEntries"
         | "updateMilestone"
+        | "createCampaign"
+        | "importReferenceFile"
         | "createAccount"
         | "createApiToken"
         | "revokeApiToken"
@@ -197,6 +199,14 @@ async fn call(app: &TestApp, op: &str, ids: &Ids, token: Option<&str>) -> Value 
         "updateMilestone" => ("mutation($id: ID!) { updateMilestone(id: $id, title: \"逐户核验\") { id } }".into(), json!({ "id": ids.milestone })),
         "findings" => ("{ findings(first: 5) { edges { node { rule } } } }".into(), json!({})),
         "findingCounts" => ("{ findingCounts { rule count } }".into(), json!({})),
+        "createCampaign" => (
+            "mutation($c: ID!) { createCampaign(name: \"复核\", countyId: $c, startsOn: \"2021-01-01\", endsOn: \"2021-02-01\") { id } }".into(),
+            json!({ "c": ids.county }),
+        ),
+        "importReferenceFile" => {
+            let regions = fixture("gucheng-120-utf8", "regions.csv");
+            return app.import_as(token, "REGIONS", "regions.csv", regions, None).await;
+        }
         "revokeApiToken" => {
             ("mutation($id: ID!) { revokeApiToken(id: $id) { id } }".into(), json!({ "id": ids.token_id }))
         }
