@@ -366,6 +366,55 @@ pub struct CheckSummary {
     pub opened: u64,
     pub resolved: u64,
     pub open_errors_by_rule: HashMap<String, u64>,
+    /// Per household whose findings changed: (household, region, opened rules, resolved rules).
+    pub changes: Vec<(Uuid, Option<Uuid>, Vec<String>, Vec<String>)>,
+}
+
+/// Records what a check run changed in the audit trail: one event per household
+/// for a single record's change, one summary event for a bulk run.
+pub async fn audit<C: ConnectionTrait>(
+    conn: &C,
+    actor: &crate::audit::Actor,
+    summary: &CheckSummary,
+    bulk_region: Option<Uuid>,
+) -> AppResult<()> {
+    use crate::audit::{append, NewEvent};
+    if summary.changes.is_empty() {
+        return Ok(());
+    }
+    if summary.changes.len() <= 20 {
+        for (h, region, opened, resolved) in &summary.changes {
+            append(
+                conn,
+                actor,
+                NewEvent {
+                    action: "FINDINGS_CHANGED",
+                    entity_type: "Household",
+                    entity_id: Some(*h),
+                    household_id: Some(*h),
+                    region_id: *region,
+                    before: Some(json!({ "resolved": resolved })),
+                    after: Some(json!({ "opened": opened })),
+                },
+            )
+            .await?;
+        }
+    } else {
+        append(
+            conn,
+            actor,
+            NewEvent {
+                action: "FINDINGS_CHANGED",
+                entity_type: "Region",
+                entity_id: bulk_region,
+                region_id: bulk_region,
+                after: Some(json!({ "households": summary.changes.len(), "opened": summary.opened, "resolved": summary.resolved })),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn run_chunk<C: ConnectionTrait>(
@@ -459,6 +508,8 @@ async fn sync<C: ConnectionTrait>(
     summary: &mut CheckSummary,
 ) -> AppResult<()> {
     let now = crate::audit::now();
+    let mut opened = Vec::new();
+    let mut resolved = Vec::new();
     let mine: Vec<&finding::Model> = existing
         .iter()
         .filter(|f| f.household_id == h.id && f.practice == practice && !MANUAL_RULES.contains(&f.rule.as_str()))
@@ -475,6 +526,7 @@ async fn sync<C: ConnectionTrait>(
                     .exec(conn)
                     .await?;
                 summary.resolved += 1;
+                resolved.push(f.rule.clone());
             }
         }
     }
@@ -505,6 +557,13 @@ async fn sync<C: ConnectionTrait>(
         .insert(conn)
         .await?;
         summary.opened += 1;
+        opened.push(d.rule.to_string());
+    }
+    if !opened.is_empty() || !resolved.is_empty() {
+        if practice {
+            opened.iter_mut().chain(resolved.iter_mut()).for_each(|r| r.insert_str(0, "PRACTICE:"));
+        }
+        summary.changes.push((h.id, h.village_id.or(Some(h.township_id)), opened, resolved));
     }
     Ok(())
 }

@@ -454,6 +454,7 @@ pub async fn import(
             .await?
     };
     let summary = checks::run(&txn, campaign.id, &ids).await?;
+    checks::audit(&txn, &Actor::of(viewer, client_addr.clone()), &summary, Some(county.id)).await?;
     let mut flagged: Vec<(String, u64)> = summary.open_errors_by_rule.into_iter().collect();
     flagged.sort();
     report.flagged = flagged;

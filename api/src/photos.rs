@@ -245,7 +245,7 @@ pub async fn confirm(
     photo_upload::Entity::delete_by_id(t.id).exec(&txn).await?;
     audit::append(
         &txn,
-        &Actor::of(viewer, client_addr),
+        &Actor::of(viewer, client_addr.clone()),
         NewEvent {
             action: "PHOTO_ADDED",
             entity_type: "Photo",
@@ -257,7 +257,8 @@ pub async fn confirm(
         },
     )
     .await?;
-    checks::run(&txn, h.campaign_id, &[h.id]).await?;
+    let summary = checks::run(&txn, h.campaign_id, &[h.id]).await?;
+    checks::audit(&txn, &Actor::of(viewer, client_addr), &summary, None).await?;
     txn.commit().await?;
     Ok(p)
 }

@@ -304,7 +304,7 @@ pub async fn save(
     };
     audit::append(
         &txn,
-        &Actor::of(viewer, client_addr),
+        &Actor::of(viewer, client_addr.clone()),
         NewEvent {
             action: if input.practice { "PRACTICE_SAVED" } else { "VERIFICATION_SAVED" },
             entity_type: "Verification",
@@ -316,7 +316,8 @@ pub async fn save(
         },
     )
     .await?;
-    checks::run(&txn, h.campaign_id, &[h.id]).await?;
+    let summary = checks::run(&txn, h.campaign_id, &[h.id]).await?;
+    checks::audit(&txn, &Actor::of(viewer, client_addr.clone()), &summary, None).await?;
     remember(&txn, viewer, input.idempotency_key.as_deref(), "SAVE", &saved).await?;
     txn.commit().await?;
     Ok(saved)
@@ -384,7 +385,8 @@ pub async fn transition(
     let now = audit::now();
     let (_w, txn) = state.begin().await?;
     if matches!(op, Op::Submit | Op::Approve) {
-        checks::run(&txn, h.campaign_id, &[h.id]).await?;
+        let summary = checks::run(&txn, h.campaign_id, &[h.id]).await?;
+        checks::audit(&txn, &Actor::of(viewer, client_addr.clone()), &summary, None).await?;
         let open = finding::Entity::find()
             .filter(finding::Column::HouseholdId.eq(h.id))
             .filter(finding::Column::Practice.eq(cur.practice))
@@ -547,6 +549,7 @@ pub async fn check_region(state: &AppState, viewer: &Viewer, region_id: Uuid) ->
     for (campaign, ids) in by_campaign {
         let (_w, txn) = state.begin().await?;
         let s = checks::run(&txn, campaign, &ids).await?;
+        checks::audit(&txn, &Actor::of(viewer, None), &s, Some(region.id)).await?;
         txn.commit().await?;
         total.households += s.households;
         total.opened += s.opened;

@@ -97,10 +97,22 @@ async fn a_household_goes_from_entry_to_approval_with_its_trail() {
         .await;
     let events = hist["household"]["history"]["edges"].as_array().unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e["node"]["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["VERIFICATION_APPROVED", "VERIFICATION_SUBMITTED", "PHOTO_ADDED", "VERIFICATION_SAVED"]);
+    assert_eq!(
+        actions,
+        [
+            "VERIFICATION_APPROVED",
+            "VERIFICATION_SUBMITTED",
+            "FINDINGS_CHANGED",
+            "PHOTO_ADDED",
+            "FINDINGS_CHANGED",
+            "VERIFICATION_SAVED"
+        ]
+    );
     assert_eq!(events[0]["node"]["before"]["status"], "SUBMITTED");
     assert_eq!(events[0]["node"]["after"]["status"], "APPROVED");
-    assert_eq!(events[3]["node"]["actorName"], verifier.as_str());
+    assert_eq!(events[2]["node"]["before"]["resolved"], json!(["PHOTO_MISSING"]));
+    assert_eq!(events[4]["node"]["after"]["opened"], json!(["PHOTO_MISSING"]));
+    assert_eq!(events[5]["node"]["actorName"], verifier.as_str());
     assert!(api::audit::verify_chain(&app.server.state.db).await.unwrap().is_ok());
 }
 
