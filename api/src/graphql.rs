@@ -8,6 +8,7 @@ use crate::{
     households::HouseholdsQuery,
     imports::ImportsMutation,
     loaders::Loaders,
+    lookback::{LookBackMutation, LookBackQuery},
     photos::PhotosMutation,
     progress::{ProgressMutation, ProgressQuery},
     regions::RegionsQuery,
@@ -21,10 +22,17 @@ use async_graphql::{
 use std::sync::Arc;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(RegionsQuery, HouseholdsQuery, VerificationQuery, ProgressQuery, AccountsQuery);
+pub struct QueryRoot(RegionsQuery, HouseholdsQuery, VerificationQuery, LookBackQuery, ProgressQuery, AccountsQuery);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(VerificationMutation, PhotosMutation, ImportsMutation, ProgressMutation, AccountsMutation);
+pub struct MutationRoot(
+    VerificationMutation,
+    PhotosMutation,
+    ImportsMutation,
+    LookBackMutation,
+    ProgressMutation,
+    AccountsMutation,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

@@ -16,6 +16,7 @@ pub mod idnumber;
 pub mod ids;
 pub mod imports;
 pub mod loaders;
+pub mod lookback;
 pub mod photos;
 pub mod progress;
 pub mod regions;

@@ -13,6 +13,7 @@ pub mod enums;
 pub mod finding;
 pub mod household;
 pub mod idempotency_key;
+pub mod lookback;
 pub mod milestone;
 pub mod photo;
 pub mod photo_upload;

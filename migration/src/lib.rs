@@ -6,12 +6,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_init;
 mod m20261128_000002_workflow;
+mod m20261128_000003_lookback;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_init::Migration), Box::new(m20261128_000002_workflow::Migration)]
+        vec![
+            Box::new(m20261128_000001_init::Migration),
+            Box::new(m20261128_000002_workflow::Migration),
+            Box::new(m20261128_000003_lookback::Migration),
+        ]
     }
 }

@@ -6,5 +6,6 @@ mod auth;
 mod checks;
 mod foundation;
 mod imports;
+mod lookback;
 mod matrix;
 mod workflow;

@@ -114,6 +114,24 @@ fn expectation(op: &str, who: Who) -> Outcome {
             Anonymous => Refused("UNAUTHENTICATED"),
             _ => Refused("FORBIDDEN"),
         },
+        "lookBackSamples" => match who {
+            Admin | Township => Allowed,
+            Anonymous => Refused("UNAUTHENTICATED"),
+            _ => Refused("FORBIDDEN"),
+        },
+        // Anyone signed in may record a result for an item assigned to them (NOT_FOUND otherwise).
+        "myLookBackItems" | "recordLookBackResult" => {
+            if who == Anonymous {
+                Refused("UNAUTHENTICATED")
+            } else {
+                Allowed
+            }
+        }
+        "drawLookBackSample" => match who {
+            Admin => Allowed,
+            Anonymous => Refused("UNAUTHENTICATED"),
+            _ => Refused("FORBIDDEN"),
+        },
         "findings" | "findingCounts" => {
             if who == Anonymous {
                 Refused("UNAUTHENTICATED")
@@ -207,6 +225,16 @@ async fn call(app: &TestApp, op: &str, ids: &Ids, token: Option<&str>) -> Value 
             let regions = fixture("gucheng-120-utf8", "regions.csv");
             return app.import_as(token, "REGIONS", "regions.csv", regions, None).await;
         }
+        "lookBackSamples" => ("{ lookBackSamples { id } }".into(), json!({})),
+        "myLookBackItems" => ("{ myLookBackItems { id } }".into(), json!({})),
+        "recordLookBackResult" => (
+            "mutation($id: ID!) { recordLookBackResult(itemId: $id, agrees: true) { id } }".into(),
+            json!({ "id": format!("LookBackItem:{}", uuid::Uuid::new_v4()) }),
+        ),
+        "drawLookBackSample" => (
+            "mutation($r: ID!, $c: ID!) { drawLookBackSample(regionId: $r, percent: 5, seed: 1, checkerIds: [$c]) { id } }".into(),
+            json!({ "r": ids.county, "c": ids.account }),
+        ),
         "revokeApiToken" => {
             ("mutation($id: ID!) { revokeApiToken(id: $id) { id } }".into(), json!({ "id": ids.token_id }))
         }
@@ -313,6 +341,8 @@ async fn every_operation_for_every_kind_of_caller() {
             // (changePassword is given a wrong current password on purpose).
             let business_errors_expected = [
                 "changePassword",
+                "recordLookBackResult",
+                "drawLookBackSample",
                 "approveVerification",
                 "returnVerification",
                 "reopenVerification",

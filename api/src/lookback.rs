@@ -1,0 +1,508 @@
+//! Look-back review sampling (回头看): besides re-checking every record, an ADMIN
+//! draws a reproducible random sample of approved households (a percentage per
+//! township, at least N per village) for an independent re-check by someone
+//! other than the person who entered the record. Results and disagreements are
+//! recorded; a disagreement opens a LOOK_BACK finding on the household.
+
+use crate::{
+    audit::{self, Actor, NewEvent},
+    auth::Viewer,
+    error::{AppError, AppResult},
+    graphql::CtxExt,
+    households::HouseholdNode,
+    ids,
+    regions::RegionNode,
+    AppState,
+};
+use async_graphql::{Context, Object, ID};
+use chrono::{DateTime, Utc};
+use entity::{
+    account, finding, household,
+    lookback::{item, sample},
+    region, verification, RegionLevel, Role, Severity, VerificationStatus,
+};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+/// splitmix64: a small generator whose stream never changes with library versions,
+/// so a sample can be drawn again and compared.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut rng = Rng(seed);
+    for i in (1..items.len()).rev() {
+        let j = (rng.next() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Which households to re-check: per township ⌈percent⌉ of its approved
+/// households, topped up to `min_per_village` in every village that has any.
+/// Input is (household, township, village) sorted by code; the result is sorted too.
+pub fn choose(
+    candidates: &[(household::Model, Uuid, Option<Uuid>)],
+    percent: f64,
+    min_per_village: usize,
+    seed: i64,
+) -> Vec<usize> {
+    let mut by_township: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        by_township.entry(c.1).or_default().push(i);
+    }
+    let mut chosen = Vec::new();
+    for (township, mut idx) in by_township {
+        let want = ((idx.len() as f64) * percent / 100.0).ceil() as usize;
+        shuffle(&mut idx, seed as u64 ^ fnv(&township.to_string()));
+        let mut picked: Vec<usize> = idx.iter().take(want).copied().collect();
+        let mut per_village: HashMap<Option<Uuid>, usize> = HashMap::new();
+        for i in &picked {
+            *per_village.entry(candidates[*i].2).or_default() += 1;
+        }
+        for i in idx.iter().skip(want) {
+            let v = candidates[*i].2;
+            let n = per_village.entry(v).or_default();
+            if *n < min_per_village {
+                *n += 1;
+                picked.push(*i);
+            }
+        }
+        chosen.extend(picked);
+    }
+    chosen.sort();
+    chosen
+}
+
+fn account_covers(region: &region::Model, h: &household::Model) -> bool {
+    match region.level {
+        RegionLevel::County => h.county_id == region.id,
+        RegionLevel::Township => h.township_id == region.id,
+        RegionLevel::Village => h.village_id == Some(region.id),
+        _ => false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn draw(
+    state: &AppState,
+    viewer: &Viewer,
+    region_id: Uuid,
+    campaign_id: Option<Uuid>,
+    percent: f64,
+    min_per_village: i32,
+    seed: i64,
+    checker_ids: &[Uuid],
+    client_addr: Option<String>,
+) -> AppResult<sample::Model> {
+    viewer.require_role(&[Role::Admin], "draw look-back samples")?;
+    if !(percent > 0.0 && percent <= 100.0) {
+        return Err(AppError::validation("percent", "The percentage is above 0 and at most 100."));
+    }
+    if !(0..=100).contains(&min_per_village) {
+        return Err(AppError::validation("minPerVillage", "At most 100 per village."));
+    }
+    if checker_ids.is_empty() {
+        return Err(AppError::validation("checkerIds", "Name at least one checker."));
+    }
+    let db = &state.db;
+    let region = crate::regions::get(db, viewer, region_id).await?;
+    if !viewer.covers(&region) {
+        return Err(AppError::forbidden("That region is outside your own."));
+    }
+    let campaign = crate::progress::campaign_or_latest(db, viewer, campaign_id).await?;
+    // Checkers: accounts of the viewer's region that may work on records (not SUPERVISOR).
+    let checkers =
+        account::Entity::find().filter(account::Column::Id.is_in(checker_ids.iter().copied())).all(db).await?;
+    let checker_regions: HashMap<Uuid, region::Model> = region::Entity::find()
+        .filter(region::Column::Id.is_in(checkers.iter().map(|c| c.region_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let mut usable = Vec::new();
+    for id in checker_ids {
+        let c = checkers.iter().find(|c| c.id == *id).ok_or_else(|| AppError::not_found("account"))?;
+        let r = checker_regions.get(&c.region_id).ok_or_else(|| AppError::not_found("account"))?;
+        if !viewer.covers(r) {
+            return Err(AppError::not_found("account"));
+        }
+        if c.role == entity::Role::Supervisor || c.disabled {
+            return Err(AppError::validation("checkerIds", format!("{} cannot re-check records.", c.username)));
+        }
+        usable.push((c.clone(), r.clone()));
+    }
+    let approved: HashMap<Uuid, verification::Model> = verification::Entity::find()
+        .filter(verification::Column::CampaignId.eq(campaign.id))
+        .filter(verification::Column::Practice.eq(false))
+        .filter(verification::Column::Status.eq(VerificationStatus::Approved))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| (v.household_id, v))
+        .collect();
+    let rows: Vec<(household::Model, Option<verification::Model>)> = household::Entity::find()
+        .filter(household::Column::CampaignId.eq(campaign.id))
+        .filter(viewer.household_condition())
+        .filter(crate::auth::region_household_condition(region.id, region.level, &region.path))
+        .filter(household::Column::Id.is_in(approved.keys().copied()))
+        .order_by_asc(household::Column::Code)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|h| {
+            let v = approved.get(&h.id).cloned();
+            (h, v)
+        })
+        .collect();
+    let candidates: Vec<(household::Model, Uuid, Option<Uuid>)> =
+        rows.iter().map(|(h, _)| (h.clone(), h.township_id, h.village_id)).collect();
+    if candidates.is_empty() {
+        return Err(AppError::validation("regionId", "No approved household in that region to sample yet."));
+    }
+    let chosen = choose(&candidates, percent, min_per_village as usize, seed);
+    let now = audit::now();
+    let sample = sample::Model {
+        id: Uuid::new_v4(),
+        campaign_id: campaign.id,
+        region_id: region.id,
+        seed,
+        percent,
+        min_per_village,
+        created_by: viewer.account_id().unwrap_or_default(),
+        created_at: now,
+    };
+    let mut items = Vec::new();
+    let mut turn = 0usize;
+    for i in chosen {
+        let (h, v) = &rows[i];
+        let entered_by = v.as_ref().and_then(|v| v.verified_by);
+        // Round robin over checkers who can see the household and did not enter it.
+        let pick = (0..usable.len())
+            .map(|k| (turn + k) % usable.len())
+            .find(|k| Some(usable[*k].0.id) != entered_by && account_covers(&usable[*k].1, h))
+            .ok_or_else(|| {
+                AppError::validation(
+                    "checkerIds",
+                    format!("No checker other than its verifier can see household {}.", h.code),
+                )
+            })?;
+        turn = pick + 1;
+        items.push(item::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            sample_id: Set(sample.id),
+            household_id: Set(h.id),
+            assigned_to: Set(usable[pick].0.id),
+            status: Set("PENDING".into()),
+            notes: Set(None),
+            checked_at: Set(None),
+        });
+    }
+    let (_w, txn) = state.begin().await?;
+    sample::ActiveModel::from(sample.clone()).insert(&txn).await?;
+    let n = items.len();
+    for chunk in items.chunks(300) {
+        item::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+    }
+    audit::append(
+        &txn,
+        &Actor::of(viewer, client_addr),
+        NewEvent {
+            action: "LOOKBACK_SAMPLE_DRAWN",
+            entity_type: "LookBackSample",
+            entity_id: Some(sample.id),
+            region_id: Some(region.id),
+            after: Some(json!({ "seed": seed, "percent": percent, "minPerVillage": min_per_village, "items": n })),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(sample)
+}
+
+/// Records a checker's result; a disagreement opens a LOOK_BACK finding.
+pub async fn record(
+    state: &AppState,
+    viewer: &Viewer,
+    item_id: Uuid,
+    agrees: bool,
+    notes: Option<String>,
+    client_addr: Option<String>,
+) -> AppResult<item::Model> {
+    let it =
+        item::Entity::find_by_id(item_id).one(&state.db).await?.ok_or_else(|| AppError::not_found("look-back item"))?;
+    if Some(it.assigned_to) != viewer.account_id() {
+        return Err(AppError::not_found("look-back item"));
+    }
+    if it.status != "PENDING" {
+        return Err(AppError::InvalidTransition {
+            message: "This re-check already has a result.".into(),
+            current: it.status.clone(),
+        });
+    }
+    let notes = notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if !agrees && notes.is_none() {
+        return Err(AppError::validation("notes", "Say what disagrees, so the record can be corrected."));
+    }
+    if notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+        return Err(AppError::validation("notes", "Notes are limited to 1000 characters."));
+    }
+    let h = household::Entity::find_by_id(it.household_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::not_found("household"))?;
+    let now = audit::now();
+    let (_w, txn) = state.begin().await?;
+    let mut am: item::ActiveModel = it.clone().into();
+    am.status = Set(if agrees { "AGREES" } else { "DISAGREES" }.into());
+    am.notes = Set(notes.clone());
+    am.checked_at = Set(Some(now));
+    let saved = am.update(&txn).await?;
+    if !agrees {
+        finding::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            campaign_id: Set(h.campaign_id),
+            household_id: Set(h.id),
+            verification_id: Set(None),
+            rule: Set("LOOK_BACK".into()),
+            severity: Set(Severity::Warning),
+            details: Set(json!({ "reason": notes, "sample": it.sample_id })),
+            sources: Set(json!(["LOOK_BACK"])),
+            practice: Set(false),
+            open: Set(true),
+            acknowledged_by: Set(None),
+            acknowledged_at: Set(None),
+            ack_reason: Set(None),
+            created_at: Set(now),
+            resolved_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    audit::append(
+        &txn,
+        &Actor::of(viewer, client_addr),
+        NewEvent {
+            action: "LOOKBACK_CHECKED",
+            entity_type: "LookBackItem",
+            entity_id: Some(it.id),
+            household_id: Some(h.id),
+            region_id: h.village_id.or(Some(h.township_id)),
+            before: None,
+            after: Some(json!({ "agrees": agrees, "notes": notes })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+// ------------------------------------------------------------------ GraphQL
+
+pub struct LookBackSampleNode(pub sample::Model);
+
+/// A drawn look-back sample and its progress.
+#[Object(name = "LookBackSample")]
+impl LookBackSampleNode {
+    async fn id(&self) -> ID {
+        ids::encode("LookBackSample", self.0.id)
+    }
+    async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RegionNode>> {
+        Ok(ctx.loaders().regions.load_one(self.0.region_id).await?.map(Into::into))
+    }
+    async fn seed(&self) -> i64 {
+        self.0.seed
+    }
+    async fn percent(&self) -> f64 {
+        self.0.percent
+    }
+    async fn min_per_village(&self) -> i32 {
+        self.0.min_per_village
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The sampled households in the viewer's region, with their checker and result.
+    async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LookBackItemNode>> {
+        Ok(visible_items(ctx, self.0.id).await?.into_iter().map(LookBackItemNode).collect())
+    }
+    /// Items in the viewer's region by status: PENDING, AGREES, DISAGREES.
+    async fn counts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<crate::imports::RuleTally>> {
+        let rows = visible_items(ctx, self.0.id).await?;
+        let mut by: BTreeMap<String, u64> =
+            ["AGREES", "DISAGREES", "PENDING"].iter().map(|s| (s.to_string(), 0)).collect();
+        for r in rows {
+            *by.entry(r.status).or_default() += 1;
+        }
+        Ok(by.into_iter().map(|(rule, count)| crate::imports::RuleTally { rule, count }).collect())
+    }
+}
+
+/// A sample's items whose household is inside the viewer's region.
+async fn visible_items(ctx: &Context<'_>, sample_id: Uuid) -> AppResult<Vec<item::Model>> {
+    let viewer = ctx.viewer()?;
+    let mine = sea_orm::sea_query::Query::select()
+        .column(household::Column::Id)
+        .from(household::Entity)
+        .cond_where(viewer.household_condition())
+        .to_owned();
+    Ok(item::Entity::find()
+        .filter(item::Column::SampleId.eq(sample_id))
+        .filter(item::Column::HouseholdId.in_subquery(mine))
+        .all(&ctx.state().db)
+        .await?)
+}
+
+pub struct LookBackItemNode(pub item::Model);
+
+/// One household to re-check.
+#[Object(name = "LookBackItem")]
+impl LookBackItemNode {
+    async fn id(&self) -> ID {
+        ids::encode("LookBackItem", self.0.id)
+    }
+    /// PENDING, AGREES or DISAGREES.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    async fn checked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.checked_at
+    }
+    async fn assigned_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<crate::accounts::AccountNode>> {
+        crate::accounts::AccountNode::load(ctx, Some(self.0.assigned_to)).await
+    }
+    /// The household (null if outside the viewer's region).
+    async fn household(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<HouseholdNode>> {
+        let viewer = ctx.viewer()?;
+        match crate::households::get(&ctx.state().db, viewer, self.0.household_id).await {
+            Ok(h) => Ok(Some(HouseholdNode::new(h, viewer))),
+            Err(AppError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct LookBackQuery;
+
+#[Object]
+impl LookBackQuery {
+    /// Look-back samples drawn in the viewer's region (ADMIN, TOWNSHIP), newest first.
+    async fn look_back_samples(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LookBackSampleNode>> {
+        let viewer = ctx.viewer()?;
+        viewer.require_role(&[Role::Admin, Role::Township], "see look-back samples")?;
+        let db = &ctx.state().db;
+        // Samples over the viewer's region, or over a region containing it (e.g. the county).
+        let regions: Vec<Uuid> = region::Entity::find()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(region::Column::Path.starts_with(&viewer.scope.path))
+                    .add(region::Column::Path.is_in(crate::regions::ancestor_paths(&viewer.scope.path))),
+            )
+            .all(db)
+            .await
+            .map_err(AppError::from)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let rows = sample::Entity::find()
+            .filter(sample::Column::RegionId.is_in(regions))
+            .order_by_desc(sample::Column::CreatedAt)
+            .all(db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(LookBackSampleNode).collect())
+    }
+
+    /// Re-checks assigned to the viewer, pending first.
+    async fn my_look_back_items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LookBackItemNode>> {
+        let viewer = ctx.viewer()?;
+        let Some(me) = viewer.account_id() else { return Ok(Vec::new()) };
+        let mut rows = item::Entity::find()
+            .filter(item::Column::AssignedTo.eq(me))
+            .all(&ctx.state().db)
+            .await
+            .map_err(AppError::from)?;
+        rows.sort_by_key(|r| (r.status != "PENDING", r.id));
+        Ok(rows.into_iter().map(LookBackItemNode).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct LookBackMutation;
+
+#[Object]
+impl LookBackMutation {
+    /// Draws a reproducible sample of approved households under a region for an
+    /// independent re-check (ADMIN): `percent` per township, at least
+    /// `minPerVillage` per village, assigned round-robin to `checkerIds`, never
+    /// to the person who entered the record.
+    #[allow(clippy::too_many_arguments)]
+    async fn draw_look_back_sample(
+        &self,
+        ctx: &Context<'_>,
+        region_id: ID,
+        campaign_id: Option<ID>,
+        percent: f64,
+        #[graphql(default = 1)] min_per_village: i32,
+        seed: i64,
+        checker_ids: Vec<ID>,
+    ) -> async_graphql::Result<LookBackSampleNode> {
+        let viewer = ctx.viewer()?;
+        let checkers = checker_ids.iter().map(|c| ids::decode("Account", c)).collect::<AppResult<Vec<_>>>()?;
+        let campaign = campaign_id.as_ref().map(|c| ids::decode("Campaign", c)).transpose()?;
+        let s = draw(
+            ctx.state(),
+            viewer,
+            ids::decode("Region", &region_id)?,
+            campaign,
+            percent,
+            min_per_village,
+            seed,
+            &checkers,
+            ctx.req().client_addr.clone(),
+        )
+        .await?;
+        Ok(LookBackSampleNode(s))
+    }
+
+    /// Records the result of a re-check assigned to the viewer. A disagreement
+    /// (with notes) opens a LOOK_BACK finding on the household.
+    async fn record_look_back_result(
+        &self,
+        ctx: &Context<'_>,
+        item_id: ID,
+        agrees: bool,
+        notes: Option<String>,
+    ) -> async_graphql::Result<LookBackItemNode> {
+        let viewer = ctx.viewer()?;
+        let it = record(
+            ctx.state(),
+            viewer,
+            ids::decode("LookBackItem", &item_id)?,
+            agrees,
+            notes,
+            ctx.req().client_addr.clone(),
+        )
+        .await?;
+        Ok(LookBackItemNode(it))
+    }
+}
