@@ -674,6 +674,25 @@ impl VerificationMutation {
         Ok(CheckReport { households: s.households, opened: s.opened, resolved: s.resolved, open_errors })
     }
 
+    /// Places an unplaced household in a village of its township (ADMIN).
+    async fn place_household(
+        &self,
+        ctx: &Context<'_>,
+        household_id: ID,
+        village_id: ID,
+    ) -> async_graphql::Result<HouseholdNode> {
+        let v = ctx.viewer()?;
+        let h = workflow::place_household(
+            ctx.state(),
+            v,
+            ids::decode("Household", &household_id)?,
+            ids::decode("Region", &village_id)?,
+            ctx.req().client_addr.clone(),
+        )
+        .await?;
+        Ok(HouseholdNode::new(h, v))
+    }
+
     /// Deletes every practice entry under a region (ADMIN); returns how many.
     async fn clear_practice_entries(&self, ctx: &Context<'_>, region_id: ID) -> async_graphql::Result<u64> {
         let v = ctx.viewer()?;

@@ -611,3 +611,45 @@ pub async fn clear_practice(
     txn.commit().await?;
     Ok(n)
 }
+
+/// Places an unplaced household (its village was not on the official list) in a
+/// village of its township, or moves it (ADMIN); audited, and the checks rerun.
+pub async fn place_household(
+    state: &AppState,
+    viewer: &Viewer,
+    household_id: Uuid,
+    village_id: Uuid,
+    client_addr: Option<String>,
+) -> AppResult<household::Model> {
+    viewer.require_role(&[Role::Admin], "place households")?;
+    let h = households::get(&state.db, viewer, household_id).await?;
+    let village = crate::regions::get(&state.db, viewer, village_id).await?;
+    if village.level != entity::RegionLevel::Village || village.parent_id != Some(h.township_id) {
+        return Err(AppError::validation("villageId", "Choose a village of the household's own township."));
+    }
+    let (_w, txn) = state.begin().await?;
+    let before = json!({ "villageId": h.village_id });
+    let mut am: household::ActiveModel = h.clone().into();
+    am.village_id = Set(Some(village.id));
+    am.updated_at = Set(audit::now());
+    let saved = am.update(&txn).await?;
+    let actor = Actor::of(viewer, client_addr);
+    audit::append(
+        &txn,
+        &actor,
+        NewEvent {
+            action: "HOUSEHOLD_PLACED",
+            entity_type: "Household",
+            entity_id: Some(h.id),
+            household_id: Some(h.id),
+            region_id: Some(village.id),
+            before: Some(before),
+            after: Some(json!({ "villageId": village.id, "village": village.name })),
+        },
+    )
+    .await?;
+    let summary = checks::run(&txn, h.campaign_id, &[h.id]).await?;
+    checks::audit(&txn, &actor, &summary, None).await?;
+    txn.commit().await?;
+    Ok(saved)
+}

@@ -267,6 +267,21 @@ async fn inconsistent_data_is_imported_and_each_household_flagged() {
         if rule == "VILLAGE_UNKNOWN" {
             assert!(node["village"].is_null(), "kept unplaced");
             assert!(node["township"]["name"].is_string(), "still under its township");
+            // An ADMIN places it in a village of its township; the finding closes.
+            let d = app
+                .ok(Some(&admin), "query($f: HouseholdFilter) { households(filter: $f) { edges { node { id township { id children { id level } } } } } }", json!({ "f": { "campaignId": campaign, "search": code } }))
+                .await;
+            let n = &d["households"]["edges"][0]["node"];
+            let village = n["township"]["children"][0]["id"].clone();
+            let placed = app
+                .ok(Some(&admin), "mutation($h: ID!, $v: ID!) { placeHousehold(householdId: $h, villageId: $v) { village { id } findings { rule } } }", json!({ "h": n["id"], "v": village }))
+                .await;
+            assert_eq!(placed["placeHousehold"]["village"]["id"], village);
+            assert!(!placed["placeHousehold"]["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule"] == "VILLAGE_UNKNOWN"));
         }
         if rule == "NAME_MISMATCH" {
             let f = node["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "NAME_MISMATCH").unwrap();

@@ -57,6 +57,7 @@ fn root_fields(sdl: &str, type_name: &str) -> BTreeSet<String> {
 }
 
 struct Ids {
+    own_village: String,
     verification: String,
     finding: String,
     milestone: String,
@@ -127,7 +128,7 @@ fn expectation(op: &str, who: Who) -> Outcome {
                 Allowed
             }
         }
-        "drawLookBackSample" => match who {
+        "drawLookBackSample" | "placeHousehold" => match who {
             Admin => Allowed,
             Anonymous => Refused("UNAUTHENTICATED"),
             _ => Refused("FORBIDDEN"),
@@ -235,6 +236,10 @@ async fn call(app: &TestApp, op: &str, ids: &Ids, token: Option<&str>) -> Value 
             "mutation($r: ID!, $c: ID!) { drawLookBackSample(regionId: $r, percent: 5, seed: 1, checkerIds: [$c]) { id } }".into(),
             json!({ "r": ids.county, "c": ids.account }),
         ),
+        "placeHousehold" => (
+            "mutation($h: ID!, $v: ID!) { placeHousehold(householdId: $h, villageId: $v) { id } }".into(),
+            json!({ "h": ids.household, "v": ids.own_village }),
+        ),
         "revokeApiToken" => {
             ("mutation($id: ID!) { revokeApiToken(id: $id) { id } }".into(), json!({ "id": ids.token_id }))
         }
@@ -300,6 +305,7 @@ async fn every_operation_for_every_kind_of_caller() {
         .await;
     let ms = app.ok(Some(&admin), "{ milestones { id } }", json!({})).await;
     let ids = Ids {
+        own_village: own.clone(),
         verification: draft["saveVerification"]["id"].as_str().unwrap().to_owned(),
         finding: found["household"]["findings"][0]["id"].as_str().unwrap().to_owned(),
         milestone: ms["milestones"][0]["id"].as_str().unwrap().to_owned(),
