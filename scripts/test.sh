@@ -32,6 +32,7 @@ psql "$PG_URL/postgres" -Atqc "SELECT datname FROM pg_database WHERE datname LIK
   while read -r db; do psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
 
 step "Unit tests and API tests on SQLite"
+cargo build --locked -p api
 TEST_DATABASE=sqlite cargo test --locked 2>&1 | tee -a "$LOG"
 
 step "API tests on PostgreSQL"

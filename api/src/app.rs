@@ -30,7 +30,9 @@ pub async fn build(cfg: Config) -> anyhow::Result<Server> {
     let keys = jwt::JwtKeys::new(&secret, &cfg.jwt_issuer, &cfg.jwt_audience);
     let storage = Storage::local(&cfg.data_dir)?;
     let write_gate = cfg.is_sqlite().then(|| Arc::new(tokio::sync::Mutex::new(())));
-    let state = AppState { cfg: Arc::new(cfg), db, db_stats, jwt: keys, storage, write_gate };
+    let notifier = crate::notify::Notifier::new(!cfg.is_sqlite());
+    notifier.listen(&db);
+    let state = AppState { cfg: Arc::new(cfg), db, db_stats, jwt: keys, storage, write_gate, notifier };
     let schema = graphql::build_schema(Some(state.clone()), state.cfg.max_query_depth, state.cfg.max_query_complexity);
     Ok(Server { state, schema })
 }
@@ -45,6 +47,7 @@ pub fn router(server: Server) -> Router {
         .max_age(Duration::from_secs(3600));
     Router::new()
         .route("/graphql", get(graphiql).post(graphql_handler))
+        .route("/graphql/ws", get(ws_handler))
         .route("/uploads/{id}", axum::routing::put(upload_handler))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -59,7 +62,13 @@ pub fn router(server: Server) -> Router {
 }
 
 async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("住房安全核验 GraphQL").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("住房安全核验 GraphQL")
+            .finish(),
+    )
 }
 
 async fn readyz(State(s): State<Server>) -> Response {
@@ -137,6 +146,48 @@ async fn graphql_handler(
     let request = request.data(ctx).data(Loaders::new(&s.state.db));
     let resp = s.schema.execute(request).await;
     Json(resp).into_response()
+}
+
+/// GraphQL over WebSocket (graphql-transport-ws or graphql-ws) for subscriptions.
+/// The access or API token goes in the `connection_init` payload:
+/// `{"Authorization": "Bearer …"}`; a connection without a valid one is refused.
+async fn ws_handler(
+    State(s): State<Server>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    ws: axum::extract::WebSocketUpgrade,
+) -> Response {
+    let schema = s.schema.clone();
+    let state = s.state.clone();
+    ws.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
+        async_graphql_axum::GraphQLWebSocket::new(socket, schema, protocol)
+            .on_connection_init(move |payload| async move {
+                let token = ["Authorization", "authorization"]
+                    .iter()
+                    .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
+                    .map(|v| v.trim_start_matches("Bearer ").trim().to_owned())
+                    .or_else(|| payload.get("token").and_then(|v| v.as_str()).map(str::to_owned))
+                    .ok_or_else(|| {
+                        async_graphql::Error::new("Send {\"Authorization\": \"Bearer <token>\"} in connection_init.")
+                    })?;
+                let viewer = accounts::viewer_for_token(&state, &token)
+                    .await
+                    .map_err(|e| async_graphql::Error::new(format!("The token was refused ({e}).")))?;
+                if viewer.must_change_password {
+                    return Err(async_graphql::Error::new("Change the initial password first."));
+                }
+                let mut data = async_graphql::Data::default();
+                data.insert(graphql::RequestCtx {
+                    viewer: Some(viewer),
+                    client_addr: Some(peer.ip().to_string()),
+                    ..Default::default()
+                });
+                data.insert(Loaders::new(&state.db));
+                Ok(data)
+            })
+            .serve()
+            .await
+    })
 }
 
 /// The caller named by `Authorization: Bearer …`: None when there is no header,

@@ -40,6 +40,8 @@ pub enum Command {
         #[arg(long, default_value = "131126000000")]
         county: String,
     },
+    /// Recompute every campaign's progress counters from scratch and report any drift.
+    Recount,
     /// Recompute the audit trail's hash chain and report the first broken link.
     AuditVerify,
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
@@ -82,6 +84,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import { kind, file, county } => {
             let server = crate::app::build(cfg).await?;
             crate::demo::import_cli(&server.state, &kind, &file, &county).await
+        }
+        Command::Recount => {
+            use sea_orm::EntityTrait;
+            let server = crate::app::build(cfg).await?;
+            let state = &server.state;
+            let mut total = 0;
+            for c in entity::campaign::Entity::find().all(&state.db).await? {
+                let (_w, txn) = state.begin().await?;
+                let drift = crate::counters::recount(&txn, c.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                txn.commit().await?;
+                for d in &drift {
+                    println!(
+                        "{}: region {} {}: stored {}, actual {}",
+                        c.name, d.region_id, d.metric, d.stored, d.actual
+                    );
+                }
+                println!("{}: {} counters drifted", c.name, drift.len());
+                total += drift.len();
+            }
+            if total > 0 {
+                println!("The counters were corrected.");
+            }
+            Ok(())
         }
         Command::AuditVerify => {
             let server = crate::app::build(cfg).await?;

@@ -121,6 +121,7 @@ pub async fn load(state: &AppState, out: &mut impl Write) -> anyhow::Result<()> 
     let summary = insert_all(&txn, campaign_id, &hash, now).await?;
     // As after an import: the county sees its open questions before anyone visits a house.
     crate::checks::run(&txn, campaign_id, &summary.households).await?;
+    crate::counters::recount(&txn, campaign_id).await?;
     txn.commit().await?;
     writeln!(
         out,

@@ -10,19 +10,27 @@ use crate::{
     loaders::Loaders,
     lookback::{LookBackMutation, LookBackQuery},
     photos::PhotosMutation,
-    progress::{ProgressMutation, ProgressQuery},
+    progress::{ProgressBoardQuery, ProgressMutation, ProgressQuery, ProgressSubscription},
     regions::RegionsQuery,
     verification::{VerificationMutation, VerificationQuery},
     AppState,
 };
 use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
-    Context, EmptySubscription, MergedObject, Response, Schema,
+    Context, MergedObject, MergedSubscription, Response, Schema,
 };
 use std::sync::Arc;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(RegionsQuery, HouseholdsQuery, VerificationQuery, LookBackQuery, ProgressQuery, AccountsQuery);
+pub struct QueryRoot(
+    RegionsQuery,
+    HouseholdsQuery,
+    VerificationQuery,
+    LookBackQuery,
+    ProgressQuery,
+    ProgressBoardQuery,
+    AccountsQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
@@ -34,7 +42,10 @@ pub struct MutationRoot(
     AccountsMutation,
 );
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(ProgressSubscription);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Everything one request knows about its caller.
 #[derive(Clone, Debug, Default)]
@@ -48,7 +59,7 @@ pub struct RequestCtx {
 }
 
 pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: usize) -> AppSchema {
-    let mut b = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+    let mut b = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
         .limit_depth(max_depth)
         .limit_complexity(max_complexity)
         .extension(ErrorCodes);
@@ -119,5 +130,22 @@ impl Extension for ErrorCodesExt {
             classify(e);
         }
         resp
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: futures_util::stream::BoxStream<'s, Response>,
+        next: async_graphql::extensions::NextSubscribe<'_>,
+    ) -> futures_util::stream::BoxStream<'s, Response> {
+        use futures_util::StreamExt;
+        next.run(ctx, stream)
+            .map(|mut r| {
+                for e in &mut r.errors {
+                    classify(e);
+                }
+                r
+            })
+            .boxed()
     }
 }

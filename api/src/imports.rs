@@ -459,6 +459,7 @@ pub async fn import(
     flagged.sort();
     report.flagged = flagged;
     report.accepted = true;
+    crate::counters::recount(&txn, campaign.id).await?;
     reference_import::Entity::update_many()
         .col_expr(
             reference_import::Column::Report,
@@ -482,6 +483,7 @@ pub async fn import(
     )
     .await?;
     txn.commit().await?;
+    state.notifier.publish(&state.db, crate::regions::subtree_ids(&state.db, &county).await?).await;
     Ok(report)
 }
 

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod counters;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod ids;
 pub mod imports;
 pub mod loaders;
 pub mod lookback;
+pub mod notify;
 pub mod photos;
 pub mod progress;
 pub mod regions;
@@ -38,6 +40,7 @@ pub struct AppState {
     /// SQLite has one writer: write transactions queue here instead of failing
     /// with SQLITE_BUSY when two upgrade at once. None on PostgreSQL.
     pub write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    pub notifier: notify::Notifier,
 }
 
 impl AppState {

@@ -268,6 +268,7 @@ pub async fn record(
         .ok_or_else(|| AppError::not_found("household"))?;
     let now = audit::now();
     let (_w, txn) = state.begin().await?;
+    let tracker = crate::counters::track(&txn, h.campaign_id, h.id).await?;
     let mut am: item::ActiveModel = it.clone().into();
     am.status = Set(if agrees { "AGREES" } else { "DISAGREES" }.into());
     am.notes = Set(notes.clone());
@@ -308,7 +309,9 @@ pub async fn record(
         },
     )
     .await?;
+    let moved = tracker.finish(&txn).await?;
     txn.commit().await?;
+    state.notifier.publish(&state.db, moved).await;
     Ok(saved)
 }
 

@@ -215,6 +215,7 @@ pub async fn confirm(
     };
     let now = audit::now();
     let (_w, txn) = state.begin().await?;
+    let tracker = crate::counters::track(&txn, h.campaign_id, h.id).await?;
     let v = verification::Entity::find()
         .filter(verification::Column::HouseholdId.eq(h.id))
         .filter(verification::Column::Practice.eq(t.practice))
@@ -259,7 +260,9 @@ pub async fn confirm(
     .await?;
     let summary = checks::run(&txn, h.campaign_id, &[h.id]).await?;
     checks::audit(&txn, &Actor::of(viewer, client_addr), &summary, None).await?;
+    let moved = tracker.finish(&txn).await?;
     txn.commit().await?;
+    state.notifier.publish(&state.db, moved).await;
     Ok(p)
 }
 

@@ -48,6 +48,18 @@ pub async fn list(
     Ok(q.order_by_asc(region::Column::Code).all(db).await?)
 }
 
+/// IDs of a region and everything below it (for change notifications).
+pub async fn subtree_ids(db: &DatabaseConnection, r: &region::Model) -> AppResult<Vec<Uuid>> {
+    use sea_orm::QuerySelect;
+    Ok(region::Entity::find()
+        .select_only()
+        .column(region::Column::Id)
+        .filter(region::Column::Path.starts_with(&r.path))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 pub async fn get(db: &DatabaseConnection, viewer: &Viewer, id: Uuid) -> AppResult<region::Model> {
     region::Entity::find_by_id(id).filter(visible(viewer)).one(db).await?.ok_or_else(|| AppError::not_found("region"))
 }
@@ -93,6 +105,16 @@ impl RegionNode {
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RegionNode>> {
         let viewer = ctx.viewer()?;
         Ok(list(&ctx.state().db, viewer, None, Some(self.model.id)).await?.into_iter().map(Into::into).collect())
+    }
+    /// Progress of this region in a campaign (default: the newest).
+    async fn progress(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: Option<ID>,
+    ) -> async_graphql::Result<crate::progress::ProgressNode> {
+        let viewer = ctx.viewer()?;
+        let c = campaign_id.as_ref().map(|c| ids::decode("Campaign", c)).transpose()?;
+        Ok(crate::progress::progress_for(&ctx.state().db, viewer, Some(self.model.id), c).await?)
     }
     /// Households in this region's subtree that the viewer may see.
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 2")]

@@ -225,6 +225,7 @@ pub async fn save(
     }
     let now = audit::now();
     let (_w, txn) = state.begin().await?;
+    let tracker = crate::counters::track(&txn, h.campaign_id, h.id).await?;
     let current = verification::Entity::find()
         .filter(verification::Column::HouseholdId.eq(h.id))
         .filter(verification::Column::Practice.eq(input.practice))
@@ -319,7 +320,9 @@ pub async fn save(
     let summary = checks::run(&txn, h.campaign_id, &[h.id]).await?;
     checks::audit(&txn, &Actor::of(viewer, client_addr.clone()), &summary, None).await?;
     remember(&txn, viewer, input.idempotency_key.as_deref(), "SAVE", &saved).await?;
+    let moved = tracker.finish(&txn).await?;
     txn.commit().await?;
+    state.notifier.publish(&state.db, moved).await;
     Ok(saved)
 }
 
@@ -384,6 +387,7 @@ pub async fn transition(
     }
     let now = audit::now();
     let (_w, txn) = state.begin().await?;
+    let tracker = crate::counters::track(&txn, h.campaign_id, h.id).await?;
     if matches!(op, Op::Submit | Op::Approve) {
         let summary = checks::run(&txn, h.campaign_id, &[h.id]).await?;
         checks::audit(&txn, &Actor::of(viewer, client_addr.clone()), &summary, None).await?;
@@ -400,7 +404,9 @@ pub async fn transition(
             .collect();
         if !blocking.is_empty() {
             // The checks' findings are kept even though the step is refused.
+            let moved = tracker.finish(&txn).await?;
             txn.commit().await?;
+            state.notifier.publish(&state.db, moved).await;
             return Err(AppError::Blocked {
                 message: format!("Fix the errors and acknowledge the warnings first: {}.", blocking.join(", ")),
                 rules: blocking,
@@ -471,7 +477,9 @@ pub async fn transition(
     )
     .await?;
     remember(&txn, viewer, idempotency_key, op.name(), &saved).await?;
+    let moved = tracker.finish(&txn).await?;
     txn.commit().await?;
+    state.notifier.publish(&state.db, moved).await;
     Ok(saved)
 }
 
@@ -495,6 +503,7 @@ pub async fn acknowledge(
         return Err(AppError::validation("reason", "Give a reason of 1 to 500 characters."));
     }
     let (_w, txn) = state.begin().await?;
+    let tracker = crate::counters::track(&txn, h.campaign_id, h.id).await?;
     let mut am: finding::ActiveModel = f.clone().into();
     am.acknowledged_by = Set(viewer.account_id());
     am.acknowledged_at = Set(Some(audit::now()));
@@ -519,7 +528,9 @@ pub async fn acknowledge(
         },
     )
     .await?;
+    let moved = tracker.finish(&txn).await?;
     txn.commit().await?;
+    state.notifier.publish(&state.db, moved).await;
     Ok(saved)
 }
 
@@ -550,7 +561,9 @@ pub async fn check_region(state: &AppState, viewer: &Viewer, region_id: Uuid) ->
         let (_w, txn) = state.begin().await?;
         let s = checks::run(&txn, campaign, &ids).await?;
         checks::audit(&txn, &Actor::of(viewer, None), &s, Some(region.id)).await?;
+        crate::counters::recount(&txn, campaign).await?;
         txn.commit().await?;
+        state.notifier.publish(&state.db, crate::regions::subtree_ids(&state.db, &region).await?).await;
         total.households += s.households;
         total.opened += s.opened;
         total.resolved += s.resolved;
@@ -628,6 +641,7 @@ pub async fn place_household(
         return Err(AppError::validation("villageId", "Choose a village of the household's own township."));
     }
     let (_w, txn) = state.begin().await?;
+    let tracker = crate::counters::track(&txn, h.campaign_id, h.id).await?;
     let before = json!({ "villageId": h.village_id });
     let mut am: household::ActiveModel = h.clone().into();
     am.village_id = Set(Some(village.id));
@@ -650,6 +664,8 @@ pub async fn place_household(
     .await?;
     let summary = checks::run(&txn, h.campaign_id, &[h.id]).await?;
     checks::audit(&txn, &actor, &summary, None).await?;
+    let moved = tracker.finish(&txn).await?;
     txn.commit().await?;
+    state.notifier.publish(&state.db, moved).await;
     Ok(saved)
 }

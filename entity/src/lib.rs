@@ -21,6 +21,7 @@ pub mod reference_import;
 pub mod reference_record;
 pub mod refresh_token;
 pub mod region;
+pub mod region_counter;
 pub mod sign_in_throttle;
 pub mod verification;
 

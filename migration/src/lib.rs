@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_init;
 mod m20261128_000002_workflow;
 mod m20261128_000003_lookback;
+mod m20261128_000004_counters;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_init::Migration),
             Box::new(m20261128_000002_workflow::Migration),
             Box::new(m20261128_000003_lookback::Migration),
+            Box::new(m20261128_000004_counters::Migration),
         ]
     }
 }

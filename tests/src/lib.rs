@@ -324,3 +324,135 @@ pub fn fixture(set: &str, file: &str) -> Vec<u8> {
     std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(set).join(file))
         .expect("fixture")
 }
+
+/// A graphql-transport-ws client for one subscription.
+pub struct Subscription {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Subscription {
+    /// Connects to `ws://…/graphql/ws`, authenticates in connection_init and subscribes.
+    /// Err(message) when the server refuses the connection.
+    pub async fn start(base: &str, token: Option<&str>, query: &str, variables: Value) -> Result<Self, String> {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+        let url = format!("{}/graphql/ws", base.replacen("http://", "ws://", 1));
+        let mut req = url.into_client_request().map_err(|e| e.to_string())?;
+        req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.map_err(|e| e.to_string())?;
+        let payload = match token {
+            Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
+            None => json!({}),
+        };
+        ws.send(Message::Text(json!({ "type": "connection_init", "payload": payload }).to_string().into()))
+            .await
+            .map_err(|e| e.to_string())?;
+        loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    let v: Value = serde_json::from_str(&t).unwrap_or_default();
+                    if v["type"] == "connection_ack" {
+                        break;
+                    }
+                    return Err(t.to_string());
+                }
+                Ok(Some(Ok(Message::Close(c)))) => return Err(format!("closed: {c:?}")),
+                Ok(Some(Ok(_))) => continue,
+                other => return Err(format!("no ack: {other:?}")),
+            }
+        }
+        ws.send(Message::Text(
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } })
+                .to_string()
+                .into(),
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(Self { ws })
+    }
+
+    /// The next message's payload (`next` → its payload, `error` → the errors), within `secs`.
+    pub async fn next(&mut self, secs: u64) -> Option<Value> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next()).await.ok()??.ok()?;
+            if let Message::Text(t) = msg {
+                let v: Value = serde_json::from_str(&t).ok()?;
+                match v["type"].as_str() {
+                    Some("next") => return Some(v["payload"].clone()),
+                    Some("error") => return Some(json!({ "errors": v["payload"] })),
+                    Some("complete") => return None,
+                    _ => continue,
+                }
+            }
+        }
+    }
+}
+
+/// Where the `api` binary of this build is (scripts/test.sh builds it first).
+pub fn api_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = dir.join("api");
+    assert!(bin.exists(), "{} is missing: run `cargo build -p api` first (scripts/test.sh does)", bin.display());
+    bin
+}
+
+/// A fresh, empty PostgreSQL database, whatever TEST_DATABASE says.
+pub async fn fresh_postgres() -> String {
+    let name = unique("hsv_t_");
+    pg_exec(&format!("CREATE DATABASE {name}")).await;
+    format!("{}/{name}", pg_base())
+}
+
+/// A real `api` process; killed when dropped.
+pub struct ApiProcess {
+    pub base: String,
+    child: std::process::Child,
+}
+
+impl ApiProcess {
+    pub async fn start(subcommand: &str, db_url: &str, jwt_secret: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = temp_dir();
+        let child = std::process::Command::new(api_binary())
+            .arg(subcommand)
+            .env("DATABASE_URL", db_url)
+            .env("APP_BIND", format!("127.0.0.1:{port}"))
+            .env("APP_DATA_DIR", &dir)
+            .env("APP_JWT_SECRET", jwt_secret)
+            .env("APP_DEMO_PASSWORD", DEMO_PASSWORD)
+            .env("APP_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn api");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..600 {
+            if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+                return Self { base, child };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("api {subcommand} did not start at {base}");
+    }
+
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = reqwest::Client::new()
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request").json().await.expect("json")
+    }
+}
+
+impl Drop for ApiProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -8,4 +8,5 @@ mod foundation;
 mod imports;
 mod lookback;
 mod matrix;
+mod progress;
 mod workflow;

@@ -57,6 +57,7 @@ fn root_fields(sdl: &str, type_name: &str) -> BTreeSet<String> {
 }
 
 struct Ids {
+    campaign: String,
     own_village: String,
     verification: String,
     finding: String,
@@ -128,12 +129,12 @@ fn expectation(op: &str, who: Who) -> Outcome {
                 Allowed
             }
         }
-        "drawLookBackSample" | "placeHousehold" => match who {
+        "drawLookBackSample" | "placeHousehold" | "createMilestone" => match who {
             Admin => Allowed,
             Anonymous => Refused("UNAUTHENTICATED"),
             _ => Refused("FORBIDDEN"),
         },
-        "findings" | "findingCounts" => {
+        "findings" | "findingCounts" | "progress" => {
             if who == Anonymous {
                 Refused("UNAUTHENTICATED")
             } else {
@@ -218,6 +219,11 @@ async fn call(app: &TestApp, op: &str, ids: &Ids, token: Option<&str>) -> Value 
         "updateMilestone" => ("mutation($id: ID!) { updateMilestone(id: $id, title: \"逐户核验\") { id } }".into(), json!({ "id": ids.milestone })),
         "findings" => ("{ findings(first: 5) { edges { node { rule } } } }".into(), json!({})),
         "findingCounts" => ("{ findingCounts { rule count } }".into(), json!({})),
+        "progress" => ("{ progress { households submitted } }".into(), json!({})),
+        "createMilestone" => (
+            "mutation($c: ID!) { createMilestone(campaignId: $c, kind: \"CUSTOM\", title: \"抽查\", startsAt: \"2020-05-16T00:00:00Z\", endsAt: \"2020-05-17T00:00:00Z\", targetMetric: NONE) { id } }".into(),
+            json!({ "c": ids.campaign }),
+        ),
         "createCampaign" => (
             "mutation($c: ID!) { createCampaign(name: \"复核\", countyId: $c, startsOn: \"2021-01-01\", endsOn: \"2021-02-01\") { id } }".into(),
             json!({ "c": ids.county }),
@@ -304,7 +310,12 @@ async fn every_operation_for_every_kind_of_caller() {
         .ok(Some(&verifier), "query($id: ID!) { household(id: $id) { findings { id } } }", json!({ "id": household }))
         .await;
     let ms = app.ok(Some(&admin), "{ milestones { id } }", json!({})).await;
+    let campaign = app.ok(Some(&admin), "{ campaigns { id } }", json!({})).await["campaigns"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let ids = Ids {
+        campaign,
         own_village: own.clone(),
         verification: draft["saveVerification"]["id"].as_str().unwrap().to_owned(),
         finding: found["household"]["findings"][0]["id"].as_str().unwrap().to_owned(),
