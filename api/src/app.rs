@@ -28,11 +28,13 @@ pub async fn build(cfg: Config) -> anyhow::Result<Server> {
     db::migrate(&db).await?;
     let secret = jwt::load_or_create_secret(cfg.jwt_secret.as_ref(), &cfg.data_dir)?;
     let keys = jwt::JwtKeys::new(&secret, &cfg.jwt_issuer, &cfg.jwt_audience);
-    let storage = Storage::local(&cfg.data_dir)?;
+    let storage = Storage::from_config(&cfg)?;
     let write_gate = cfg.is_sqlite().then(|| Arc::new(tokio::sync::Mutex::new(())));
     let notifier = crate::notify::Notifier::new(!cfg.is_sqlite());
     notifier.listen(&db);
-    let state = AppState { cfg: Arc::new(cfg), db, db_stats, jwt: keys, storage, write_gate, notifier };
+    let photo_slots = Arc::new(tokio::sync::Semaphore::new(2));
+    let state = AppState { cfg: Arc::new(cfg), db, db_stats, jwt: keys, storage, write_gate, notifier, photo_slots };
+    crate::photos::spawn_sweeper(state.clone());
     let schema = graphql::build_schema(Some(state.clone()), state.cfg.max_query_depth, state.cfg.max_query_complexity);
     Ok(Server { state, schema })
 }
@@ -49,6 +51,7 @@ pub fn router(server: Server) -> Router {
         .route("/graphql", get(graphiql).post(graphql_handler))
         .route("/graphql/ws", get(ws_handler))
         .route("/uploads/{id}", axum::routing::put(upload_handler))
+        .route("/photos/{id}/{variant}", get(photo_handler))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -237,6 +240,37 @@ async fn upload_handler(
                 _ => StatusCode::BAD_REQUEST,
             };
             fail(status, e)
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct PhotoLink {
+    exp: i64,
+    sig: String,
+}
+
+/// `GET /photos/{id}/{file|thumb}?exp=…&sig=…`: a signed, expiring link (local store).
+async fn photo_handler(
+    State(s): State<Server>,
+    axum::extract::Path((id, variant)): axum::extract::Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<PhotoLink>,
+) -> Response {
+    let Ok(id) = uuid::Uuid::parse_str(&id) else { return StatusCode::NOT_FOUND.into_response() };
+    match crate::photos::serve(&s.state, id, &variant, q.exp, &q.sig).await {
+        Ok((ct, bytes)) => {
+            ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "private, max-age=300".into())], bytes)
+                .into_response()
+        }
+        Err(e @ crate::error::AppError::Forbidden(_)) => {
+            (StatusCode::FORBIDDEN, Json(request_error_body(e.code(), &e.to_string()))).into_response()
+        }
+        Err(e @ crate::error::AppError::NotFound(_)) => {
+            (StatusCode::NOT_FOUND, Json(request_error_body(e.code(), &e.to_string()))).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "photo serving failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(request_error_body("INTERNAL", "Internal error."))).into_response()
         }
     }
 }

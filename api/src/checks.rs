@@ -104,7 +104,26 @@ pub struct Facts<'a> {
     /// Codes of other households of the campaign with the same ID number.
     pub same_id_as: Vec<String>,
     pub has_front_photo: bool,
+    /// The newest front panoramic photo, with what it must be compared to.
+    pub photo: Option<PhotoFacts>,
 }
+
+/// What the photo rules look at.
+#[derive(Clone, Debug, Default)]
+pub struct PhotoFacts {
+    pub photo: Option<photo::Model>,
+    /// Codes of other households holding the same or a near-identical photo.
+    pub duplicate_of: Vec<String>,
+    /// The campaign's first and last day, as UTC bounds of the local days.
+    pub window: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+    /// The village centre, when recorded.
+    pub village_at: Option<(f64, f64)>,
+}
+
+/// Photos closer than this many differing dHash bits count as the same picture.
+pub const NEAR_DUPLICATE_BITS: u32 = 6;
+/// A photo taken farther than this from the village centre is questioned.
+pub const FAR_METRES: f64 = 3000.0;
 
 fn safe_grade(r: Option<&reference_record::Model>) -> Option<bool> {
     r.and_then(|a| a.grade.as_deref()).map(|g| matches!(g, "A" | "B"))
@@ -264,6 +283,49 @@ pub fn entry_rules(f: &Facts) -> Vec<Draft> {
     if !f.has_front_photo {
         out.push(draft("PHOTO_MISSING", Severity::Error, json!({}), &["PHOTOS"]));
     }
+    out.extend(photo_rules(f));
+    out
+}
+
+/// Rules on the front photo: the same picture on another household, taken
+/// outside the campaign, far from the village, and quality hints for the verifier.
+pub fn photo_rules(f: &Facts) -> Vec<Draft> {
+    let mut out = Vec::new();
+    let Some(pf) = &f.photo else { return out };
+    let Some(p) = &pf.photo else { return out };
+    if !pf.duplicate_of.is_empty() {
+        out.push(draft("PHOTO_DUPLICATE", Severity::Error, json!({ "otherCodes": pf.duplicate_of }), &["PHOTOS"]));
+    }
+    if let (Some(t), Some((start, end))) = (p.taken_at, pf.window) {
+        if t < start || t >= end {
+            out.push(draft(
+                "PHOTO_OUTSIDE_CAMPAIGN",
+                Severity::Warning,
+                json!({ "takenAt": t.to_rfc3339() }),
+                &["PHOTOS"],
+            ));
+        }
+    }
+    if let (Some(lat), Some(lon), Some((vlat, vlon))) = (p.latitude, p.longitude, pf.village_at) {
+        let d = crate::evidence::distance_m(lat, lon, vlat, vlon);
+        if d > FAR_METRES {
+            out.push(draft("PHOTO_FAR", Severity::Warning, json!({ "metres": d.round() }), &["PHOTOS", "REGIONS"]));
+        }
+    }
+    if p.mean_luma.is_some_and(|l| l < 40.0) {
+        out.push(draft("PHOTO_DARK", Severity::Warning, json!({}), &["PHOTOS"]));
+    }
+    if p.sharpness.is_some_and(|s| s < 30.0) {
+        out.push(draft("PHOTO_BLURRED", Severity::Warning, json!({}), &["PHOTOS"]));
+    }
+    if (p.width as i64) * (p.height as i64) < 640 * 480 {
+        out.push(draft(
+            "PHOTO_TOO_SMALL",
+            Severity::Warning,
+            json!({ "width": p.width, "height": p.height }),
+            &["PHOTOS"],
+        ));
+    }
     out
 }
 
@@ -338,6 +400,32 @@ pub fn message(rule: &str, details: &Value, english: bool) -> String {
             ("请上传现住房正面全景照片。".into(), "Upload the front panoramic photo of the house.".into())
         }
         "LOOK_BACK" => (format!("回头看发现问题：{}", d("reason")), format!("Look-back review: {}", d("reason"))),
+        "PHOTO_DUPLICATE" => (
+            format!("照片与其他户相同或几乎相同：{}。请现场重新拍摄本户住房。", d("otherCodes")),
+            format!(
+                "The same (or a near-identical) photo is on other households: {}. Take this house's own photo.",
+                d("otherCodes")
+            ),
+        ),
+        "PHOTO_OUTSIDE_CAMPAIGN" => (
+            format!("照片拍摄时间（{}）不在核验期间内，请确认或重新拍摄。", d("takenAt")),
+            format!("The photo was taken at {}, outside the campaign; confirm or retake it.", d("takenAt")),
+        ),
+        "PHOTO_FAR" => (
+            format!("照片拍摄地点距本村约{}米，请确认是否为本户住房。", d("metres")),
+            format!("The photo was taken about {} m from the village; confirm it shows this house.", d("metres")),
+        ),
+        "PHOTO_DARK" => {
+            ("照片过暗，请在光线充足时重新拍摄。".into(), "The photo is very dark; retake it in better light.".into())
+        }
+        "PHOTO_BLURRED" => (
+            "照片模糊，请稳住手机重新拍摄。".into(),
+            "The photo is blurred; hold the phone steady and retake it.".into(),
+        ),
+        "PHOTO_TOO_SMALL" => (
+            format!("照片太小（{}×{}），看不清整栋房屋，请重新拍摄。", d("width"), d("height")),
+            format!("The photo is too small ({}×{}) to show the whole house; retake it.", d("width"), d("height")),
+        ),
         other => (other.to_owned(), other.to_owned()),
     };
     if english {
@@ -434,13 +522,60 @@ async fn run_chunk<C: ConnectionTrait>(
         .filter(verification::Column::HouseholdId.is_in(ids.iter().copied()))
         .all(conn)
         .await?;
-    let fronts: HashSet<(Uuid, bool)> = photo::Entity::find()
+    let front_photos: Vec<photo::Model> = photo::Entity::find()
         .filter(photo::Column::HouseholdId.is_in(ids.iter().copied()))
         .filter(photo::Column::Kind.eq(PhotoKind::FrontPanorama))
         .all(conn)
+        .await?;
+    let fronts: HashSet<(Uuid, bool)> = front_photos.iter().map(|p| (p.household_id, p.practice)).collect();
+    // Every real photo of the campaign, for duplicates (a county holds thousands: one query).
+    let campaign_photos: Vec<(Uuid, String, Option<i64>)> = if front_photos.is_empty() {
+        Vec::new()
+    } else {
+        photo::Entity::find()
+            .select_only()
+            .columns([photo::Column::HouseholdId, photo::Column::Sha256, photo::Column::Phash])
+            .filter(photo::Column::Practice.eq(false))
+            .filter(
+                photo::Column::HouseholdId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(household::Column::Id)
+                        .from(household::Entity)
+                        .and_where(household::Column::CampaignId.eq(campaign_id))
+                        .to_owned(),
+                ),
+            )
+            .into_tuple()
+            .all(conn)
+            .await?
+    };
+    let codes: HashMap<Uuid, String> = if campaign_photos.is_empty() {
+        HashMap::new()
+    } else {
+        household::Entity::find()
+            .select_only()
+            .columns([household::Column::Id, household::Column::Code])
+            .filter(household::Column::Id.is_in(campaign_photos.iter().map(|p| p.0)))
+            .into_tuple::<(Uuid, String)>()
+            .all(conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let campaign = entity::campaign::Entity::find_by_id(campaign_id).one(conn).await?;
+    let window = campaign.as_ref().and_then(|c| {
+        use chrono::TimeZone;
+        let tz: chrono_tz::Tz = c.time_zone.parse().ok()?;
+        let start = tz.from_local_datetime(&c.starts_on.and_hms_opt(0, 0, 0)?).earliest()?;
+        let end = tz.from_local_datetime(&(c.ends_on + chrono::Duration::days(1)).and_hms_opt(0, 0, 0)?).earliest()?;
+        Some((start.with_timezone(&chrono::Utc), end.with_timezone(&chrono::Utc)))
+    });
+    let villages: HashMap<Uuid, (f64, f64)> = entity::region::Entity::find()
+        .filter(entity::region::Column::Id.is_in(households.iter().filter_map(|h| h.village_id)))
+        .all(conn)
         .await?
         .into_iter()
-        .map(|p| (p.household_id, p.practice))
+        .filter_map(|r| Some((r.id, (r.latitude?, r.longitude?))))
         .collect();
     // ID numbers shared with another household of the campaign.
     let id_numbers: Vec<String> = households.iter().map(|h| h.id_number.clone()).collect();
@@ -476,7 +611,36 @@ async fn run_chunk<C: ConnectionTrait>(
                 sync(conn, h, true, None, Vec::new(), &existing, summary).await?;
                 continue;
             }
+            let newest = front_photos
+                .iter()
+                .filter(|p| p.household_id == h.id && p.practice == practice)
+                .max_by_key(|p| p.uploaded_at)
+                .cloned();
+            let duplicate_of: Vec<String> = match &newest {
+                None => Vec::new(),
+                Some(p) => {
+                    let mut d: Vec<String> = campaign_photos
+                        .iter()
+                        .filter(|(hid, sha, ph)| {
+                            *hid != h.id
+                                && (*sha == p.sha256
+                                    || matches!((ph, p.phash), (Some(a), Some(b)) if crate::evidence::hamming(*a, b) <= NEAR_DUPLICATE_BITS))
+                        })
+                        .filter_map(|(hid, _, _)| codes.get(hid).cloned())
+                        .collect();
+                    d.sort();
+                    d.dedup();
+                    d
+                }
+            };
+            let photo_facts = PhotoFacts {
+                photo: newest,
+                duplicate_of,
+                window,
+                village_at: h.village_id.and_then(|v| villages.get(&v).copied()),
+            };
             let facts = Facts {
+                photo: Some(photo_facts),
                 household: h,
                 poverty: pick(ReferenceSource::Poverty),
                 appraisal: pick(ReferenceSource::Appraisal),
@@ -603,6 +767,7 @@ mod tests {
             verification: None,
             same_id_as: vec![],
             has_front_photo: false,
+            photo: None,
         };
         assert!(!reference_rules(&facts(&good)).iter().any(|d| d.rule == "ID_CHECKSUM"));
         assert!(reference_rules(&facts(&bad)).iter().any(|d| d.rule == "ID_CHECKSUM"));

@@ -81,6 +81,23 @@ pub struct Opts {
     /// Take the client address from X-Forwarded-For (only behind a trusted proxy).
     #[arg(long, env = "APP_TRUST_FORWARDED_FOR", global = true)]
     pub trust_forwarded_for: Option<bool>,
+    /// S3-compatible endpoint for photos, e.g. https://s3.example.cn; unset = local files.
+    #[arg(long, env = "APP_S3_ENDPOINT", global = true)]
+    pub s3_endpoint: Option<String>,
+    #[arg(long, env = "APP_S3_BUCKET", global = true)]
+    pub s3_bucket: Option<String>,
+    #[arg(long, env = "APP_S3_REGION", global = true)]
+    pub s3_region: Option<String>,
+    #[arg(long, env = "APP_S3_ACCESS_KEY", global = true, hide_env_values = true)]
+    pub s3_access_key: Option<String>,
+    #[arg(long, env = "APP_S3_SECRET_KEY", global = true, hide_env_values = true)]
+    pub s3_secret_key: Option<String>,
+    /// Path-style bucket addressing (most self-hosted S3 servers need it).
+    #[arg(long, env = "APP_S3_PATH_STYLE", global = true)]
+    pub s3_path_style: Option<bool>,
+    /// Largest photo accepted, in bytes.
+    #[arg(long, env = "APP_MAX_PHOTO_BYTES", global = true)]
+    pub max_photo_bytes: Option<i64>,
     /// Password of the demo accounts created by `api demo` (default: generated, printed once).
     #[arg(long, env = "APP_DEMO_PASSWORD", global = true, hide_env_values = true)]
     pub demo_password: Option<String>,
@@ -103,8 +120,25 @@ struct FileConfig {
     cors_origins: Option<Vec<String>>,
     web_url: Option<String>,
     public_url: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_bucket: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key: Option<Secret>,
+    s3_secret_key: Option<Secret>,
+    s3_path_style: Option<bool>,
+    max_photo_bytes: Option<i64>,
     trust_forwarded_for: Option<bool>,
     demo_password: Option<Secret>,
+}
+
+#[derive(Clone, Debug)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key: Secret,
+    pub secret_key: Secret,
+    pub path_style: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -125,6 +159,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub web_url: String,
     pub public_url: String,
+    /// Photos in S3 when set; the local filesystem otherwise.
+    pub s3: Option<S3Config>,
+    pub max_photo_bytes: i64,
     pub trust_forwarded_for: bool,
     pub demo_password: Option<Secret>,
     /// Failed sign-ins (per account and per client address) before back-off starts.
@@ -150,9 +187,36 @@ impl Config {
             .map(Secret::new)
             .or(file.database_url)
             .unwrap_or_else(|| Secret::new(format!("sqlite://{}/app.db?mode=rwc", data_dir.display())));
+        let s3 = match opts.s3_endpoint.clone().or(file.s3_endpoint) {
+            None => None,
+            Some(endpoint) => Some(S3Config {
+                endpoint,
+                bucket: opts
+                    .s3_bucket
+                    .clone()
+                    .or(file.s3_bucket)
+                    .ok_or_else(|| anyhow::anyhow!("APP_S3_BUCKET is required with APP_S3_ENDPOINT"))?,
+                region: opts.s3_region.clone().or(file.s3_region).unwrap_or_else(|| "us-east-1".into()),
+                access_key: opts
+                    .s3_access_key
+                    .clone()
+                    .map(Secret::new)
+                    .or(file.s3_access_key)
+                    .ok_or_else(|| anyhow::anyhow!("APP_S3_ACCESS_KEY is required with APP_S3_ENDPOINT"))?,
+                secret_key: opts
+                    .s3_secret_key
+                    .clone()
+                    .map(Secret::new)
+                    .or(file.s3_secret_key)
+                    .ok_or_else(|| anyhow::anyhow!("APP_S3_SECRET_KEY is required with APP_S3_ENDPOINT"))?,
+                path_style: opts.s3_path_style.or(file.s3_path_style).unwrap_or(true),
+            }),
+        };
         let bind = opts.bind.or(file.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000)));
         Ok(Self {
             bind,
+            s3,
+            max_photo_bytes: opts.max_photo_bytes.or(file.max_photo_bytes).unwrap_or(15 * 1024 * 1024),
             public_url: opts.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{bind}")),
             database_url,
             log_format: opts.log_format.or(file.log_format).unwrap_or(LogFormat::Text),

@@ -11,6 +11,7 @@ pub mod counters;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod evidence;
 pub mod graphql;
 pub mod households;
 pub mod idnumber;
@@ -41,6 +42,8 @@ pub struct AppState {
     /// with SQLITE_BUSY when two upgrade at once. None on PostgreSQL.
     pub write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     pub notifier: notify::Notifier,
+    /// Photos decoded at once (decoding takes memory in proportion to pixels).
+    pub photo_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {

@@ -22,7 +22,6 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-pub const MAX_PHOTO_BYTES: i64 = 15 * 1024 * 1024;
 /// Decoding is refused above this many pixels (decompression bombs).
 pub const MAX_PIXELS: u64 = 50_000_000;
 pub const TICKET_MINUTES: i64 = 15;
@@ -49,11 +48,9 @@ pub async fn request_upload(
     let h = households::get(&state.db, viewer, household_id).await?;
     let ext = extension(content_type)
         .ok_or_else(|| AppError::validation("contentType", "Photos must be JPEG, PNG or WebP."))?;
-    if !(1..=MAX_PHOTO_BYTES).contains(&size) {
-        return Err(AppError::validation(
-            "size",
-            format!("A photo must be 1 byte to {} MB.", MAX_PHOTO_BYTES / 1024 / 1024),
-        ));
+    let max = state.cfg.max_photo_bytes;
+    if !(1..=max).contains(&size) {
+        return Err(AppError::validation("size", format!("A photo must be 1 byte to {} MB.", max / 1024 / 1024)));
     }
     let now = audit::now();
     let id = Uuid::new_v4();
@@ -142,6 +139,7 @@ pub struct Inspected {
     pub sha256: String,
     pub width: u32,
     pub height: u32,
+    pub image: image::DynamicImage,
 }
 
 /// Sniffs, bounds and fully decodes the bytes; anything else is refused.
@@ -169,8 +167,8 @@ pub fn inspect(bytes: &[u8], declared: &str) -> Result<Inspected, String> {
     limits.max_image_height = Some(h);
     limits.max_alloc = Some(MAX_PIXELS * 4 + 1024 * 1024);
     reader.limits(limits);
-    reader.decode().map_err(|e| format!("the image is damaged or truncated: {e}"))?;
-    Ok(Inspected { sha256: hex::encode(Sha256::digest(bytes)), width: w, height: h })
+    let image = reader.decode().map_err(|e| format!("the image is damaged or truncated: {e}"))?;
+    Ok(Inspected { sha256: hex::encode(Sha256::digest(bytes)), width: w, height: h, image })
 }
 
 pub async fn confirm(
@@ -197,7 +195,7 @@ pub async fn confirm(
         }
         Err(e) => return Err(AppError::Internal(e.into())),
     };
-    if meta.size as i64 > t.size_bytes || meta.size as i64 > MAX_PHOTO_BYTES {
+    if meta.size as i64 > t.size_bytes || meta.size as i64 > state.cfg.max_photo_bytes {
         return refuse(format!("{} bytes is more than allowed", meta.size)).await;
     }
     let bytes = store
@@ -208,11 +206,32 @@ pub async fn confirm(
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
     let ct = t.content_type.clone();
-    let inspected = match tokio::task::spawn_blocking(move || inspect(&bytes, &ct)).await {
-        Ok(Ok(i)) => i,
+    let campaign = entity::campaign::Entity::find_by_id(h.campaign_id).one(&state.db).await?;
+    let tz: chrono_tz::Tz =
+        campaign.map(|c| c.time_zone).and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::Asia::Shanghai);
+    // Decoding takes memory in proportion to pixels: a few at a time, whatever the burst.
+    let slot = state.photo_slots.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+    let examined = tokio::task::spawn_blocking(move || -> Result<_, String> {
+        let i = inspect(&bytes, &ct)?;
+        let exif = crate::evidence::read_exif(&bytes, tz);
+        let phash = crate::evidence::dhash(&i.image);
+        let (luma, sharpness) = crate::evidence::quality(&i.image);
+        let thumb = crate::evidence::thumbnail(&i.image)?;
+        Ok((i.sha256, i.width, i.height, exif, phash, luma, sharpness, thumb))
+    })
+    .await;
+    drop(slot);
+    let (sha256, width, height, exif, phash, luma, sharpness, thumb) = match examined {
+        Ok(Ok(x)) => x,
         Ok(Err(reason)) => return refuse(reason).await,
         Err(e) => return Err(AppError::Internal(e.into())),
     };
+    // The thumbnail is stored before the row, so a row never points at nothing.
+    let thumb_key = format!("{}.thumb.jpg", t.object_key);
+    store
+        .put(&ObjectPath::from(thumb_key.as_str()), PutPayload::from(thumb))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     let now = audit::now();
     let (_w, txn) = state.begin().await?;
     let tracker = crate::counters::track(&txn, h.campaign_id, h.id).await?;
@@ -227,17 +246,19 @@ pub async fn confirm(
         verification_id: Set(v.map(|v| v.id)),
         kind: Set(t.kind),
         object_key: Set(t.object_key.clone()),
-        thumbnail_key: Set(None),
+        thumbnail_key: Set(Some(thumb_key)),
         content_type: Set(t.content_type.clone()),
         size_bytes: Set(meta.size as i64),
-        sha256: Set(inspected.sha256),
-        phash: Set(None),
-        width: Set(inspected.width as i32),
-        height: Set(inspected.height as i32),
-        taken_at: Set(None),
-        latitude: Set(None),
-        longitude: Set(None),
+        sha256: Set(sha256),
+        phash: Set(Some(phash)),
+        width: Set(width as i32),
+        height: Set(height as i32),
+        taken_at: Set(exif.taken_at),
+        latitude: Set(exif.latitude),
+        longitude: Set(exif.longitude),
         practice: Set(t.practice),
+        mean_luma: Set(Some(luma)),
+        sharpness: Set(Some(sharpness)),
         uploaded_by: Set(t.requested_by),
         uploaded_at: Set(now),
     }
@@ -307,9 +328,17 @@ impl PhotosMutation {
             practice,
         )
         .await?;
+        let ttl = std::time::Duration::from_secs(TICKET_MINUTES as u64 * 60);
+        let presigned = state
+            .storage
+            .presigned_put(&t.object_key, &t.content_type, t.size_bytes, ttl)
+            .await
+            .map_err(AppError::Internal)?;
         Ok(PhotoUploadTicket {
             id: ids::encode("PhotoUpload", t.id),
-            upload_url: format!("{}/uploads/{}", state.cfg.public_url.trim_end_matches('/'), t.id),
+            // S3: straight to the bucket, signed for this key, type and length. Local: through the API.
+            upload_url: presigned
+                .unwrap_or_else(|| format!("{}/uploads/{}", state.cfg.public_url.trim_end_matches('/'), t.id)),
             method: "PUT".into(),
             content_type: t.content_type,
             max_bytes: t.size_bytes,
@@ -325,4 +354,95 @@ impl PhotosMutation {
             .await?;
         Ok(PhotoNode(p))
     }
+}
+
+/// Removes what unconfirmed uploads left behind: tickets that expired more than
+/// `grace` ago, and their objects (never the object of a recorded photo).
+pub async fn sweep(state: &AppState, grace: chrono::Duration) -> AppResult<u64> {
+    let cutoff = audit::now() - grace;
+    let stale = photo_upload::Entity::find()
+        .filter(photo_upload::Column::ExpiresAt.lt(cutoff))
+        .filter(photo_upload::Column::ConfirmedAt.is_null())
+        .all(&state.db)
+        .await?;
+    let mut n = 0;
+    for t in stale {
+        let recorded =
+            photo::Entity::find().filter(photo::Column::ObjectKey.eq(&t.object_key)).one(&state.db).await?.is_some();
+        if !recorded {
+            match state.storage.store.delete(&ObjectPath::from(t.object_key.as_str())).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "sweeper could not delete an orphan; will retry");
+                    continue;
+                }
+            }
+            n += 1;
+        }
+        photo_upload::Entity::delete_by_id(t.id).exec(&state.db).await?;
+    }
+    Ok(n)
+}
+
+/// Runs the sweeper every ten minutes with a one-hour grace period.
+pub fn spawn_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match sweep(&state, chrono::Duration::hours(1)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "orphan uploads removed"),
+                Err(e) => tracing::warn!(error = %e, "sweeper failed"),
+            }
+        }
+    });
+}
+
+pub const URL_SECONDS: i64 = 600;
+
+/// A signed, expiring link to a photo (or its thumbnail): presigned on S3, served by the API otherwise.
+pub async fn url_for(state: &AppState, p: &photo::Model, thumb: bool) -> AppResult<String> {
+    let key =
+        if thumb { p.thumbnail_key.clone().unwrap_or_else(|| p.object_key.clone()) } else { p.object_key.clone() };
+    let ttl = std::time::Duration::from_secs(URL_SECONDS as u64);
+    if let Some(u) = state.storage.presigned_get(&key, ttl).await.map_err(AppError::Internal)? {
+        return Ok(u);
+    }
+    let exp = audit::now().timestamp() + URL_SECONDS;
+    let variant = if thumb { "thumb" } else { "file" };
+    let sig = state.jwt.mac(&format!("{}|{variant}|{exp}", p.id));
+    Ok(format!("{}/photos/{}/{variant}?exp={exp}&sig={sig}", state.cfg.public_url.trim_end_matches('/'), p.id))
+}
+
+/// Serves a photo by a link from `url_for` (local store): signature and expiry are the permission,
+/// and only viewers who may see the household are ever given one.
+pub async fn serve(
+    state: &AppState,
+    id: Uuid,
+    variant: &str,
+    exp: i64,
+    sig: &str,
+) -> AppResult<(String, bytes::Bytes)> {
+    if !state.jwt.verify_mac(&format!("{id}|{variant}|{exp}"), sig) {
+        return Err(AppError::forbidden("This photo link is not valid."));
+    }
+    if exp < audit::now().timestamp() {
+        return Err(AppError::forbidden("This photo link has expired; reload the page for a new one."));
+    }
+    let p = photo::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| AppError::not_found("photo"))?;
+    let (key, ct) = match variant {
+        "thumb" => (p.thumbnail_key.clone().unwrap_or(p.object_key.clone()), "image/jpeg".to_string()),
+        _ => (p.object_key.clone(), p.content_type.clone()),
+    };
+    let bytes = state
+        .storage
+        .store
+        .get(&ObjectPath::from(key.as_str()))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .bytes()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok((ct, bytes))
 }

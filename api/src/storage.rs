@@ -1,19 +1,67 @@
 //! Photo storage through `object_store`: the local filesystem by default
-//! (under `<data dir>/photos`). The database holds metadata and keys only.
+//! (under `<data dir>/photos`), any S3-compatible service by configuration.
+//! One store is built at start-up; the database holds metadata and keys only.
 
-use object_store::{local::LocalFileSystem, ObjectStore};
-use std::sync::Arc;
+use crate::config::Config;
+use object_store::{
+    aws::{AmazonS3, AmazonS3Builder},
+    local::LocalFileSystem,
+    path::Path,
+    signer::{SignedUrlOptions, Signer},
+    ObjectStore,
+};
+use std::{sync::Arc, time::Duration};
 
 #[derive(Clone, Debug)]
 pub struct Storage {
     pub store: Arc<dyn ObjectStore>,
+    /// Present for S3: clients upload and download by presigned URL, past the API.
+    pub s3: Option<Arc<AmazonS3>>,
 }
 
 impl Storage {
-    pub fn local(data_dir: &std::path::Path) -> anyhow::Result<Self> {
-        let photos_dir = data_dir.join("photos");
-        std::fs::create_dir_all(&photos_dir)?;
-        let store = LocalFileSystem::new_with_prefix(&photos_dir)?;
-        Ok(Self { store: Arc::new(store) })
+    pub fn from_config(cfg: &Config) -> anyhow::Result<Self> {
+        match &cfg.s3 {
+            None => {
+                let photos_dir = cfg.data_dir.join("photos");
+                std::fs::create_dir_all(&photos_dir)?;
+                Ok(Self { store: Arc::new(LocalFileSystem::new_with_prefix(&photos_dir)?), s3: None })
+            }
+            Some(s3) => {
+                let store = Arc::new(
+                    AmazonS3Builder::new()
+                        .with_endpoint(&s3.endpoint)
+                        .with_allow_http(s3.endpoint.starts_with("http://"))
+                        .with_virtual_hosted_style_request(!s3.path_style)
+                        .with_region(&s3.region)
+                        .with_bucket_name(&s3.bucket)
+                        .with_access_key_id(s3.access_key.expose())
+                        .with_secret_access_key(s3.secret_key.expose())
+                        .build()?,
+                );
+                Ok(Self { store: store.clone(), s3: Some(store) })
+            }
+        }
+    }
+
+    /// A presigned PUT bound to the key, the content type and the exact length.
+    pub async fn presigned_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: i64,
+        ttl: Duration,
+    ) -> anyhow::Result<Option<String>> {
+        let Some(s3) = &self.s3 else { return Ok(None) };
+        let opts = SignedUrlOptions::new()
+            .with_signed_header(http::header::CONTENT_TYPE, content_type.parse()?)
+            .with_signed_header(http::header::CONTENT_LENGTH, size.to_string().parse()?);
+        Ok(Some(s3.signed_url_opts(http::Method::PUT, &Path::from(key), ttl, &opts).await?.to_string()))
+    }
+
+    /// A presigned GET, for S3 only.
+    pub async fn presigned_get(&self, key: &str, ttl: Duration) -> anyhow::Result<Option<String>> {
+        let Some(s3) = &self.s3 else { return Ok(None) };
+        Ok(Some(s3.signed_url(http::Method::GET, &Path::from(key), ttl).await?.to_string()))
     }
 }

@@ -115,6 +115,29 @@ impl PhotoNode {
     async fn kind(&self) -> PhotoKind {
         self.0.kind.into()
     }
+    /// Short-lived link to the photo (10 minutes): presigned on S3, signed by the API otherwise.
+    async fn url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(crate::photos::url_for(ctx.state(), &self.0, false).await?)
+    }
+    /// Short-lived link to the 320 px thumbnail.
+    async fn thumbnail_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(crate::photos::url_for(ctx.state(), &self.0, true).await?)
+    }
+    /// 64-bit perceptual hash (dHash), 16 hex digits, for near-duplicate checks.
+    async fn perceptual_hash(&self) -> Option<String> {
+        self.0.phash.map(|h| format!("{:016x}", h as u64))
+    }
+    /// Mean brightness 0–255 measured on acceptance.
+    async fn brightness(&self) -> Option<f64> {
+        self.0.mean_luma
+    }
+    /// Sharpness (variance of the Laplacian) measured on acceptance; low means blurred.
+    async fn sharpness(&self) -> Option<f64> {
+        self.0.sharpness
+    }
+    async fn practice(&self) -> bool {
+        self.0.practice
+    }
     /// Capture time from EXIF (UTC), when the camera recorded one.
     async fn taken_at(&self) -> Option<DateTime<Utc>> {
         self.0.taken_at

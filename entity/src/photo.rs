@@ -23,6 +23,10 @@ pub struct Model {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub practice: bool,
+    /// Mean luminance 0–255 of the image (very dark photos get a hint).
+    pub mean_luma: Option<f64>,
+    /// Variance of the Laplacian (low = blurred).
+    pub sharpness: Option<f64>,
     pub uploaded_by: Uuid,
     pub uploaded_at: DateTimeUtc,
 }

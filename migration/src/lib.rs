@@ -8,6 +8,7 @@ mod m20261128_000001_init;
 mod m20261128_000002_workflow;
 mod m20261128_000003_lookback;
 mod m20261128_000004_counters;
+mod m20261128_000005_photo_evidence;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_workflow::Migration),
             Box::new(m20261128_000003_lookback::Migration),
             Box::new(m20261128_000004_counters::Migration),
+            Box::new(m20261128_000005_photo_evidence::Migration),
         ]
     }
 }

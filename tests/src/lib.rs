@@ -204,11 +204,18 @@ pub fn first_id(data: &Value, pointer: &str) -> String {
     data.pointer(pointer).and_then(Value::as_str).unwrap_or_else(|| panic!("no {pointer} in {data:#}")).to_owned()
 }
 
-/// A real JPEG: a gradient with a pattern that depends on `seed`.
+/// A real JPEG like a phone's, seen small: 16-pixel blocks of seeded random
+/// tones (sharp edges, mid brightness), different for every `seed`.
 pub fn jpeg(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    let tone = |bx: u32, by: u32, c: u32| -> u8 {
+        let mut z = (seed as u64) << 32 ^ (bx as u64) << 16 ^ (by as u64) << 2 ^ c as u64;
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (40 + (z ^ (z >> 31)) % 180) as u8
+    };
     let img = image::RgbImage::from_fn(width, height, |x, y| {
-        let v = x.wrapping_mul(7).wrapping_add(y.wrapping_mul(13)).wrapping_add(seed.wrapping_mul(31));
-        image::Rgb([(v % 256) as u8, ((x + seed) % 256) as u8, ((y * 3 + seed) % 256) as u8])
+        image::Rgb([tone(x / 16, y / 16, 0), tone(x / 16, y / 16, 1), tone(x / 16, y / 16, 2)])
     });
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Jpeg).expect("encode jpeg");
@@ -254,7 +261,7 @@ impl TestApp {
 
     /// The whole path the web app uses: ticket, PUT, confirm. Returns the photo.
     pub async fn upload_photo(&self, token: &str, household: &str, seed: u32, practice: bool) -> Value {
-        let (ticket, status) = self.put_photo(token, household, &jpeg(64, 48, seed), "image/jpeg", practice).await;
+        let (ticket, status) = self.put_photo(token, household, &jpeg(640, 480, seed), "image/jpeg", practice).await;
         assert_eq!(status, 200, "upload PUT");
         self.ok(Some(token), CONFIRM_UPLOAD, json!({ "t": ticket })).await["confirmPhotoUpload"].clone()
     }

@@ -29,6 +29,8 @@ pub struct Claims {
 
 #[derive(Clone)]
 pub struct JwtKeys {
+    /// Key for signing photo links (derived from the secret, never the same bytes).
+    url_key: Vec<u8>,
     encoding: EncodingKey,
     decoding: DecodingKey,
     /// Key id: a fingerprint of the secret, so a rotated key is told apart.
@@ -46,13 +48,33 @@ impl std::fmt::Debug for JwtKeys {
 impl JwtKeys {
     pub fn new(secret: &Secret, issuer: &str, audience: &str) -> Self {
         let bytes = secret.expose().as_bytes();
+        let mut h = Sha256::new();
+        h.update(b"photo-links:");
+        h.update(bytes);
         Self {
+            url_key: h.finalize().to_vec(),
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             kid: hex::encode(&Sha256::digest(bytes)[..8]),
             issuer: issuer.into(),
             audience: audience.into(),
         }
+    }
+
+    /// HMAC-SHA256 (RFC 2104) of a message with the link key, hex.
+    pub fn mac(&self, msg: &str) -> String {
+        let mut key = [0u8; 64];
+        key[..32].copy_from_slice(&self.url_key[..32]);
+        let ipad: Vec<u8> = key.iter().map(|b| b ^ 0x36).collect();
+        let opad: Vec<u8> = key.iter().map(|b| b ^ 0x5c).collect();
+        let inner = Sha256::new().chain_update(&ipad).chain_update(msg.as_bytes()).finalize();
+        hex::encode(Sha256::new().chain_update(&opad).chain_update(inner).finalize())
+    }
+
+    /// Constant-time check of a link signature.
+    pub fn verify_mac(&self, msg: &str, sig: &str) -> bool {
+        let want = self.mac(msg);
+        want.len() == sig.len() && want.bytes().zip(sig.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
     }
 
     pub fn issuer(&self) -> &str {

@@ -78,7 +78,7 @@ async fn a_household_goes_from_entry_to_approval_with_its_trail() {
     assert_eq!(code(&blocked), Some("VALIDATION"));
     assert_eq!(blocked["errors"][0]["extensions"]["rules"], json!(["PHOTO_MISSING"]));
     let photo = app.upload_photo(&v, &h, 1, false).await;
-    assert_eq!(photo["width"], 64);
+    assert_eq!(photo["width"], 640);
     assert!(rules(&app.ok(Some(&v), DETAIL, json!({ "id": h })).await).is_empty());
 
     let s = app.ok(Some(&v), SUBMIT, json!({ "id": id, "v": 1 })).await;
