@@ -31,6 +31,24 @@ pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable at $PG_UR
 psql "$PG_URL/postgres" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'hsv\_t\_%'" |
   while read -r db; do psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
 
+step "S3-compatible server (s3s-fs, checks signatures) on loopback"
+if ! command -v s3s-fs >/dev/null 2>&1; then
+  # 0.14.1 is the last release that builds with this machine's rustc.
+  cargo install s3s-fs --version 0.14.1 --features binary --locked
+fi
+S3_ROOT=$(mktemp -d)
+S3_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+S3_KEY="test$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+S3_SECRET="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+s3s-fs --host 127.0.0.1 --port "$S3_PORT" --access-key "$S3_KEY" --secret-key "$S3_SECRET" "$S3_ROOT" >/dev/null 2>&1 &
+S3_PID=$!
+trap 'kill "$S3_PID" 2>/dev/null || true; rm -rf "$S3_ROOT" "$LOG"' EXIT
+for _ in $(seq 1 100); do
+  (echo > "/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null && break
+  sleep 0.1
+done
+export TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT" TEST_S3_ACCESS_KEY="$S3_KEY" TEST_S3_SECRET_KEY="$S3_SECRET" TEST_S3_ROOT="$S3_ROOT"
+
 step "Unit tests and API tests on SQLite"
 cargo build --locked -p api
 TEST_DATABASE=sqlite cargo test --locked 2>&1 | tee -a "$LOG"

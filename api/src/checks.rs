@@ -201,6 +201,8 @@ pub fn entry_rules(f: &Facts) -> Vec<Draft> {
                 &["APPRAISAL", "RENOVATION"],
             ));
         }
+        // Photo hints come at once, even before anything is entered.
+        out.extend(photo_rules(f));
         return out;
     };
     let ev = evidence_of(v);

@@ -154,6 +154,13 @@ pub fn inspect(bytes: &[u8], declared: &str) -> Result<Inspected, String> {
     if actual != declared {
         return Err(format!("the file is {actual}, not {declared} as declared"));
     }
+    // Decoders fill a cut-off JPEG with grey; a complete one ends with the EOI marker.
+    if format == image::ImageFormat::Jpeg {
+        let end = bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+        if end < 2 || bytes[end - 2..end] != [0xFF, 0xD9] {
+            return Err("the JPEG is truncated (it has no end marker)".into());
+        }
+    }
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes));
     reader.set_format(format);
     let (w, h) = reader.into_dimensions().map_err(|e| format!("unreadable image: {e}"))?;
@@ -195,8 +202,9 @@ pub async fn confirm(
         }
         Err(e) => return Err(AppError::Internal(e.into())),
     };
-    if meta.size as i64 > t.size_bytes || meta.size as i64 > state.cfg.max_photo_bytes {
-        return refuse(format!("{} bytes is more than allowed", meta.size)).await;
+    // Exactly the size asked for: a presigned S3 PUT cannot bind the length itself.
+    if meta.size as i64 != t.size_bytes || meta.size as i64 > state.cfg.max_photo_bytes {
+        return refuse(format!("{} bytes were uploaded, {} were granted", meta.size, t.size_bytes)).await;
     }
     let bytes = store
         .get(&ObjectPath::from(t.object_key.as_str()))

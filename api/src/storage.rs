@@ -44,7 +44,8 @@ impl Storage {
         }
     }
 
-    /// A presigned PUT bound to the key, the content type and the exact length.
+    /// A presigned PUT bound to the key and the content type. (object_store will not
+    /// sign Content-Length; the exact size is enforced when the upload is confirmed.)
     pub async fn presigned_put(
         &self,
         key: &str,
@@ -53,9 +54,8 @@ impl Storage {
         ttl: Duration,
     ) -> anyhow::Result<Option<String>> {
         let Some(s3) = &self.s3 else { return Ok(None) };
-        let opts = SignedUrlOptions::new()
-            .with_signed_header(http::header::CONTENT_TYPE, content_type.parse()?)
-            .with_signed_header(http::header::CONTENT_LENGTH, size.to_string().parse()?);
+        let _ = size;
+        let opts = SignedUrlOptions::new().with_signed_header(http::header::CONTENT_TYPE, content_type.parse()?);
         Ok(Some(s3.signed_url_opts(http::Method::PUT, &Path::from(key), ttl, &opts).await?.to_string()))
     }
 

@@ -8,5 +8,6 @@ mod foundation;
 mod imports;
 mod lookback;
 mod matrix;
+mod photos;
 mod progress;
 mod workflow;
