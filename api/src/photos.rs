@@ -195,6 +195,9 @@ pub async fn confirm(
         let _ = photo_upload::Entity::delete_by_id(t.id).exec(&state.db).await;
         Err(AppError::validation("ticketId", format!("The photo was refused: {reason}.")))
     };
+    // Reading and decoding take memory in proportion to the photo: a few at a
+    // time, whatever the burst, so memory stays bounded (docs/benchmarks.md).
+    let slot = state.photo_slots.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
     let meta = match store.head(&ObjectPath::from(t.object_key.as_str())).await {
         Ok(m) => m,
         Err(object_store::Error::NotFound { .. }) => {
@@ -217,8 +220,6 @@ pub async fn confirm(
     let campaign = entity::campaign::Entity::find_by_id(h.campaign_id).one(&state.db).await?;
     let tz: chrono_tz::Tz =
         campaign.map(|c| c.time_zone).and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::Asia::Shanghai);
-    // Decoding takes memory in proportion to pixels: a few at a time, whatever the burst.
-    let slot = state.photo_slots.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
     let examined = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let i = inspect(&bytes, &ct)?;
         let exif = crate::evidence::read_exif(&bytes, tz);

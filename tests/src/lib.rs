@@ -422,8 +422,9 @@ impl Subscription {
 /// Where the `api` binary of this build is (scripts/test.sh builds it first).
 pub fn api_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin = dir.join("api");
+    // Test binaries live in <profile>/deps, bench binaries in <profile>.
+    let here = exe.parent().expect("exe dir");
+    let bin = if here.ends_with("deps") { here.parent().expect("profile dir").join("api") } else { here.join("api") };
     assert!(bin.exists(), "{} is missing: run `cargo build -p api` first (scripts/test.sh does)", bin.display());
     bin
 }
@@ -443,9 +444,19 @@ pub struct ApiProcess {
 
 impl ApiProcess {
     pub async fn start(subcommand: &str, db_url: &str, jwt_secret: &str) -> Self {
+        Self::start_with(subcommand, db_url, jwt_secret, &[]).await
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub async fn start_with(subcommand: &str, db_url: &str, jwt_secret: &str, env: &[(&str, String)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = temp_dir();
-        let child = std::process::Command::new(api_binary())
+        let mut cmd = std::process::Command::new(api_binary());
+        cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        let child = cmd
             .arg(subcommand)
             .env("DATABASE_URL", db_url)
             .env("APP_BIND", format!("127.0.0.1:{port}"))
