@@ -661,6 +661,38 @@ async fn run_chunk<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Opens a LOOK_BACK warning on a household: a person's finding (a reopen in the
+/// look-back review, or a re-check that disagrees), closed when the verifier
+/// acknowledges what they fixed, never by re-running the checks.
+pub async fn open_look_back<C: ConnectionTrait>(
+    conn: &C,
+    h: &household::Model,
+    verification_id: Option<Uuid>,
+    practice: bool,
+    details: Value,
+) -> AppResult<()> {
+    finding::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        campaign_id: Set(h.campaign_id),
+        household_id: Set(h.id),
+        verification_id: Set(verification_id),
+        rule: Set("LOOK_BACK".into()),
+        severity: Set(Severity::Warning),
+        details: Set(details),
+        sources: Set(json!(["LOOK_BACK"])),
+        practice: Set(practice),
+        open: Set(true),
+        acknowledged_by: Set(None),
+        acknowledged_at: Set(None),
+        ack_reason: Set(None),
+        created_at: Set(crate::audit::now()),
+        resolved_at: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
 /// Rules that only a person opens (look-back), which re-running checks must not close.
 const MANUAL_RULES: [&str; 1] = ["LOOK_BACK"];
 

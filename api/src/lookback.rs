@@ -17,9 +17,9 @@ use crate::{
 use async_graphql::{Context, Object, ID};
 use chrono::{DateTime, Utc};
 use entity::{
-    account, finding, household,
+    account, household,
     lookback::{item, sample},
-    region, verification, RegionLevel, Role, Severity, VerificationStatus,
+    region, verification, RegionLevel, Role, VerificationStatus,
 };
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
@@ -275,25 +275,8 @@ pub async fn record(
     am.checked_at = Set(Some(now));
     let saved = am.update(&txn).await?;
     if !agrees {
-        finding::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            campaign_id: Set(h.campaign_id),
-            household_id: Set(h.id),
-            verification_id: Set(None),
-            rule: Set("LOOK_BACK".into()),
-            severity: Set(Severity::Warning),
-            details: Set(json!({ "reason": notes, "sample": it.sample_id })),
-            sources: Set(json!(["LOOK_BACK"])),
-            practice: Set(false),
-            open: Set(true),
-            acknowledged_by: Set(None),
-            acknowledged_at: Set(None),
-            ack_reason: Set(None),
-            created_at: Set(now),
-            resolved_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
+        crate::checks::open_look_back(&txn, &h, None, false, json!({ "reason": notes, "sample": it.sample_id }))
+            .await?;
     }
     audit::append(
         &txn,

@@ -407,6 +407,26 @@ pub struct CheckReport {
     pub open_errors: Vec<RuleCount>,
 }
 
+/// IDs of the households the viewer sees, under a region when one is given.
+async fn households_seen_under(
+    db: &sea_orm::DatabaseConnection,
+    viewer: &Viewer,
+    region_id: Option<Uuid>,
+) -> AppResult<sea_orm::sea_query::SelectStatement> {
+    let mut hc = viewer.household_condition();
+    if let Some(r) = region_id {
+        let region = crate::regions::get(db, viewer, r).await?;
+        if viewer.covers(&region) {
+            hc = hc.add(crate::auth::region_household_condition(region.id, region.level, &region.path));
+        }
+    }
+    Ok(sea_orm::sea_query::Query::select()
+        .column(household::Column::Id)
+        .from(household::Entity)
+        .cond_where(hc)
+        .to_owned())
+}
+
 pub async fn findings_for(
     db: &sea_orm::DatabaseConnection,
     viewer: &Viewer,
@@ -420,18 +440,7 @@ pub async fn findings_for(
     if !(0..=500).contains(&first) {
         return Err(AppError::validation("first", "`first` must be between 0 and 500."));
     }
-    let mut hc = viewer.household_condition();
-    if let Some(r) = region_id {
-        let region = crate::regions::get(db, viewer, r).await?;
-        if viewer.covers(&region) {
-            hc = hc.add(crate::auth::region_household_condition(region.id, region.level, &region.path));
-        }
-    }
-    let sub = sea_orm::sea_query::Query::select()
-        .column(household::Column::Id)
-        .from(household::Entity)
-        .cond_where(hc)
-        .to_owned();
+    let sub = households_seen_under(db, viewer, region_id).await?;
     let mut q = finding::Entity::find()
         .filter(finding::Column::HouseholdId.in_subquery(sub))
         .filter(finding::Column::Open.eq(open))
@@ -498,18 +507,7 @@ async fn count_findings(
     viewer: &Viewer,
     region_id: Option<Uuid>,
 ) -> AppResult<Vec<RuleCount>> {
-    let mut hc = viewer.household_condition();
-    if let Some(r) = region_id {
-        let region = crate::regions::get(db, viewer, r).await?;
-        if viewer.covers(&region) {
-            hc = hc.add(crate::auth::region_household_condition(region.id, region.level, &region.path));
-        }
-    }
-    let sub = sea_orm::sea_query::Query::select()
-        .column(household::Column::Id)
-        .from(household::Entity)
-        .cond_where(hc)
-        .to_owned();
+    let sub = households_seen_under(db, viewer, region_id).await?;
     let rows: Vec<(String, entity::Severity, i64)> = finding::Entity::find()
         .select_only()
         .column(finding::Column::Rule)

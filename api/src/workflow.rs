@@ -442,25 +442,7 @@ pub async fn transition(
     let saved = verification::Entity::find_by_id(cur.id).one(&txn).await?.ok_or_else(|| conflict(&cur))?;
     if op == Op::Reopen {
         // The look-back finding stays open until the verifier acknowledges what they fixed.
-        finding::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            campaign_id: Set(h.campaign_id),
-            household_id: Set(h.id),
-            verification_id: Set(Some(saved.id)),
-            rule: Set("LOOK_BACK".into()),
-            severity: Set(Severity::Warning),
-            details: Set(json!({ "reason": reason })),
-            sources: Set(json!(["LOOK_BACK"])),
-            practice: Set(saved.practice),
-            open: Set(true),
-            acknowledged_by: Set(None),
-            acknowledged_at: Set(None),
-            ack_reason: Set(None),
-            created_at: Set(now),
-            resolved_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
+        checks::open_look_back(&txn, &h, Some(saved.id), saved.practice, json!({ "reason": reason })).await?;
     }
     audit::append(
         &txn,
