@@ -277,3 +277,56 @@ async fn two_api_processes_on_one_postgres_share_live_updates() {
     let update = sub.next(15).await.expect("the change made on B reached the subscriber on A");
     assert_eq!(draft_count(&update), 1, "{update}");
 }
+
+#[tokio::test]
+async fn the_example_dashboard_client_pulls_the_board_with_a_token() {
+    let app = TestApp::demo().await;
+    let admin = app.token("admin").await;
+    let county = region_id(&app, &admin, "COUNTY", "131126000000").await;
+    let token = app
+        .ok(
+            Some(&admin),
+            "mutation($r: ID!) { createApiToken(name: \"省厅看板\", regionId: $r) { token } }",
+            json!({ "r": county }),
+        )
+        .await["createApiToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/dashboard-board.sh");
+    let out = tokio::process::Command::new("bash")
+        .arg(&script)
+        .env("API_URL", &app.base)
+        .env("API_TOKEN", &token)
+        .output()
+        .await
+        .expect("run the example client");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let body: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let p = &body["data"]["progress"];
+    assert_eq!(p["region"]["code"], "131126000000");
+    assert_eq!(p["households"], 4553);
+    assert_eq!(p["milestones"].as_array().unwrap().len(), 3);
+    // With an explicit region, and refused without a valid token.
+    let zk = region_id(&app, &admin, "TOWNSHIP", "131126100000").await;
+    let out = tokio::process::Command::new("bash")
+        .arg(&script)
+        .arg(&zk)
+        .env("API_URL", &app.base)
+        .env("API_TOKEN", &token)
+        .output()
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["data"]["progress"]["region"]["code"], "131126100000");
+    let out = tokio::process::Command::new("bash")
+        .arg(&script)
+        .env("API_URL", &app.base)
+        .env("API_TOKEN", "hsv_wrong")
+        .output()
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(code(&body), Some("UNAUTHENTICATED"));
+}
