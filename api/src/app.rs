@@ -146,7 +146,8 @@ async fn graphql_handler(
         Ok(v) => ctx.viewer = v,
         Err(e) => ctx.token_error = Some(e),
     }
-    let request = request.data(ctx).data(Loaders::new(&s.state.db));
+    let loaders = Loaders::new(&s.state.db, ctx.viewer.as_ref());
+    let request = request.data(ctx).data(loaders);
     let resp = s.schema.execute(request).await;
     Json(resp).into_response()
 }
@@ -180,12 +181,12 @@ async fn ws_handler(
                     return Err(async_graphql::Error::new("Change the initial password first."));
                 }
                 let mut data = async_graphql::Data::default();
+                data.insert(Loaders::new(&state.db, Some(&viewer)));
                 data.insert(graphql::RequestCtx {
                     viewer: Some(viewer),
                     client_addr: Some(peer.ip().to_string()),
                     ..Default::default()
                 });
-                data.insert(Loaders::new(&state.db));
                 Ok(data)
             })
             .serve()

@@ -8,7 +8,7 @@
 //! it was asked, so that a missing value is cached too.
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{account, finding, photo, reference_record, region, verification};
+use entity::{account, finding, household, photo, reference_record, region, verification};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -26,10 +26,12 @@ pub struct Loaders {
     pub photos: DataLoader<PhotosLoader, HashMapCache>,
     pub references: DataLoader<ReferencesLoader, HashMapCache>,
     pub findings: DataLoader<FindingsLoader, HashMapCache>,
+    /// Households by ID, only those the request's viewer may see.
+    pub households: DataLoader<HouseholdLoader, HashMapCache>,
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection) -> Self {
+    pub fn new(db: &DatabaseConnection, viewer: Option<&crate::auth::Viewer>) -> Self {
         let d = || db.clone();
         // The cache lives as long as the request: one GraphQL response sees one state.
         Self {
@@ -39,6 +41,11 @@ impl Loaders {
             photos: DataLoader::with_cache(PhotosLoader(d()), tokio::spawn, HashMapCache::default()),
             references: DataLoader::with_cache(ReferencesLoader(d()), tokio::spawn, HashMapCache::default()),
             findings: DataLoader::with_cache(FindingsLoader(d()), tokio::spawn, HashMapCache::default()),
+            households: DataLoader::with_cache(
+                HouseholdLoader(d(), viewer.map(|v| v.household_condition())),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
         }
     }
 }
@@ -151,5 +158,23 @@ impl Loader<Uuid> for FindingsLoader {
             out.entry(r.household_id).or_default().push(r);
         }
         Ok(out)
+    }
+}
+
+/// Key: household id. The viewer's scope is part of the query: a household
+/// outside it is simply not found. No viewer (anonymous): nothing is found.
+pub struct HouseholdLoader(DatabaseConnection, Option<sea_orm::Condition>);
+impl Loader<Uuid> for HouseholdLoader {
+    type Value = household::Model;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[Uuid]) -> LoadResult<Self::Value> {
+        let Some(scope) = &self.1 else { return Ok(HashMap::new()) };
+        let rows = household::Entity::find()
+            .filter(household::Column::Id.is_in(keys.iter().copied()))
+            .filter(scope.clone())
+            .all(&self.0)
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(|h| (h.id, h)).collect())
     }
 }

@@ -378,11 +378,7 @@ impl LookBackItemNode {
     /// The household (null if outside the viewer's region).
     async fn household(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<HouseholdNode>> {
         let viewer = ctx.viewer()?;
-        match crate::households::get(&ctx.state().db, viewer, self.0.household_id).await {
-            Ok(h) => Ok(Some(HouseholdNode::new(h, viewer))),
-            Err(AppError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        Ok(ctx.loaders().households.load_one(self.0.household_id).await?.map(|h| HouseholdNode::new(h, viewer)))
     }
 }
 

@@ -384,8 +384,8 @@ impl FindingNode {
     /// The household it is about.
     async fn household(&self, ctx: &Context<'_>) -> async_graphql::Result<HouseholdNode> {
         let viewer = ctx.viewer()?;
-        let h = crate::households::get(&ctx.state().db, viewer, self.model.household_id).await?;
-        Ok(HouseholdNode::new(h, viewer))
+        let h = ctx.loaders().households.load_one(self.model.household_id).await?;
+        Ok(HouseholdNode::new(h.ok_or_else(|| AppError::not_found("household"))?, viewer))
     }
 }
 
@@ -486,6 +486,11 @@ impl VerificationQuery {
         let (rows, more) =
             findings_for(&ctx.state().db, viewer, region, severity, rule, open, first.unwrap_or(50), after.as_deref())
                 .await?;
+        // Load every selected household in one query, not one per finding.
+        if ctx.look_ahead().field("edges").field("node").field("household").exists() {
+            let ids: Vec<Uuid> = rows.iter().map(|f| f.household_id).collect();
+            ctx.loaders().households.load_many(ids).await?;
+        }
         let english = ctx.req().english;
         let mut conn = Connection::new(after.is_some(), more);
         conn.edges.extend(rows.into_iter().map(|f| Edge::new(f.id.to_string(), FindingNode { model: f, english })));

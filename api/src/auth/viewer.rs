@@ -75,17 +75,6 @@ impl Viewer {
     pub fn household_condition(&self) -> Condition {
         region_household_condition(self.scope.region_id, self.scope.level, &self.scope.path)
     }
-
-    pub fn covers_household(&self, h: &household::Model) -> bool {
-        let id = self.scope.region_id;
-        match self.scope.level {
-            RegionLevel::County => h.county_id == id,
-            RegionLevel::Township => h.township_id == id,
-            RegionLevel::Village => h.village_id == Some(id),
-            // Province and city scopes are checked through the county list.
-            RegionLevel::Province | RegionLevel::City => true,
-        }
-    }
 }
 
 /// Households under a region, by the ancestor column of its level: one indexed

@@ -168,6 +168,15 @@ async fn a_whole_county_check_of_the_clean_demo_finds_no_error() {
     let edges = list["findings"]["edges"].as_array().unwrap();
     assert_eq!(edges.len(), 57);
     assert!(edges.iter().all(|e| e["node"]["household"]["expectedPath"] == "SECURED"));
+    // The household of each finding is loaded in one batch, not one query per finding.
+    let q = "query($n: Int) { findings(severity: WARNING, first: $n) { edges { node { rule household { code headName } } } } }";
+    let mut costs = Vec::new();
+    for n in [5, 57] {
+        let before = app.statements().await;
+        app.ok(Some(&admin), q, json!({ "n": n })).await;
+        costs.push(app.statements().await - before);
+    }
+    assert_eq!(costs[0], costs[1], "statements for 5 and 57 findings: {costs:?}");
     // A township sees only its own.
     let t = app.token("t131126100").await;
     let own = app.ok(Some(&t), "{ findingCounts { count } }", json!({})).await;
