@@ -43,23 +43,7 @@ pub fn demo_id(kind: &str, key: &str) -> Uuid {
     Uuid::new_v5(&NS, format!("{kind}:{key}").as_bytes())
 }
 
-/// splitmix64: tiny, fast, and stable forever (unlike a library RNG's stream).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
+use crate::rng::Rng;
 
 const SURNAMES: [&str; 30] = [
     "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马",
@@ -297,10 +281,7 @@ async fn insert_all(
         .chain(std::iter::repeat_n(SafetyPath::Renovated, RENOVATED))
         .chain(std::iter::repeat_n(SafetyPath::Secured, SECURED))
         .collect();
-    for i in (1..paths.len()).rev() {
-        let j = rng.below(i as u64 + 1) as usize;
-        paths.swap(i, j);
-    }
+    rng.shuffle(&mut paths);
 
     let mut households = Vec::with_capacity(HOUSEHOLDS);
     let mut refs = Vec::with_capacity(HOUSEHOLDS * 2 + RENOVATED);

@@ -23,6 +23,7 @@ pub mod notify;
 pub mod photos;
 pub mod progress;
 pub mod regions;
+pub mod rng;
 pub mod storage;
 pub mod types;
 pub mod verification;

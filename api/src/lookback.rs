@@ -26,26 +26,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-/// splitmix64: a small generator whose stream never changes with library versions,
-/// so a sample can be drawn again and compared.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
-fn shuffle<T>(items: &mut [T], seed: u64) {
-    let mut rng = Rng(seed);
-    for i in (1..items.len()).rev() {
-        let j = (rng.next() % (i as u64 + 1)) as usize;
-        items.swap(i, j);
-    }
-}
+use crate::rng::Rng;
 
 fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
@@ -67,7 +48,7 @@ pub fn choose(
     let mut chosen = Vec::new();
     for (township, mut idx) in by_township {
         let want = ((idx.len() as f64) * percent / 100.0).ceil() as usize;
-        shuffle(&mut idx, seed as u64 ^ fnv(&township.to_string()));
+        Rng(seed as u64 ^ fnv(&township.to_string())).shuffle(&mut idx);
         let mut picked: Vec<usize> = idx.iter().take(want).copied().collect();
         let mut per_village: HashMap<Option<Uuid>, usize> = HashMap::new();
         for i in &picked {

@@ -338,11 +338,8 @@ impl PhotosMutation {
         )
         .await?;
         let ttl = std::time::Duration::from_secs(TICKET_MINUTES as u64 * 60);
-        let presigned = state
-            .storage
-            .presigned_put(&t.object_key, &t.content_type, t.size_bytes, ttl)
-            .await
-            .map_err(AppError::Internal)?;
+        let presigned =
+            state.storage.presigned_put(&t.object_key, &t.content_type, ttl).await.map_err(AppError::Internal)?;
         Ok(PhotoUploadTicket {
             id: ids::encode("PhotoUpload", t.id),
             // S3: straight to the bucket, signed for this key, type and length. Local: through the API.

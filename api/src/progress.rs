@@ -229,10 +229,7 @@ pub async fn update_milestone(
     viewer.require_role(&[entity::Role::Admin], "edit milestones")?;
     let m = milestone::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| AppError::not_found("milestone"))?;
     let c = campaign_or_latest(&state.db, viewer, Some(m.campaign_id)).await?;
-    let county = region::Entity::find_by_id(c.county_id).one(&state.db).await?;
-    if !county.is_some_and(|r| viewer.covers(&r)) {
-        return Err(AppError::forbidden("Only the county's own team edits its milestones."));
-    }
+    require_county_team(&state.db, viewer, &c).await?;
     let starts = starts_at.unwrap_or(m.starts_at);
     let ends = ends_at.unwrap_or(m.ends_at);
     if ends <= starts {
@@ -275,6 +272,15 @@ pub async fn update_milestone(
     .await?;
     txn.commit().await?;
     Ok(saved)
+}
+
+/// Milestones belong to the county team of the campaign's county.
+async fn require_county_team(db: &DatabaseConnection, viewer: &Viewer, c: &campaign::Model) -> AppResult<()> {
+    let county = region::Entity::find_by_id(c.county_id).one(db).await?;
+    if !county.is_some_and(|r| viewer.covers(&r)) {
+        return Err(AppError::forbidden("Only the county's own team edits its milestones."));
+    }
+    Ok(())
 }
 
 /// Creates a campaign for a county (ADMIN of that county).
@@ -349,10 +355,7 @@ pub async fn create_milestone(
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     viewer.require_role(&[entity::Role::Admin], "create milestones")?;
     let c = campaign_or_latest(&state.db, viewer, Some(campaign_id)).await?;
-    let county = region::Entity::find_by_id(c.county_id).one(&state.db).await?;
-    if !county.is_some_and(|r| viewer.covers(&r)) {
-        return Err(AppError::forbidden("Only the county's own team edits its milestones."));
-    }
+    require_county_team(&state.db, viewer, &c).await?;
     let kind = kind.trim().to_uppercase();
     if kind.is_empty() || kind.len() > 32 || !kind.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
         return Err(AppError::validation(

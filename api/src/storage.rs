@@ -46,15 +46,8 @@ impl Storage {
 
     /// A presigned PUT bound to the key and the content type. (object_store will not
     /// sign Content-Length; the exact size is enforced when the upload is confirmed.)
-    pub async fn presigned_put(
-        &self,
-        key: &str,
-        content_type: &str,
-        size: i64,
-        ttl: Duration,
-    ) -> anyhow::Result<Option<String>> {
+    pub async fn presigned_put(&self, key: &str, content_type: &str, ttl: Duration) -> anyhow::Result<Option<String>> {
         let Some(s3) = &self.s3 else { return Ok(None) };
-        let _ = size;
         let opts = SignedUrlOptions::new().with_signed_header(http::header::CONTENT_TYPE, content_type.parse()?);
         Ok(Some(s3.signed_url_opts(http::Method::PUT, &Path::from(key), ttl, &opts).await?.to_string()))
     }
