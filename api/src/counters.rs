@@ -90,6 +90,15 @@ pub async fn track<C: ConnectionTrait>(conn: &C, campaign_id: Uuid, household_id
 }
 
 impl Tracker {
+    /// Applies the change, commits, then tells every API process which regions
+    /// moved (live boards). The one way a tracked write transaction ends.
+    pub async fn commit(self, state: &crate::AppState, txn: sea_orm::DatabaseTransaction) -> AppResult<()> {
+        let moved = self.finish(&txn).await?;
+        txn.commit().await?;
+        state.notifier.publish(&state.db, moved).await;
+        Ok(())
+    }
+
     /// Applies the change; returns the regions whose figures moved.
     pub async fn finish<C: ConnectionTrait>(self, conn: &C) -> AppResult<Vec<Uuid>> {
         let after = vector(conn, self.household_id).await?;

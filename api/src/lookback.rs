@@ -273,9 +273,7 @@ pub async fn record(
         },
     )
     .await?;
-    let moved = tracker.finish(&txn).await?;
-    txn.commit().await?;
-    state.notifier.publish(&state.db, moved).await;
+    tracker.commit(state, txn).await?;
     Ok(saved)
 }
 

@@ -290,9 +290,7 @@ pub async fn confirm(
     .await?;
     let summary = checks::run(&txn, h.campaign_id, &[h.id]).await?;
     checks::audit(&txn, &Actor::of(viewer, client_addr), &summary, None).await?;
-    let moved = tracker.finish(&txn).await?;
-    txn.commit().await?;
-    state.notifier.publish(&state.db, moved).await;
+    tracker.commit(state, txn).await?;
     Ok(p)
 }
 

@@ -320,9 +320,7 @@ pub async fn save(
     let summary = checks::run(&txn, h.campaign_id, &[h.id]).await?;
     checks::audit(&txn, &Actor::of(viewer, client_addr.clone()), &summary, None).await?;
     remember(&txn, viewer, input.idempotency_key.as_deref(), "SAVE", &saved).await?;
-    let moved = tracker.finish(&txn).await?;
-    txn.commit().await?;
-    state.notifier.publish(&state.db, moved).await;
+    tracker.commit(state, txn).await?;
     Ok(saved)
 }
 
@@ -404,9 +402,7 @@ pub async fn transition(
             .collect();
         if !blocking.is_empty() {
             // The checks' findings are kept even though the step is refused.
-            let moved = tracker.finish(&txn).await?;
-            txn.commit().await?;
-            state.notifier.publish(&state.db, moved).await;
+            tracker.commit(state, txn).await?;
             return Err(AppError::Blocked {
                 message: format!("Fix the errors and acknowledge the warnings first: {}.", blocking.join(", ")),
                 rules: blocking,
@@ -459,9 +455,7 @@ pub async fn transition(
     )
     .await?;
     remember(&txn, viewer, idempotency_key, op.name(), &saved).await?;
-    let moved = tracker.finish(&txn).await?;
-    txn.commit().await?;
-    state.notifier.publish(&state.db, moved).await;
+    tracker.commit(state, txn).await?;
     Ok(saved)
 }
 
@@ -510,9 +504,7 @@ pub async fn acknowledge(
         },
     )
     .await?;
-    let moved = tracker.finish(&txn).await?;
-    txn.commit().await?;
-    state.notifier.publish(&state.db, moved).await;
+    tracker.commit(state, txn).await?;
     Ok(saved)
 }
 
@@ -646,8 +638,6 @@ pub async fn place_household(
     .await?;
     let summary = checks::run(&txn, h.campaign_id, &[h.id]).await?;
     checks::audit(&txn, &actor, &summary, None).await?;
-    let moved = tracker.finish(&txn).await?;
-    txn.commit().await?;
-    state.notifier.publish(&state.db, moved).await;
+    tracker.commit(state, txn).await?;
     Ok(saved)
 }
