@@ -45,7 +45,7 @@ pub fn router(server: Server) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(origins)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT_LANGUAGE])
         .max_age(Duration::from_secs(3600));
     Router::new()
         .route("/graphql", get(graphiql).post(graphql_handler))
@@ -283,7 +283,7 @@ pub async fn serve(server: Server, listener: tokio::net::TcpListener) -> anyhow:
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -46,6 +46,18 @@ pub enum Command {
     AuditVerify,
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
+    /// Serve the built web app (scripts/build-web.sh) on its own port, apart from the API.
+    ServeWeb {
+        /// The built app: index.html, app.js, app_bg.wasm.
+        #[arg(long, default_value = "web/dist")]
+        dir: std::path::PathBuf,
+        /// Address for the app (not `--bind`, which is the API's).
+        #[arg(long, env = "APP_WEB_BIND", default_value = "127.0.0.1:8080")]
+        web_bind: String,
+        /// The API's address as the browser reaches it; served as /config.json.
+        #[arg(long)]
+        api_url: Option<String>,
+    },
 }
 
 pub fn init_tracing(format: LogFormat) {
@@ -62,6 +74,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Schema) = cli.command {
         print!("{}", crate::graphql::sdl());
         return Ok(());
+    }
+    if let Some(Command::ServeWeb { dir, web_bind, api_url }) = cli.command {
+        init_tracing(LogFormat::Json);
+        return crate::web::serve(dir, &web_bind, api_url).await;
     }
     let cfg = Config::load(&cli.opts)?;
     init_tracing(cfg.log_format);
@@ -118,7 +134,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(b) => anyhow::bail!("audit chain broken at event {}: {}", b.seq, b.reason),
             }
         }
-        Command::Schema => Ok(()), // printed above, before any configuration is needed
+        Command::Schema | Command::ServeWeb { .. } => Ok(()), // handled above, before any configuration is needed
     }
 }
 

@@ -27,6 +27,7 @@ pub mod rng;
 pub mod storage;
 pub mod types;
 pub mod verification;
+pub mod web;
 pub mod workflow;
 
 use std::sync::Arc;
