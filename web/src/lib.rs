@@ -1,21 +1,202 @@
-//! The web app (Leptos, client-side rendered, compiled to wasm32). For now a
-//! placeholder page; the verifier, township and county screens come with the
-//! web app's issue.
+//! The web app: Leptos, client-side rendered, compiled to wasm32 and served as
+//! static files beside (not by) the API. `config.json` next to `index.html`
+//! tells it where the API is, so one build serves every deployment.
 
+mod charts;
+mod gql;
+mod i18n;
+mod idb;
+mod outbox;
+mod pages;
+mod state;
+
+use i18n::t;
 use leptos::prelude::*;
+use state::{ctx, Ctx, Route};
+
+/// A link inside the app: no page reload.
+#[component]
+pub fn Link(href: String, children: Children, #[prop(optional, into)] class: String) -> impl IntoView {
+    let c = ctx();
+    let to = href.clone();
+    view! {
+        <a href=href class=class on:click=move |ev| {
+            ev.prevent_default();
+            c.go(&to);
+        }>{children()}</a>
+    }
+}
 
 #[component]
-pub fn App() -> impl IntoView {
+fn Nav() -> impl IntoView {
+    let c = ctx();
+    let ob = outbox::outbox();
+    let links = move || {
+        let role = c.role();
+        let mut v: Vec<(&str, &str)> = Vec::new();
+        match role.as_str() {
+            "VERIFIER" => v.extend([("/households", "households"), ("/outbox", "outbox")]),
+            "TOWNSHIP" => v.extend([
+                ("/review", "review"),
+                ("/households", "households"),
+                ("/board", "board"),
+                ("/findings", "findings"),
+            ]),
+            "SUPERVISOR" => v.extend([("/board", "board"), ("/findings", "findings"), ("/households", "households")]),
+            "ADMIN" => v.extend([
+                ("/board", "board"),
+                ("/findings", "findings"),
+                ("/households", "households"),
+                ("/review", "review"),
+                ("/admin", "admin"),
+            ]),
+            _ => {}
+        }
+        v
+    };
+    let sign_out = move |_| {
+        let refresh = c.session.get_untracked().map(|s| s.refresh);
+        leptos::task::spawn_local(async move {
+            if let Some(r) = refresh {
+                let _ = gql::call_anonymous::<gql::SignOut>(gql::sign_out::Variables { refresh_token: r }).await;
+            }
+            gql::clear_cache();
+            c.set_session(None);
+            c.go("/sign-in");
+        });
+    };
     view! {
+        <header>
+            <div class="bar">
+                <strong class="brand">{move || t("app")}</strong>
+                <button class="link" id="lang" on:click=move |_| c.set_lang(!c.english.get_untracked())>{move || t("language")}</button>
+            </div>
+            <Show when=move || c.session.with(|s| s.as_ref().is_some_and(|s| !s.must_change))>
+                <nav>
+                    {move || links().into_iter().map(|(href, key)| view! {
+                        <Link href=href.to_owned()>
+                            {move || t(key)}
+                            {(key == "outbox").then(|| view! {
+                                <Show when=move || { ob.waiting() > 0 }>
+                                    <span class="count">{move || ob.waiting()}</span>
+                                </Show>
+                            })}
+                        </Link>
+                    }).collect_view()}
+                    <span class="who">{move || c.session.get().map(|s| s.display_name).unwrap_or_default()}</span>
+                    <button class="link" id="sign-out" on:click=sign_out>{move || t("sign_out")}</button>
+                </nav>
+                <Show when=move || c.role() == "VERIFIER">
+                    <label class="switch">
+                        <input type="checkbox" id="practice" prop:checked=move || c.practice.get()
+                            on:change=move |ev| c.set_practice(event_target_checked(&ev)) />
+                        {move || t("practice")}
+                    </label>
+                </Show>
+            </Show>
+        </header>
+        <Show when=move || !c.online.get()>
+            <div class="banner offline" role="status">{move || t("offline")}</div>
+        </Show>
+        <Show when=move || c.practice.get() && c.role() == "VERIFIER">
+            <div class="banner practice" role="status">{move || t("practice_banner")}</div>
+        </Show>
+    }
+}
+
+#[component]
+fn Main() -> impl IntoView {
+    let c = ctx();
+    move || {
+        let route = c.route.get();
+        let session = c.session.get();
+        let Some(s) = session else {
+            let user = match route {
+                Route::SignIn(u) => u,
+                _ => None,
+            };
+            return view! { <pages::signin::SignIn user=user /> }.into_any();
+        };
+        if s.must_change {
+            return view! { <pages::signin::ChangePassword /> }.into_any();
+        }
+        let route = match route {
+            Route::Home | Route::SignIn(_) => match s.role.as_str() {
+                "VERIFIER" => Route::Households(None),
+                "TOWNSHIP" => Route::Review,
+                _ => Route::Board(None),
+            },
+            r => r,
+        };
+        match route {
+            Route::Households(region) => view! { <pages::households::HouseholdList region=region /> }.into_any(),
+            Route::Household(id) => view! { <pages::household::HouseholdPage id=id /> }.into_any(),
+            Route::Outbox => view! { <outbox::OutboxPage /> }.into_any(),
+            Route::Review => view! { <pages::review::ReviewPage /> }.into_any(),
+            Route::Board(region) => {
+                let region = region.unwrap_or(s.region_id);
+                view! { <pages::board::BoardPage region=region /> }.into_any()
+            }
+            Route::Findings => view! { <pages::findings::FindingsPage /> }.into_any(),
+            Route::Admin => view! { <pages::admin::AdminPage /> }.into_any(),
+            _ => view! { <p class="error">{move || t("page_not_found")}</p> }.into_any(),
+        }
+    }
+}
+
+#[component]
+fn App() -> impl IntoView {
+    view! {
+        <Nav />
         <main>
-            <h1>"住房安全有保障核验"</h1>
-            <p>"Housing-safety verification: the web app is under construction."</p>
+            <Main />
         </main>
     }
+}
+
+/// Where the API is: `config.json` beside the app, else the same host on port 8000.
+async fn api_url() -> String {
+    let w = web_sys::window().unwrap();
+    let fallback = format!(
+        "{}//{}:8000",
+        w.location().protocol().unwrap_or_default(),
+        w.location().hostname().unwrap_or_default()
+    );
+    let p = w.fetch_with_str("/config.json");
+    let Ok(resp) = wasm_bindgen_futures::JsFuture::from(p).await else { return fallback };
+    let resp: web_sys::Response = wasm_bindgen::JsCast::unchecked_into(resp);
+    if !resp.ok() {
+        return fallback;
+    }
+    let Ok(json) = resp.json() else { return fallback };
+    let Ok(v) = wasm_bindgen_futures::JsFuture::from(json).await else { return fallback };
+    js_sys::Reflect::get(&v, &"apiUrl".into()).ok().and_then(|v| v.as_string()).unwrap_or(fallback)
 }
 
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
-    leptos::mount::mount_to_body(App);
+    console_error_panic_hook::set_once();
+    // Leptos sets up its task executor when mounting; this runs before that.
+    wasm_bindgen_futures::spawn_local(async {
+        let api = api_url().await;
+        leptos::mount::mount_to_body(move || {
+            let c = Ctx::new(api);
+            state::set_ctx(c);
+            let ob = outbox::Outbox::new();
+            outbox::set_outbox(ob);
+            ob.start();
+            let _ = set_interval_with_handle(move || c.now.set(state::now_ms()), std::time::Duration::from_secs(1));
+            // Back and forward buttons.
+            let pop = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+                let loc = web_sys::window().unwrap().location();
+                c.route.set(Route::parse(&loc.pathname().unwrap_or_default(), &loc.search().unwrap_or_default()));
+            });
+            let _ = web_sys::window()
+                .unwrap()
+                .add_event_listener_with_callback("popstate", wasm_bindgen::JsCast::unchecked_ref(pop.as_ref()));
+            pop.forget();
+            view! { <App /> }
+        });
+    });
 }

@@ -1,0 +1,215 @@
+//! Chinese first, English on request. `t` reads the language signal, so text
+//! inside `move ||` closures follows a switch at once.
+
+use crate::state::ctx;
+use leptos::prelude::*;
+
+#[rustfmt::skip]
+static TEXT: &[(&str, &str, &str)] = &[
+    ("app", "住房安全有保障核验", "Housing-safety verification"),
+    ("username", "用户名", "Username"),
+    ("password", "密码", "Password"),
+    ("sign_in", "登录", "Sign in"),
+    ("sign_out", "退出", "Sign out"),
+    ("signing_in", "正在登录…", "Signing in…"),
+    ("change_pw_title", "请修改初始密码", "Change your initial password"),
+    ("change_pw_hint", "首次登录须设置新密码：至少 10 位，含字母和数字，不能与用户名相同。", "Before you start, set a new password: at least 10 characters with letters and digits, not your username."),
+    ("current_pw", "当前密码", "Current password"),
+    ("new_pw", "新密码", "New password"),
+    ("repeat_pw", "再次输入新密码", "New password again"),
+    ("pw_mismatch", "两次输入的新密码不一致。", "The two new passwords differ."),
+    ("save_pw", "保存新密码", "Save new password"),
+    ("households", "农户", "Households"),
+    ("outbox", "待发送", "Outbox"),
+    ("review", "审核", "Review"),
+    ("board", "进度", "Progress"),
+    ("findings", "问题", "Findings"),
+    ("admin", "管理", "Admin"),
+    ("search", "搜索户主、户编号或身份证后四位", "Search name, household code or ID tail"),
+    ("load_more", "加载更多", "Load more"),
+    ("loading", "加载中…", "Loading…"),
+    ("total", "共", "Total"),
+    ("status", "状态", "Status"),
+    ("path", "安全类型", "Safety path"),
+    ("expected_path", "参考类型", "Expected path"),
+    ("open_findings", "未解决问题", "Open findings"),
+    ("none", "无", "none"),
+    ("offline", "离线：录入先保存在本机，联网后自动发送", "Offline: entries are kept on this phone and sent when the network returns"),
+    ("practice_banner", "练习模式：这里的录入不计入进度，可随时清除", "Practice mode: entries here never count and can be cleared"),
+    ("practice", "练习模式", "Practice mode"),
+    ("three_offices", "三部门数据对比", "What the three offices hold"),
+    ("src_poverty", "扶贫办", "Poverty office"),
+    ("src_appraisal", "住建局鉴定", "Appraisal"),
+    ("src_renovation", "危改", "Renovation"),
+    ("differs", "不一致", "differs"),
+    ("f_head", "户主", "Head"),
+    ("f_id", "身份证号", "ID number"),
+    ("f_township", "乡镇", "Township"),
+    ("f_village", "村", "Village"),
+    ("f_size", "人口", "Members"),
+    ("f_grade", "鉴定等级", "Grade"),
+    ("f_appraised_on", "鉴定日期", "Appraised on"),
+    ("f_ren_year", "改造年份", "Renovation year"),
+    ("f_ren_kind", "改造方式", "Renovation kind"),
+    ("f_accepted_on", "验收日期", "Accepted on"),
+    ("f_subsidy", "补助（元）", "Subsidy (yuan)"),
+    ("f_exit_year", "脱贫年份", "Exit year"),
+    ("entry", "核验录入", "Verification entry"),
+    ("choose_path", "请选择住房安全类型", "Choose how the house is safe"),
+    ("confirmed_on_site", "已现场核实鉴定结论", "Appraisal confirmed on site"),
+    ("ren_kind", "改造方式", "Renovation kind"),
+    ("new_address", "新住址（搬迁时填写）", "New address (if moved)"),
+    ("arrangement", "保障方式", "Arrangement"),
+    ("address", "现住址", "Address"),
+    ("with_whom", "同住人", "Living with"),
+    ("description", "情况说明", "Description"),
+    ("house_facts", "房屋情况", "House facts"),
+    ("structure", "结构", "Structure"),
+    ("floors", "层数", "Floors"),
+    ("floor_area", "面积（平方米）", "Floor area (m²)"),
+    ("year_built", "建造年份", "Year built"),
+    ("occupants", "居住人数", "Occupants"),
+    ("notes", "备注", "Notes"),
+    ("front_photo", "房屋正面全景照片", "Front panoramic photo"),
+    ("take_photo", "拍照 / 选择照片", "Take or choose a photo"),
+    ("save_draft", "保存草稿", "Save draft"),
+    ("submit", "提交复验", "Submit"),
+    ("queued", "已保存在本机，正在发送", "Kept on this phone, sending"),
+    ("q_waiting", "等待网络", "Waiting"),
+    ("q_sending", "发送中", "Sending"),
+    ("q_sent", "已发送", "Sent"),
+    ("q_refused", "被拒绝", "Refused"),
+    ("retry", "重试", "Retry"),
+    ("remove", "移除", "Remove"),
+    ("k_save", "保存", "Save"),
+    ("k_submit", "提交", "Submit"),
+    ("k_photo", "照片", "Photo"),
+    ("outbox_empty", "没有待发送的内容。", "Nothing waiting to be sent."),
+    ("acknowledge", "确认并说明", "Acknowledge"),
+    ("ack_reason", "说明原因", "Reason"),
+    ("acknowledged", "已确认", "acknowledged"),
+    ("returned_reason", "退回原因", "Returned because"),
+    ("verified_by", "核验人", "Verified by"),
+    ("approved_by", "核准人", "Approved by"),
+    ("history", "操作记录", "History"),
+    ("not_found", "找不到该户，或不在您的管辖范围。", "No such household, or it is outside your area."),
+    ("page_not_found", "页面不存在。", "No such page."),
+    ("review_queue", "待审核记录", "Submitted records to review"),
+    ("approve", "核准", "Approve"),
+    ("return", "退回", "Return"),
+    ("return_reason", "退回原因（必填）", "Reason for returning (required)"),
+    ("bulk_approve", "批量核准无问题记录", "Approve all without findings"),
+    ("queue_empty", "没有待审核的记录。", "No records waiting for review."),
+    ("by_village", "各村进度", "Progress by village"),
+    ("by_township", "各乡镇进度", "Progress by township"),
+    ("households_n", "户数", "Households"),
+    ("submitted", "已提交", "Submitted"),
+    ("approved", "已核准", "Approved"),
+    ("open_errors", "错误", "Errors"),
+    ("open_warnings", "提醒", "Warnings"),
+    ("by_status", "按状态", "By status"),
+    ("by_path", "按安全类型", "By safety path"),
+    ("milestones", "时间节点", "Milestones"),
+    ("ends_in", "剩余", "Ends in"),
+    ("ended", "已结束", "Ended"),
+    ("behind_pace", "进度落后", "Behind pace"),
+    ("behind_by", "落后", "Behind by"),
+    ("burn_up", "累计进度与计划", "Burn-up against plan"),
+    ("expected", "计划", "Plan"),
+    ("live", "实时", "Live"),
+    ("up", "上一级", "Up"),
+    ("view_households", "查看农户", "View households"),
+    ("by_rule", "按规则统计", "By rule"),
+    ("import", "导入数据", "Import"),
+    ("import_kind", "数据类型", "Data"),
+    ("choose_file", "选择文件（CSV 或 xlsx）", "Choose a file (CSV or xlsx)"),
+    ("upload", "上传", "Upload"),
+    ("import_ok", "导入成功", "Imported"),
+    ("import_refused", "文件有误，未导入任何数据", "The file was refused; nothing was imported"),
+    ("rows", "行数", "Rows"),
+    ("created", "新增", "Created"),
+    ("updated", "更新", "Updated"),
+    ("unchanged", "未变", "Unchanged"),
+    ("row", "行", "Row"),
+    ("column", "列", "Column"),
+    ("reason", "原因", "Reason"),
+    ("accounts", "账号", "Accounts"),
+    ("issue_accounts", "为所选区域的乡镇和村发放账号", "Issue accounts for the region's townships and villages"),
+    ("print_sheet", "打印账号二维码", "Print the QR sheet"),
+    ("region", "区域", "Region"),
+    ("initial_pw", "初始密码", "Initial password"),
+    ("tokens", "API 令牌", "API tokens"),
+    ("token_name", "名称（如：扶贫办大屏）", "Name (e.g. poverty office board)"),
+    ("create", "创建", "Create"),
+    ("revoke", "吊销", "Revoke"),
+    ("revoked", "已吊销", "revoked"),
+    ("token_once", "令牌只显示这一次，请立即复制保存：", "Shown only once; copy it now:"),
+    ("last_used", "最近使用", "Last used"),
+    ("edit", "修改", "Edit"),
+    ("save", "保存", "Save"),
+    ("target", "目标", "Target"),
+    ("ends_at", "截止", "Ends"),
+    ("progress_done", "完成", "done"),
+    ("language", "English", "中文"),
+    ("must_fill", "请填写", "Please fill in"),
+];
+
+pub fn tr(key: &str, english: bool) -> &'static str {
+    for (k, zh, en) in TEXT {
+        if *k == key {
+            return if english { en } else { zh };
+        }
+    }
+    "?"
+}
+
+/// Text for a key in the current language (reactive).
+pub fn t(key: &str) -> &'static str {
+    tr(key, ctx().english.get())
+}
+
+#[rustfmt::skip]
+static ENUMS: &[(&str, &str, &str)] = &[
+    ("NOT_STARTED", "未开始", "Not started"), ("DRAFT", "草稿", "Draft"), ("SUBMITTED", "待审核", "Submitted"),
+    ("RETURNED", "已退回", "Returned"), ("APPROVED", "已核准", "Approved"), ("REOPENED", "回头看重开", "Reopened"),
+    ("APPRAISED", "鉴定安全", "Appraised safe"), ("RENOVATED", "改造安全", "Renovated safe"),
+    ("SECURED", "保障安全", "Secured safe"), ("ERROR", "错误", "Error"), ("WARNING", "提醒", "Warning"),
+    ("REBUILT", "拆除重建", "Rebuilt"), ("REINFORCED", "修缮加固", "Reinforced"),
+    ("RELOCATED", "易地扶贫搬迁", "Relocated"), ("RESETTLED", "其他移民搬迁", "Resettled"),
+    ("PUBLIC_RENTAL", "集体公租房", "Public rental"), ("ELDERLY_HOME", "幸福大院", "Shared elderly home"),
+    ("RENTED_FARMHOUSE", "租赁闲置农房", "Rented farmhouse"), ("RELATIVES", "投亲靠友", "With relatives"),
+    ("OTHER", "其他", "Other"), ("UPCOMING", "未开始", "Upcoming"), ("ACTIVE", "进行中", "Active"),
+    ("MET", "已达成", "Met"), ("MISSED", "未达成", "Missed"), ("AT_RISK", "有风险", "At risk"),
+    ("ADMIN", "县管理员", "Admin"), ("SUPERVISOR", "县督导", "Supervisor"), ("TOWNSHIP", "乡镇专干", "Township"),
+    ("VERIFIER", "核验员", "Verifier"), ("REGIONS", "行政区划", "Regions"), ("POVERTY", "扶贫办建档立卡户", "Poverty list"),
+    ("APPRAISAL", "住建局房屋鉴定", "Appraisals"), ("RENOVATION", "危房改造", "Renovations"),
+    ("COUNTY", "县", "County"), ("TOWNSHIP_L", "乡镇", "Township"), ("VILLAGE", "村", "Village"),
+];
+
+/// Label of an enum value (status, path, severity…) in the current language.
+pub fn label(value: &str) -> String {
+    let english = ctx().english.get();
+    ENUMS
+        .iter()
+        .find(|(k, _, _)| *k == value)
+        .map(|(_, zh, en)| if english { *en } else { *zh }.to_owned())
+        .unwrap_or_else(|| value.to_owned())
+}
+
+/// A person-readable message for an API error.
+pub fn error_text(e: &crate::gql::ApiError) -> String {
+    let english = ctx().english.get_untracked();
+    match e.code.as_str() {
+        "NETWORK" => {
+            if english { "No network. Try again when you are online." } else { "网络不通，请联网后重试。" }.to_owned()
+        }
+        "NOT_FOUND" => tr("not_found", english).to_owned(),
+        _ => {
+            if e.message.is_empty() {
+                e.code.clone()
+            } else {
+                e.message.clone()
+            }
+        }
+    }
+}

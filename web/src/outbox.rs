@@ -1,0 +1,411 @@
+//! The outbox: every save, submit and photo goes through here, online or not.
+//! Items are written to IndexedDB first, then sent in order; a network failure
+//! leaves them waiting (retried every few seconds and when the browser says it
+//! is online), an API refusal marks them refused with the reason. Each item's
+//! id is its idempotency key, so an item sent twice is applied once.
+
+use crate::gql::{self, ApiError};
+use crate::i18n::{error_text, t};
+use crate::state::{ctx, now_ms, save};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::cell::Cell;
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: String,
+    pub seq: f64,
+    /// save | submit | photo
+    pub kind: String,
+    pub household_id: String,
+    pub label: String,
+    pub practice: bool,
+    #[serde(default)]
+    pub input: Option<Value>,
+    #[serde(default)]
+    pub verification_id: Option<String>,
+    #[serde(default)]
+    pub version: Option<i64>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub size: Option<f64>,
+    /// waiting | sending | sent | refused
+    pub state: String,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub progress: f64,
+    #[serde(default)]
+    pub thumb: Option<String>,
+}
+
+#[derive(Clone, Copy)]
+pub struct Outbox {
+    pub items: RwSignal<Vec<Item>>,
+}
+
+thread_local! {
+    static RUNNING: Cell<bool> = const { Cell::new(false) };
+    static OUTBOX: std::cell::OnceCell<Outbox> = const { std::cell::OnceCell::new() };
+}
+
+pub fn outbox() -> Outbox {
+    OUTBOX.with(|o| *o.get().expect("outbox is set before the first render"))
+}
+
+pub fn set_outbox(o: Outbox) {
+    OUTBOX.with(|cell| {
+        let _ = cell.set(o);
+    });
+}
+
+pub fn new_id() -> String {
+    let r = || (js_sys::Math::random() * 4294967296.0) as u64;
+    format!("{:x}-{:08x}{:08x}{:08x}", now_ms() as u64, r(), r(), r())
+}
+
+pub fn draft_key(household: &str, practice: bool) -> String {
+    format!("hsv.draft.{}.{household}", if practice { "p" } else { "r" })
+}
+
+impl Outbox {
+    pub fn new() -> Self {
+        Self { items: RwSignal::new(Vec::new()) }
+    }
+
+    /// Loads what a previous page left, drops old sent items, starts sending.
+    pub fn start(self) {
+        leptos::task::spawn_local(async move {
+            let mut items: Vec<Item> = crate::idb::all()
+                .await
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|m| serde_json::from_str(m).ok())
+                .collect();
+            let day_ago = now_ms() - 86_400_000.0;
+            for it in items.iter_mut() {
+                if it.state == "sending" {
+                    // The page closed mid-send; the idempotency key makes a resend safe.
+                    it.state = "waiting".into();
+                }
+            }
+            for old in items.iter().filter(|i| i.state == "sent" && i.seq < day_ago) {
+                let _ = crate::idb::delete(&old.id).await;
+            }
+            items.retain(|i| !(i.state == "sent" && i.seq < day_ago));
+            items.sort_by(|a, b| a.seq.total_cmp(&b.seq));
+            self.items.set(items);
+            self.kick();
+        });
+        let on_online = Closure::<dyn FnMut()>::new(move || self.kick());
+        let w = web_sys::window().unwrap();
+        let _ = w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        on_online.forget();
+        let _ = set_interval_with_handle(move || self.kick(), std::time::Duration::from_secs(4));
+    }
+
+    pub fn waiting(&self) -> usize {
+        self.items.with(|v| v.iter().filter(|i| i.state == "waiting" || i.state == "sending").count())
+    }
+
+    /// Keeps an item (and its photo) on the device, then tries to send it.
+    pub async fn enqueue(self, item: Item, blob: Option<web_sys::Blob>) -> Result<(), String> {
+        let meta = serde_json::to_string(&item).map_err(|e| e.to_string())?;
+        crate::idb::put(&item.id, &meta, blob.as_ref()).await.map_err(|e| format!("{e:?}"))?;
+        self.items.update(|v| v.push(item));
+        self.kick();
+        Ok(())
+    }
+
+    pub fn retry(self, id: &str) {
+        let id = id.to_owned();
+        leptos::task::spawn_local(async move {
+            self.set(&id, |i| {
+                i.state = "waiting".into();
+                i.error = None;
+                i.progress = 0.0;
+            })
+            .await;
+            self.kick();
+        });
+    }
+
+    pub fn remove(self, id: &str) {
+        let id = id.to_owned();
+        self.items.update(|v| v.retain(|i| i.id != id));
+        leptos::task::spawn_local(async move {
+            let _ = crate::idb::delete(&id).await;
+        });
+    }
+
+    async fn set(self, id: &str, f: impl FnOnce(&mut Item)) {
+        let mut changed = None;
+        self.items.update(|v| {
+            if let Some(i) = v.iter_mut().find(|i| i.id == id) {
+                f(i);
+                changed = Some(i.clone());
+            }
+        });
+        if let Some(i) = changed {
+            let _ = crate::idb::update_meta(&i.id, &serde_json::to_string(&i).unwrap_or_default()).await;
+        }
+    }
+
+    pub fn kick(self) {
+        if RUNNING.with(Cell::get) {
+            return;
+        }
+        RUNNING.with(|r| r.set(true));
+        leptos::task::spawn_local(async move {
+            self.run().await;
+            RUNNING.with(|r| r.set(false));
+        });
+    }
+
+    async fn run(self) {
+        loop {
+            let c = ctx();
+            if c.session.with_untracked(|s| s.as_ref().is_none_or(|s| s.must_change)) {
+                return;
+            }
+            let next = self.items.with_untracked(|v| v.iter().find(|i| i.state == "waiting").cloned());
+            let Some(item) = next else { return };
+            self.set(&item.id, |i| i.state = "sending".into()).await;
+            match self.send(&item).await {
+                Ok(()) => {
+                    self.set(&item.id, |i| {
+                        i.state = "sent".into();
+                        i.progress = 1.0;
+                    })
+                    .await;
+                    c.revision.update(|r| *r += 1);
+                }
+                Err(e) if e.is_network() => {
+                    self.set(&item.id, |i| i.state = "waiting".into()).await;
+                    return;
+                }
+                Err(e) => {
+                    let msg = format!("{} ({})", error_text(&e), e.code);
+                    self.set(&item.id, |i| {
+                        i.state = "refused".into();
+                        i.error = Some(msg);
+                    })
+                    .await;
+                }
+            }
+        }
+    }
+
+    async fn send(self, item: &Item) -> Result<(), ApiError> {
+        match item.kind.as_str() {
+            "save" => {
+                // The typed SaveVerification body, with the newest version and this item's key.
+                let mut body = item.input.clone().unwrap_or_default();
+                if let Some(v) = item.version {
+                    body["variables"]["input"]["version"] = v.into();
+                }
+                body["variables"]["input"]["idempotencyKey"] = item.id.clone().into();
+                let v = gql::send_raw(&body).await?;
+                let saved = &v["data"]["saveVerification"];
+                let (vid, ver) = (saved["id"].as_str().unwrap_or_default().to_owned(), saved["version"].as_i64());
+                save(&draft_key(&item.household_id, item.practice), None);
+                // Later items of the same record continue from the version this save produced.
+                let later: Vec<String> = self.items.with_untracked(|v| {
+                    v.iter()
+                        .filter(|i| i.seq > item.seq && i.household_id == item.household_id && i.state == "waiting")
+                        .filter(|i| i.practice == item.practice)
+                        .map(|i| i.id.clone())
+                        .collect()
+                });
+                for id in later {
+                    let vid = vid.clone();
+                    self.set(&id, |i| {
+                        i.verification_id = Some(vid);
+                        i.version = ver;
+                    })
+                    .await;
+                }
+                Ok(())
+            }
+            "submit" => {
+                let (Some(id), Some(version)) = (item.verification_id.clone(), item.version) else {
+                    return Err(ApiError {
+                        code: "VALIDATION".into(),
+                        message: "Save first.".into(),
+                        retry_after: None,
+                    });
+                };
+                gql::call::<gql::SubmitVerification>(gql::submit_verification::Variables {
+                    id,
+                    version,
+                    idempotency_key: Some(item.id.clone()),
+                })
+                .await?;
+                Ok(())
+            }
+            "photo" => self.send_photo(item).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn send_photo(self, item: &Item) -> Result<(), ApiError> {
+        let Some(blob) = crate::idb::get_blob(&item.id).await else {
+            return Err(ApiError { code: "VALIDATION".into(), message: "Photo missing.".into(), retry_after: None });
+        };
+        let ct = item.content_type.clone().unwrap_or_else(|| "image/jpeg".into());
+        let ticket = gql::call::<gql::RequestPhotoUpload>(gql::request_photo_upload::Variables {
+            household_id: item.household_id.clone(),
+            content_type: ct.clone(),
+            size: blob.size() as i64,
+            practice: item.practice,
+        })
+        .await?
+        .request_photo_upload;
+        let api = ctx().api_url();
+        // Through the API the upload needs the token; a presigned S3 URL carries its own signature.
+        let token = if ticket.upload_url.starts_with(&api) { gql::access_token().await } else { None };
+        let id = item.id.clone();
+        let status = put_with_progress(&ticket.upload_url, &ticket.method, &ct, &blob, token, move |p| {
+            self.items.update(|v| {
+                if let Some(i) = v.iter_mut().find(|i| i.id == id) {
+                    i.progress = p;
+                }
+            })
+        })
+        .await?;
+        if !(200..300).contains(&status) {
+            return Err(ApiError { code: "UPLOAD".into(), message: format!("HTTP {status}"), retry_after: None });
+        }
+        let photo = gql::call::<gql::ConfirmPhotoUpload>(gql::confirm_photo_upload::Variables { ticket_id: ticket.id })
+            .await?
+            .confirm_photo_upload;
+        self.set(&item.id, |i| i.thumb = Some(photo.thumbnail_url)).await;
+        Ok(())
+    }
+}
+
+/// PUTs a blob with XMLHttpRequest, which (unlike fetch) reports upload progress.
+async fn put_with_progress(
+    url: &str,
+    method: &str,
+    content_type: &str,
+    blob: &web_sys::Blob,
+    token: Option<String>,
+    on_progress: impl Fn(f64) + 'static,
+) -> Result<u16, ApiError> {
+    let xhr = web_sys::XmlHttpRequest::new().map_err(|_| ApiError::network())?;
+    xhr.open(method, url).map_err(|_| ApiError::network())?;
+    let _ = xhr.set_request_header("content-type", content_type);
+    if let Some(t) = token {
+        let _ = xhr.set_request_header("authorization", &format!("Bearer {t}"));
+    }
+    let progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+        if e.length_computable() && e.total() > 0.0 {
+            on_progress(e.loaded() / e.total());
+        }
+    });
+    if let Ok(up) = xhr.upload() {
+        up.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    }
+    let x = xhr.clone();
+    let done = js_sys::Promise::new(&mut |resolve, reject| {
+        let x2 = x.clone();
+        let ok = Closure::once_into_js(move |_: web_sys::Event| {
+            let _ = resolve.call1(&JsValue::NULL, &JsValue::from(x2.status().unwrap_or(0)));
+        });
+        x.set_onload(Some(ok.unchecked_ref()));
+        let r2 = reject.clone();
+        let err = Closure::once_into_js(move |_: web_sys::Event| {
+            let _ = r2.call0(&JsValue::NULL);
+        });
+        x.set_onerror(Some(err.unchecked_ref()));
+        let abort = Closure::once_into_js(move |_: web_sys::Event| {
+            let _ = reject.call0(&JsValue::NULL);
+        });
+        x.set_onabort(Some(abort.unchecked_ref()));
+    });
+    xhr.send_with_opt_blob(Some(blob)).map_err(|_| ApiError::network())?;
+    let res = wasm_bindgen_futures::JsFuture::from(done).await;
+    drop(progress);
+    match res {
+        Ok(s) => Ok(s.as_f64().unwrap_or(0.0) as u16),
+        Err(_) => {
+            ctx().online.set(false);
+            Err(ApiError::network())
+        }
+    }
+}
+
+pub fn state_class(s: &str) -> &'static str {
+    match s {
+        "sent" => "badge ok",
+        "refused" => "badge err",
+        "sending" => "badge info",
+        _ => "badge warn",
+    }
+}
+
+pub fn state_label(s: &str) -> &'static str {
+    match s {
+        "sent" => t("q_sent"),
+        "refused" => t("q_refused"),
+        "sending" => t("q_sending"),
+        _ => t("q_waiting"),
+    }
+}
+
+/// One queue entry, as the outbox page and the entry form show it.
+#[component]
+pub fn QueueRow(item: Item) -> impl IntoView {
+    let ob = outbox();
+    let id = item.id.clone();
+    let id2 = item.id.clone();
+    let live = Memo::new(move |_| ob.items.with(|v| v.iter().find(|i| i.id == id).cloned()));
+    let kind = item.kind.clone();
+    view! {
+        <li class="queue-item" data-state=move || live.get().map(|i| i.state).unwrap_or_default()>
+            <div class="row">
+                <span class=move || state_class(&live.get().map(|i| i.state).unwrap_or_default())>
+                    {move || state_label(&live.get().map(|i| i.state).unwrap_or_default())}
+                </span>
+                <span>{move || t(match kind.as_str() { "save" => "k_save", "submit" => "k_submit", _ => "k_photo" })}</span>
+                <span class="muted">{item.label.clone()}</span>
+                {item.practice.then(|| view! { <span class="badge warn">{move || t("practice")}</span> })}
+            </div>
+            {move || live.get().filter(|i| i.kind == "photo" && i.state != "refused").map(|i| view! {
+                <progress max="100" value=(i.progress * 100.0).round() aria-label=t("k_photo")></progress>
+            })}
+            {move || live.get().and_then(|i| i.error).map(|e| view! { <p class="error">{e}</p> })}
+            {move || live.get().filter(|i| i.state == "refused").map(|_| {
+                let (a, b) = (id2.clone(), id2.clone());
+                view! {
+                    <button on:click=move |_| ob.retry(&a)>{t("retry")}</button>
+                    <button class="secondary" on:click=move |_| ob.remove(&b)>{t("remove")}</button>
+                }
+            })}
+        </li>
+    }
+}
+
+#[component]
+pub fn OutboxPage() -> impl IntoView {
+    let ob = outbox();
+    let list = move || {
+        let mut v = ob.items.get();
+        v.sort_by(|a, b| b.seq.total_cmp(&a.seq));
+        v
+    };
+    view! {
+        <section>
+            <h2>{move || t("outbox")}</h2>
+            <Show when=move || !ob.items.with(Vec::is_empty) fallback=|| view! { <p class="muted">{move || t("outbox_empty")}</p> }>
+                <ul class="queue">
+                    <For each=list key=|i| i.id.clone() children=|i| view! { <QueueRow item=i /> } />
+                </ul>
+            </Show>
+        </section>
+    }
+}

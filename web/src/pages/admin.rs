@@ -1,0 +1,295 @@
+//! Admin: import the official spreadsheets, issue accounts and print the QR
+//! sheet, edit milestones, create and revoke API tokens.
+
+use super::{error_view, local_time};
+use crate::gql::{self, name, ApiError};
+use crate::i18n::{label, t};
+use leptos::prelude::*;
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let tab = RwSignal::new("import");
+    let tabs = [("import", "import"), ("accounts", "accounts"), ("milestones", "milestones"), ("tokens", "tokens")];
+    view! {
+        <section id="admin">
+            <h2>{move || t("admin")}</h2>
+            <div class="tabs" role="tablist">
+                {tabs.into_iter().map(|(id, key)| view! {
+                    <button role="tab" id=format!("tab-{id}") aria-selected=move || (tab.get() == id).to_string() on:click=move |_| tab.set(id)>{move || t(key)}</button>
+                }).collect_view()}
+            </div>
+            {move || match tab.get() {
+                "accounts" => view! { <Accounts /> }.into_any(),
+                "milestones" => view! { <MilestonesEditor /> }.into_any(),
+                "tokens" => view! { <Tokens /> }.into_any(),
+                _ => view! { <Import /> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+fn region_options() -> LocalResource<Result<gql::regions::ResponseData, ApiError>> {
+    LocalResource::new(|| gql::call::<gql::Regions>(gql::regions::Variables { level: None }))
+}
+
+fn region_select(value: RwSignal<String>) -> impl IntoView {
+    let regions = region_options();
+    view! {
+        <label>{move || t("region")}
+            <select id="region" on:change=move |ev| value.set(event_target_value(&ev))>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let list = regions.await.map(|d| d.regions).unwrap_or_default();
+                        if value.get_untracked().is_empty() {
+                            if let Some(first) = list.first() {
+                                value.set(first.id.clone());
+                            }
+                        }
+                        list.into_iter()
+                            .filter(|r| matches!(name(&r.level).as_str(), "COUNTY" | "TOWNSHIP"))
+                            .map(|r| view! { <option value=r.id.clone()>{r.name.clone()}" "{r.code.clone()}</option> })
+                            .collect_view()
+                    })}
+                </Suspense>
+            </select>
+        </label>
+    }
+}
+
+#[component]
+fn Import() -> impl IntoView {
+    let kind = RwSignal::new("POVERTY".to_owned());
+    let busy = RwSignal::new(false);
+    let report =
+        RwSignal::new(None::<Result<gql::import_reference_file::ImportReferenceFileImportReferenceFile, ApiError>>);
+    let file_ref = NodeRef::<leptos::html::Input>::new();
+    let upload = move |_| {
+        let Some(input) = file_ref.get() else { return };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        let kind: gql::import_reference_file::ImportKind =
+            serde_json::from_value(serde_json::Value::String(kind.get_untracked()))
+                .unwrap_or(gql::import_reference_file::ImportKind::POVERTY);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let vars = gql::import_reference_file::Variables { kind, file: serde_json::Value::Null };
+            let r = gql::call_multipart::<gql::ImportReferenceFile>(vars, "file", &file).await;
+            report.set(Some(r.map(|d| d.import_reference_file)));
+            busy.set(false);
+        });
+    };
+    view! {
+        <div class="card">
+            <h3>{move || t("import")}</h3>
+            <label>{move || t("import_kind")}
+                <select id="import-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                    {["POVERTY", "APPRAISAL", "RENOVATION", "REGIONS"].into_iter().map(|k| view! { <option value=k>{move || label(k)}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>{move || t("choose_file")}
+                <input type="file" id="import-file" accept=".csv,.xlsx,text/csv" node_ref=file_ref />
+            </label>
+            <button id="import-upload" disabled=move || busy.get() on:click=upload>{move || t("upload")}</button>
+            <Show when=move || busy.get()><progress aria-label=move || t("upload")></progress></Show>
+            {move || report.get().map(|r| match r {
+                Err(e) => error_view(&e),
+                Ok(r) => view! {
+                    <div id="import-report">
+                        <p class=if r.accepted { "badge ok" } else { "badge err" }>{if r.accepted { t("import_ok") } else { t("import_refused") }}</p>
+                        <p class="muted">{r.file_name.clone()}" · "{r.encoding.clone()}" · "{t("rows")}" "{r.rows}" · "{t("created")}" "{r.created}" · "{t("updated")}" "{r.updated}" · "{t("unchanged")}" "{r.unchanged}</p>
+                        {(!r.errors.is_empty()).then(|| view! {
+                            <div class="scroll"><table id="import-errors">
+                                <thead><tr><th>{t("row")}</th><th>{t("column")}</th><th>{t("reason")}</th></tr></thead>
+                                <tbody>{r.errors.iter().map(|e| view! { <tr><td>{e.row}</td><td>{e.column.clone()}</td><td>{e.reason.clone()}</td></tr> }).collect_view()}</tbody>
+                            </table></div>
+                        })}
+                        <ul class="legend">{r.flagged.iter().map(|f| view! { <li>{f.rule.clone()}" "{f.count}</li> }).collect_view()}</ul>
+                    </div>
+                }.into_any(),
+            })}
+        </div>
+    }
+}
+
+fn open_html(html: &str) {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(html));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("text/html;charset=utf-8");
+    if let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) {
+        if let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) {
+            let _ = web_sys::window().unwrap().open_with_url_and_target(&url, "_blank");
+        }
+    }
+}
+
+#[component]
+fn Accounts() -> impl IntoView {
+    let region = RwSignal::new(String::new());
+    let result = RwSignal::new(None::<Result<gql::issue_accounts::IssueAccountsIssueAccounts, ApiError>>);
+    let busy = RwSignal::new(false);
+    let issue = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let r =
+                gql::call::<gql::IssueAccounts>(gql::issue_accounts::Variables { region_id: region.get_untracked() })
+                    .await;
+            result.set(Some(r.map(|d| d.issue_accounts)));
+            busy.set(false);
+        });
+    };
+    view! {
+        <div class="card">
+            <h3>{move || t("issue_accounts")}</h3>
+            {region_select(region)}
+            <button id="issue" disabled=move || busy.get() on:click=issue>{move || t("issue_accounts")}</button>
+            <Show when=move || busy.get()><progress aria-label=move || t("issue_accounts")></progress></Show>
+            {move || result.get().map(|r| match r {
+                Err(e) => error_view(&e),
+                Ok(sheet) => {
+                    let html = sheet.printable_html.clone();
+                    view! {
+                        <button class="secondary" id="print-sheet" on:click=move |_| open_html(&html)>{t("print_sheet")}</button>
+                        <div class="scroll"><table id="issued">
+                            <thead><tr><th>{t("region")}</th><th>{t("username")}</th><th>{t("initial_pw")}</th></tr></thead>
+                            <tbody>{sheet.accounts.iter().map(|a| view! {
+                                <tr><td>{a.region.name.clone()}</td><td>{a.username.clone()}</td><td><code>{a.initial_password.clone()}</code></td></tr>
+                            }).collect_view()}</tbody>
+                        </table></div>
+                    }.into_any()
+                }
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn MilestonesEditor() -> impl IntoView {
+    let tick = RwSignal::new(0u32);
+    let data = LocalResource::new(move || {
+        tick.track();
+        gql::call::<gql::Milestones>(gql::milestones::Variables {})
+    });
+    view! {
+        <div class="card">
+            <h3>{move || t("milestones")}</h3>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => error_view(&e),
+                        Ok(d) => d.milestones.into_iter().map(|m| view! { <MilestoneRow m=m tick=tick /> }).collect_view().into_any(),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+/// "2020-05-12T18:00" (what a datetime-local input holds) from an ISO instant, in local time.
+fn to_local_input(iso: &str) -> String {
+    local_time(iso).replacen(' ', "T", 1)
+}
+
+#[component]
+fn MilestoneRow(m: gql::milestones::MilestonesMilestones, tick: RwSignal<u32>) -> impl IntoView {
+    let ends = RwSignal::new(to_local_input(&m.ends_at));
+    let target = RwSignal::new(m.target_percent.to_string());
+    let error = RwSignal::new(None::<ApiError>);
+    let id = StoredValue::new(m.id.clone());
+    let save = move |_| {
+        let iso =
+            js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&ends.get_untracked())).to_iso_string().as_string();
+        leptos::task::spawn_local(async move {
+            let vars = gql::update_milestone::Variables {
+                id: id.get_value(),
+                ends_at: iso,
+                target_percent: target.get_untracked().trim().parse().ok(),
+            };
+            match gql::call::<gql::UpdateMilestone>(vars).await {
+                Ok(_) => {
+                    error.set(None);
+                    tick.update(|t| *t += 1);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let st = name(&m.state);
+    view! {
+        <div class="milestone" data-kind=m.kind.clone()>
+            <div class="row"><strong>{m.title.clone()}</strong><span class="badge">{move || label(&st)}</span>
+                <span class="muted">{local_time(&m.starts_at)}" – "{local_time(&m.ends_at)}</span></div>
+            <div class="row">
+                <label>{move || t("ends_at")}<input type="datetime-local" prop:value=move || ends.get() on:input=move |ev| ends.set(event_target_value(&ev)) /></label>
+                <label>{move || t("target")}" %"<input type="number" prop:value=move || target.get() on:input=move |ev| target.set(event_target_value(&ev)) /></label>
+                <button on:click=save>{move || t("save")}</button>
+            </div>
+            {move || error.get().map(|e| error_view(&e))}
+        </div>
+    }
+}
+
+#[component]
+fn Tokens() -> impl IntoView {
+    let tick = RwSignal::new(0u32);
+    let data = LocalResource::new(move || {
+        tick.track();
+        gql::call::<gql::ApiTokens>(gql::api_tokens::Variables {})
+    });
+    let token_name = RwSignal::new(String::new());
+    let region = RwSignal::new(String::new());
+    let created = RwSignal::new(None::<Result<String, ApiError>>);
+    let create = move |_| {
+        leptos::task::spawn_local(async move {
+            let vars = gql::create_api_token::Variables {
+                name: token_name.get_untracked(),
+                region_id: region.get_untracked(),
+            };
+            let r = gql::call::<gql::CreateApiToken>(vars).await.map(|d| d.create_api_token.token);
+            created.set(Some(r));
+            tick.update(|t| *t += 1);
+        });
+    };
+    view! {
+        <div class="card">
+            <h3>{move || t("tokens")}</h3>
+            <label>{move || t("token_name")}<input id="token-name" on:input=move |ev| token_name.set(event_target_value(&ev)) /></label>
+            {region_select(region)}
+            <button id="create-token" on:click=create>{move || t("create")}</button>
+            {move || created.get().map(|r| match r {
+                Ok(tok) => view! { <p>{t("token_once")}</p><code class="token" id="new-token">{tok}</code> }.into_any(),
+                Err(e) => error_view(&e),
+            })}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => error_view(&e),
+                        Ok(d) => view! {
+                            <ul class="findings" id="tokens">
+                                {d.api_tokens.into_iter().map(|tk| {
+                                    let id = StoredValue::new(tk.id.clone());
+                                    let revoked = tk.revoked_at.is_some();
+                                    view! {
+                                        <li class="row">
+                                            <strong>{tk.name.clone()}</strong><code>{tk.prefix.clone()}"…"</code>
+                                            <span class="muted">{tk.region.map(|r| r.name)}</span>
+                                            <span class="muted">{t("last_used")}" "{tk.last_used_at.as_deref().map(local_time).unwrap_or_else(|| "—".into())}</span>
+                                            {if revoked {
+                                                view! { <span class="badge err">{t("revoked")}</span> }.into_any()
+                                            } else {
+                                                view! { <button class="danger" on:click=move |_| {
+                                                    leptos::task::spawn_local(async move {
+                                                        let _ = gql::call::<gql::RevokeApiToken>(gql::revoke_api_token::Variables { id: id.get_value() }).await;
+                                                        tick.update(|t| *t += 1);
+                                                    });
+                                                }>{t("revoke")}</button> }.into_any()
+                                            }}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}

@@ -1,0 +1,237 @@
+//! The progress board: totals, drill-down, charts, countdowns, behind-pace
+//! list; live through the progressChanged subscription.
+
+use super::{error_view, local_time, percent};
+use crate::charts;
+use crate::gql::{self, board as q, name};
+use crate::i18n::{label, t};
+use crate::state::{ctx, enc, now_ms, parse_ms};
+use crate::Link;
+use leptos::prelude::*;
+
+#[component]
+pub fn BoardPage(region: String) -> impl IntoView {
+    let region = StoredValue::new(region);
+    let tick = RwSignal::new(0u32);
+    let last_update = RwSignal::new(None::<f64>);
+    let data = LocalResource::new(move || {
+        tick.track();
+        gql::call::<gql::Board>(q::Variables { region_id: region.get_value() })
+    });
+    // Each update (at most one per half second) reloads the board: the
+    // children's bars and the burn-up come from the query, not the update.
+    let handle = gql::subscribe::<gql::ProgressLive>(
+        gql::progress_live::Variables { region_id: region.get_value() },
+        move |d| {
+            if d.progress_changed.households >= 0 {
+                last_update.set(Some(now_ms()));
+                tick.update(|t| *t += 1);
+            }
+        },
+    );
+    on_cleanup(move || gql::unsubscribe(handle));
+    view! {
+        <section id="board">
+            <Transition fallback=move || view! { <p class="muted">{t("loading")}</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => error_view(&e),
+                        Ok(d) => view! { <Board d=d last_update=last_update /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Board(d: q::ResponseData, last_update: RwSignal<Option<f64>>) -> impl IntoView {
+    let c = ctx();
+    let region = d.region.clone();
+    let fetched = d.progress.clone();
+    let p = move || fetched.clone();
+    let children = region.as_ref().map(|r| r.children.clone()).unwrap_or_default();
+    let level = region.as_ref().map(|r| name(&r.level)).unwrap_or_default();
+    let title = region.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+    // Up only as far as the viewer's own region.
+    let own = c.session.get_untracked().map(|s| s.region_id).unwrap_or_default();
+    let parent = region.as_ref().filter(|r| r.id != own).and_then(|r| r.parent.clone());
+    let region_id = region.as_ref().map(|r| r.id.clone()).unwrap_or_default();
+    let milestones = d.milestones.clone();
+    let p2 = p.clone();
+    let p3 = p.clone();
+    let p4 = p.clone();
+    let p5 = p.clone();
+    let kpis = move || {
+        let p = p2();
+        view! {
+            <div class="kpis" id="kpis">
+                <div class="kpi"><span>{t("households_n")}</span><b id="kpi-households">{p.households}</b></div>
+                <div class="kpi"><span>{t("submitted")}</span><b id="kpi-submitted">{p.submitted}</b><span class="muted">{percent(p.submitted_percent)}</span></div>
+                <div class="kpi"><span>{t("approved")}</span><b id="kpi-approved">{p.approved}</b><span class="muted">{percent(p.approved_percent)}</span></div>
+                <div class="kpi"><span>{t("open_errors")}</span><b class="error">{p.open_errors}</b><span class="muted">{t("open_warnings")}" "{p.open_warnings}</span></div>
+            </div>
+        }
+    };
+    let status = move || {
+        let p = p3();
+        let total = p.households.max(1) as f64;
+        let colors = [
+            ("NOT_STARTED", "#c3cad3"),
+            ("DRAFT", "#e0b44a"),
+            ("SUBMITTED", charts::BLUE),
+            ("RETURNED", "#c62828"),
+            ("APPROVED", charts::GREEN),
+            ("REOPENED", "#8e44ad"),
+        ];
+        let seg = |s: &str| p.by_status.iter().find(|b| name(&b.status) == s).map(|b| b.count).unwrap_or(0);
+        view! {
+            <div class="card">
+                <h3>{t("by_status")}</h3>
+                <div style="display:flex;height:1.2rem;border-radius:.3rem;overflow:hidden;margin:.5rem 0" role="img" aria-label=t("by_status")>
+                    {colors.iter().map(|(s, col)| view! { <div style=format!("width:{:.2}%;background:{col}", seg(s) as f64 * 100.0 / total) title=label(s)></div> }).collect_view()}
+                </div>
+                <div class="legend">
+                    {colors.iter().map(|(s, col)| view! { <span><i style=format!("background:{col}")></i>{label(s)}" "{seg(s)}</span> }).collect_view()}
+                </div>
+                <h3>{t("by_path")}</h3>
+                <div class="legend" id="by-path">
+                    {p.by_path.iter().map(|b| view! { <span data-path=name(&b.path)>{label(&name(&b.path))}" "<b>{b.count}</b></span> }).collect_view()}
+                </div>
+            </div>
+        }
+    };
+    let ms = move || {
+        let p = p4();
+        let now = c.now.get();
+        view! {
+            <div class="card" id="milestones">
+                <h3>{t("milestones")}</h3>
+                <ul class="findings">
+                    {p.milestones.iter().map(|m| {
+                        let left = parse_ms(&m.ends_at) - now;
+                        let st = name(&m.state);
+                        let cls = match st.as_str() { "MET" => "badge ok", "MISSED" | "AT_RISK" => "badge err", "ACTIVE" => "badge info", _ => "badge" };
+                        view! {
+                            <li>
+                                <div class="row"><strong>{m.title.clone()}</strong><span class=cls>{label(&st)}</span></div>
+                                <div class="row muted">
+                                    <span>{t("ends_at")}" "{local_time(&m.ends_at)}</span>
+                                    <span class="countdown">{countdown(left)}</span>
+                                    <span>{m.actual_percent.map(percent).unwrap_or_default()}" / "{t("expected")}" "{percent(m.expected_percent)}</span>
+                                </div>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </div>
+        }
+    };
+    let burn = move || {
+        let p = p5();
+        let pts: Vec<(f64, f64, f64)> =
+            p.series.iter().map(|s| (parse_ms(&s.at), s.submitted as f64, s.approved as f64)).collect();
+        let now = now_ms();
+        let m = milestones
+            .iter()
+            .filter(|m| name(&m.target_metric) != "NONE")
+            .find(|m| parse_ms(&m.ends_at) >= now)
+            .or_else(|| milestones.iter().filter(|m| name(&m.target_metric) != "NONE").last());
+        let plan = m.map(|m| {
+            ((parse_ms(&m.starts_at), 0.0), (parse_ms(&m.ends_at), p.households as f64 * m.target_percent / 100.0))
+        });
+        let svg = charts::burn_up(t("burn_up"), &pts, plan, p.households as f64);
+        view! {
+            <div class="card chart">
+                <h3>{t("burn_up")}</h3>
+                <div inner_html=svg></div>
+                <div class="legend"><span><i style=format!("background:{}", charts::BLUE)></i>{t("submitted")}</span><span><i style=format!("background:{}", charts::GREEN)></i>{t("approved")}</span><span><i style=format!("background:{}", charts::GREY)></i>{t("expected")}</span></div>
+            </div>
+        }
+    };
+    let child_rows: Vec<(String, f64, f64)> = children
+        .iter()
+        .map(|ch| (ch.name.clone(), ch.progress.submitted_percent, ch.progress.approved_percent))
+        .collect();
+    let bars_title = if level == "TOWNSHIP" { "by_village" } else { "by_township" };
+    let has_children = !children.is_empty();
+    view! {
+        <div class="row">
+            <h2 id="board-title">{title}</h2>
+            {parent.map(|par| view! { <Link href=format!("/board/{}", enc(&par.id))>"↑ "{move || t("up")}" · "{par.name.clone()}</Link> })}
+            {(level == "VILLAGE").then(|| view! { <Link href=format!("/households?region={}", enc(&region_id))>{move || t("view_households")}</Link> })}
+            <span class="badge ok" id="live">{move || t("live")}{move || last_update.get().map(|t| format!(" {}", clock(t)))}</span>
+        </div>
+        {kpis}
+        <div class="grid2">
+            {status}
+            {ms}
+        </div>
+        <div class="grid2">
+            {has_children.then(|| {
+                let svg = charts::bars(t(bars_title), &child_rows, charts::BLUE, charts::GREEN);
+                view! {
+                    <div class="card chart" id="children-chart">
+                        <h3>{move || t(bars_title)}</h3>
+                        <div inner_html=svg></div>
+                        <div class="legend"><span><i style=format!("background:{}", charts::BLUE)></i>{move || t("submitted")}</span><span><i style=format!("background:{}", charts::GREEN)></i>{move || t("approved")}</span></div>
+                    </div>
+                }
+            })}
+            {burn}
+        </div>
+        {has_children.then(|| view! {
+            <div class="card scroll">
+                <table id="children">
+                    <thead><tr><th>{move || t("region")}</th><th>{move || t("households_n")}</th><th>{move || t("submitted")}</th><th>{move || t("approved")}</th><th>{move || t("behind_by")}</th></tr></thead>
+                    <tbody>
+                        {children.into_iter().map(|ch| view! {
+                            <tr>
+                                <td><Link href=format!("/board/{}", enc(&ch.id))>{ch.name.clone()}</Link></td>
+                                <td>{ch.progress.households}</td>
+                                <td>{percent(ch.progress.submitted_percent)}</td>
+                                <td>{percent(ch.progress.approved_percent)}</td>
+                                <td>{if ch.progress.behind_by > 0.0 { percent(ch.progress.behind_by) } else { String::new() }}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        })}
+        {move || {
+            let behind = p().behind_pace;
+            (!behind.is_empty()).then(|| view! {
+                <div class="card" id="behind-pace">
+                    <h3>{t("behind_pace")}</h3>
+                    <ul class="findings">
+                        {behind.into_iter().map(|b| view! {
+                            <li class="row">
+                                <Link href=format!("/board/{}", enc(&b.region.id))>{b.region.name.clone()}</Link>
+                                <span class="badge err">{t("behind_by")}" "{percent(b.behind_by)}</span>
+                                <span class="muted">{t("submitted")}" "{percent(b.submitted_percent)}</span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                </div>
+            })
+        }}
+    }
+}
+
+fn clock(ms: f64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    format!("{:02}:{:02}:{:02}", d.get_hours(), d.get_minutes(), d.get_seconds())
+}
+
+fn countdown(left_ms: f64) -> String {
+    if left_ms <= 0.0 {
+        return t("ended").to_owned();
+    }
+    let s = (left_ms / 1000.0) as i64;
+    let (d, h, m, sec) = (s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
+    if ctx().english.get() {
+        format!("{} {d}d {h:02}:{m:02}:{sec:02}", t("ends_in"))
+    } else {
+        format!("{} {d}天 {h:02}:{m:02}:{sec:02}", t("ends_in"))
+    }
+}

@@ -1,0 +1,142 @@
+//! The township's review queue: approve, return with a reason, or approve in
+//! bulk every record without findings; and the township's progress by village.
+
+use super::error_view;
+use crate::gql::{self, households as q, name, ApiError};
+use crate::i18n::{label, t};
+use crate::state::{ctx, enc};
+use crate::Link;
+use leptos::prelude::*;
+
+async fn approve(id: String, version: i64) -> Result<(), ApiError> {
+    gql::call::<gql::ApproveVerification>(gql::approve_verification::Variables { id, version }).await.map(|_| ())
+}
+
+#[component]
+pub fn ReviewPage() -> impl IntoView {
+    let c = ctx();
+    let tick = RwSignal::new(0u32);
+    let bulk = RwSignal::new(None::<(usize, usize)>);
+    let data = LocalResource::new(move || {
+        tick.track();
+        c.revision.track();
+        let filter = q::HouseholdFilter {
+            campaign_id: None,
+            region_id: None,
+            status: Some(vec![q::VerificationStatus::SUBMITTED]),
+            path: None,
+            expected_path: None,
+            has_open_errors: None,
+            search: None,
+        };
+        gql::call::<gql::Households>(q::Variables { first: 500, after: None, filter, practice: false })
+    });
+    let region = c.session.get_untracked().map(|s| s.region_id).unwrap_or_default();
+    view! {
+        <section id="review">
+            <h2>{move || t("review_queue")}</h2>
+            <Transition fallback=move || view! { <p class="muted">{t("loading")}</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => error_view(&e),
+                        Ok(d) => {
+                            let nodes = d.households.nodes;
+                            let clean: Vec<(String, i64)> = nodes.iter()
+                                .filter(|h| h.findings.is_empty())
+                                .filter_map(|h| h.verification.as_ref().map(|v| (v.id.clone(), v.version)))
+                                .collect();
+                            let n = clean.len();
+                            let run_bulk = move |_| {
+                                let clean = clean.clone();
+                                leptos::task::spawn_local(async move {
+                                    let total = clean.len();
+                                    for (i, (id, version)) in clean.into_iter().enumerate() {
+                                        bulk.set(Some((i, total)));
+                                        let _ = approve(id, version).await;
+                                    }
+                                    bulk.set(Some((total, total)));
+                                    tick.update(|t| *t += 1);
+                                });
+                            };
+                            view! {
+                                <div class="row">
+                                    <span class="muted" id="queue-count">{move || t("total")}" "{nodes.len()}</span>
+                                    <button id="bulk-approve" disabled=move || n == 0 || bulk.get().is_some_and(|(a, b)| a < b) on:click=run_bulk>
+                                        {move || t("bulk_approve")}" ("{n}")"
+                                    </button>
+                                    {move || bulk.get().map(|(a, b)| view! {
+                                        <progress max=b.max(1) value=a aria-label=t("bulk_approve")></progress>
+                                        <span>{a}" / "{b}</span>
+                                    })}
+                                </div>
+                                {nodes.is_empty().then(|| view! { <p class="muted">{move || t("queue_empty")}</p> })}
+                                <ul class="cards" id="review-list">
+                                    {nodes.into_iter().map(|h| view! { <ReviewRow h=h tick=tick /> }).collect_view()}
+                                </ul>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            {(!region.is_empty()).then(|| view! { <crate::pages::board::BoardPage region=region /> })}
+        </section>
+    }
+}
+
+#[component]
+fn ReviewRow(h: q::HouseholdsHouseholdsNodes, tick: RwSignal<u32>) -> impl IntoView {
+    let v = h.verification.clone();
+    let (vid, version) =
+        (v.as_ref().map(|v| v.id.clone()).unwrap_or_default(), v.as_ref().map(|v| v.version).unwrap_or(0));
+    let vid = StoredValue::new(vid);
+    let reason = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let returning = RwSignal::new(false);
+    let on_approve = move |_| {
+        leptos::task::spawn_local(async move {
+            match approve(vid.get_value(), version).await {
+                Ok(()) => tick.update(|t| *t += 1),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let on_return = move |_| {
+        if reason.get_untracked().trim().is_empty() {
+            returning.set(true);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let vars =
+                gql::return_verification::Variables { id: vid.get_value(), version, reason: reason.get_untracked() };
+            match gql::call::<gql::ReturnVerification>(vars).await {
+                Ok(_) => tick.update(|t| *t += 1),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let path = v.as_ref().and_then(|v| v.path.as_ref()).map(name).unwrap_or_default();
+    let (code, code2, head, href) =
+        (h.code.clone(), h.code.clone(), h.head_name.clone(), format!("/households/{}", enc(&h.id)));
+    view! {
+        <li class="card" data-code=code>
+            <div class="row">
+                <Link href=href><strong>{head}</strong>" "{code2}</Link>
+                <span class="muted">{h.village.as_ref().map(|v| v.name.clone())}</span>
+                <span>{move || label(&path)}</span>
+                <span class="muted">{v.as_ref().and_then(|v| v.verified_by.as_ref()).map(|a| a.display_name.clone())}</span>
+            </div>
+            <ul class="findings">
+                {h.findings.iter().map(|f| view! { <li><span class=if name(&f.severity) == "ERROR" { "badge err" } else { "badge warn" }>{label(&name(&f.severity))}</span>" "{f.message.clone()}</li> }).collect_view()}
+            </ul>
+            <Show when=move || returning.get()>
+                <input class="return-reason" aria-label=move || t("return_reason") placeholder=move || t("return_reason")
+                    on:input=move |ev| reason.set(event_target_value(&ev)) />
+            </Show>
+            <div class="actions">
+                <button class="approve" on:click=on_approve>{move || t("approve")}</button>
+                <button class="secondary return" on:click=on_return>{move || t("return")}</button>
+            </div>
+            {move || error.get().map(|e| error_view(&e))}
+        </li>
+    }
+}
