@@ -49,15 +49,32 @@ for _ in $(seq 1 100); do
 done
 export TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT" TEST_S3_ACCESS_KEY="$S3_KEY" TEST_S3_SECRET_KEY="$S3_SECRET" TEST_S3_ROOT="$S3_ROOT"
 
+step "Chromium and chromedriver (Debian packages) for the browser tests"
+# fonts-noto-cjk: without a Chinese font the screenshots show empty boxes.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 || [ ! -d /usr/share/fonts/opentype/noto ]; then
+  apt-get update -qq && apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
+fi
+
+step "Web app (wasm32 + wasm-bindgen; size budget checked)"
+export WEB_DIST="${WEB_DIST:-$(mktemp -d)}"
+scripts/build-web.sh
+export TEST_WEB_DIST="$WEB_DIST"
+# Screenshots of the main screens stay on disk after the run.
+export SCREENSHOT_DIR="${SCREENSHOT_DIR:-$PWD/screenshots}"
+
 step "Unit tests and API tests on SQLite"
 cargo build --locked -p api
 TEST_DATABASE=sqlite cargo test --locked 2>&1 | tee -a "$LOG"
+
+step "Web app in headless Chromium (SQLite, demo county)"
+TEST_DATABASE=sqlite cargo test --locked -p tests --features browser --test browser 2>&1 | tee -a "$LOG"
+echo "Screenshots: $SCREENSHOT_DIR"
 
 step "API tests on PostgreSQL"
 TEST_DATABASE=postgres TEST_PG_URL="$PG_URL" cargo test --locked -p tests 2>&1 | tee -a "$LOG"
 
 psql "$PG_URL/postgres" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'hsv\_t\_%'" |
   while read -r db; do psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true; done
-step "All tests passed (SQLite and PostgreSQL)"
+step "All tests passed (SQLite, PostgreSQL, Chromium)"
 # One plain closing line with the totals of every run above.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$LOG"

@@ -1,0 +1,281 @@
+//! Drives Chromium through chromedriver (fantoccini): the app served from its
+//! own port, the API on another, optionally through a proxy the test can cut.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+use tests::TestApp;
+
+const WAIT: Duration = Duration::from_secs(25);
+
+/// A TCP proxy in front of the API: `set_up(false)` cuts every connection and
+/// refuses new ones, as a phone losing coverage sees it.
+pub struct Proxy {
+    pub url: String,
+    up: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(target: SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let up = Arc::new(AtomicBool::new(true));
+        let conns = Arc::new(Mutex::new(Vec::new()));
+        let (u, c) = (up.clone(), conns.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !u.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                c.lock().unwrap().push(task);
+            }
+        });
+        Self { url, up, conns }
+    }
+
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+        if !up {
+            for t in self.conns.lock().unwrap().drain(..) {
+                t.abort();
+            }
+        }
+    }
+}
+
+pub struct Env {
+    pub app: TestApp,
+    pub web: String,
+    pub proxy: Option<Proxy>,
+    driver: std::process::Child,
+    driver_url: String,
+    shots: PathBuf,
+    tmp: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Env {
+    pub async fn start(with_proxy: bool) -> Self {
+        let dist = std::env::var("TEST_WEB_DIST")
+            .expect("TEST_WEB_DIST is not set: run scripts/test.sh, which builds the web app first");
+        let web_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let web = format!("http://{}", web_listener.local_addr().unwrap());
+        let origin = web.clone();
+        let app = TestApp::demo_with(move |c| {
+            c.cors_origins = vec![origin.clone()];
+            c.web_url = origin;
+        })
+        .await;
+        let api_addr: SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+        let proxy = if with_proxy { Some(Proxy::start(api_addr).await) } else { None };
+        let api_url = proxy.as_ref().map(|p| p.url.clone()).unwrap_or_else(|| app.base.clone());
+        let router = api::web::router(PathBuf::from(dist), Some(api_url));
+        tokio::spawn(async move {
+            let _ = axum::serve(web_listener, router).await;
+        });
+        let port = free_port();
+        let driver = std::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("chromedriver: apt-get install chromium chromium-driver (scripts/test.sh does)");
+        let driver_url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..100 {
+            if http.get(format!("{driver_url}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let shots = std::env::var("SCREENSHOT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../screenshots"));
+        std::fs::create_dir_all(&shots).unwrap();
+        let tmp = std::env::temp_dir().join(tests::unique("hsv-browser-"));
+        std::fs::create_dir_all(&tmp).unwrap();
+        Self { app, web, proxy, driver, driver_url, shots, tmp }
+    }
+
+    /// A fresh browser profile in a window of this size (360 × 780 is a phone).
+    pub async fn browser(&self, width: u32, height: u32) -> Browser {
+        let profile = self.tmp.join(tests::unique("profile-"));
+        let mut options = json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+                format!("--window-size={width},{height}"),
+            ],
+        });
+        let caps = json!({ "goog:chromeOptions": options });
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.as_object().unwrap().clone())
+            .connect(&self.driver_url)
+            .await
+            .expect("start a Chromium session");
+        Browser { client, base: self.web.clone(), shots: self.shots.clone() }
+    }
+
+    /// A real JPEG on disk, for the file input.
+    pub fn photo_file(&self, seed: u32) -> PathBuf {
+        let p = self.tmp.join(format!("front-{seed}.jpg"));
+        std::fs::write(&p, tests::jpeg(1024, 768, seed)).unwrap();
+        p
+    }
+
+    pub async fn stop(mut self, browsers: Vec<Browser>) {
+        for b in browsers {
+            let _ = b.client.close().await;
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+pub struct Browser {
+    pub client: Client,
+    base: String,
+    shots: PathBuf,
+}
+
+impl Browser {
+    pub async fn goto(&self, path: &str) {
+        self.client.goto(&format!("{}{path}", self.base)).await.expect("navigate");
+    }
+
+    pub async fn reload(&self) {
+        self.client.refresh().await.expect("reload");
+    }
+
+    pub async fn sign_in(&self, user: &str, password: &str) {
+        self.goto("/sign-in").await;
+        self.fill("#username", user).await;
+        self.fill("#password", password).await;
+        self.click("#sign-in").await;
+        self.wait_for("#sign-out").await;
+    }
+
+    async fn poll<T>(&self, what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(v) = f().await {
+                return v;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let _ = self.shot(&format!("failed-{}", what.replace(|c: char| !c.is_alphanumeric(), "_"))).await;
+                let body = self.client.find(Locator::Css("body")).await.ok();
+                let text = match body {
+                    Some(b) => b.text().await.unwrap_or_default(),
+                    None => String::new(),
+                };
+                let errors = self.client.execute("return window.__errors || [];", vec![]).await.ok();
+                panic!("timed out waiting for {what}; console errors: {errors:?}; the page says:\n{text}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.poll(css, async || self.client.find(Locator::Css(css)).await.ok()).await
+    }
+
+    pub async fn find_all(&self, css: &str) -> usize {
+        self.client.find_all(Locator::Css(css)).await.map(|v| v.len()).unwrap_or(0)
+    }
+
+    pub async fn wait_count(&self, css: &str, n: usize) {
+        self.poll(&format!("{n} × {css}"), async || (self.find_all(css).await == n).then_some(())).await
+    }
+
+    pub async fn wait_gone(&self, css: &str) {
+        self.poll(&format!("{css} to go"), async || (self.find_all(css).await == 0).then_some(())).await
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.unwrap_or_default()
+    }
+
+    pub async fn wait_text(&self, css: &str, expected: &str) {
+        self.poll(&format!("{css} to say {expected}"), async || {
+            let el = self.client.find(Locator::Css(css)).await.ok()?;
+            el.text().await.ok().filter(|t| t.contains(expected)).map(|_| ())
+        })
+        .await
+    }
+
+    pub async fn wait_attr(&self, css: &str, attr: &str, value: &str) {
+        self.poll(&format!("{css}[{attr}={value}]"), async || {
+            let el = self.client.find(Locator::Css(css)).await.ok()?;
+            (el.attr(attr).await.ok()?? == value).then_some(())
+        })
+        .await
+    }
+
+    pub async fn value(&self, css: &str) -> String {
+        self.wait_for(css).await.prop("value").await.ok().flatten().unwrap_or_default()
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let el = self.wait_for(css).await;
+        el.clear().await.ok();
+        el.send_keys(text).await.expect("type");
+    }
+
+    pub async fn press_enter(&self, css: &str) {
+        self.wait_for(css).await.send_keys("\u{E007}").await.expect("enter");
+    }
+
+    pub async fn upload(&self, css: &str, file: &std::path::Path) {
+        let el = self.wait_for(css).await;
+        el.send_keys(&file.display().to_string()).await.expect("choose file");
+    }
+
+    pub async fn click(&self, css: &str) {
+        let el = self.wait_for(css).await;
+        // To the middle of the screen first: at the bottom edge a phone-sized
+        // window's click can land beside the button. Retried while something renders over it.
+        let arg = serde_json::to_value(&el).unwrap();
+        let _ = self.client.execute("arguments[0].scrollIntoView({ block: 'center' });", vec![arg]).await;
+        self.poll(&format!("click {css}"), async || el.click().await.ok()).await
+    }
+
+    pub async fn shot(&self, name: &str) {
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(self.shots.join(format!("{name}.png")), png);
+        }
+    }
+
+    /// Nothing went to console.error, no uncaught error or rejection.
+    pub async fn assert_no_errors(&self) {
+        let errors = self.client.execute("return window.__errors || [];", vec![]).await.expect("read errors");
+        assert_eq!(errors, json!([]), "errors in the browser console");
+    }
+}

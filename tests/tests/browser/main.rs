@@ -1,0 +1,225 @@
+//! The web app in a real headless Chromium (Debian's chromium + chromedriver)
+//! against the real API (SQLite, demo county). scripts/test.sh builds the app
+//! into TEST_WEB_DIST first. Screenshots go to SCREENSHOT_DIR (default
+//! `screenshots/` at the repository root).
+
+mod harness;
+
+use harness::*;
+use serde_json::json;
+use tests::{TestApp, DEMO_PASSWORD};
+
+const VILLAGE: &str = "v131126100200";
+const TOWNSHIP: &str = "t131126100";
+
+/// The first not-started household of the demo's first village.
+async fn household_of(app: &TestApp, token: &str) -> (String, String) {
+    let d = app
+        .ok(
+            Some(token),
+            "{ households(first: 1, filter: { status: [NOT_STARTED], expectedPath: [APPRAISED] }) { nodes { id code } } }",
+            json!({}),
+        )
+        .await;
+    let n = &d["households"]["nodes"][0];
+    (n["id"].as_str().unwrap().to_owned(), n["code"].as_str().unwrap().to_owned())
+}
+
+/// Issues fresh accounts for the first township; returns the initial
+/// passwords of its township account and of its first village's.
+async fn initial_passwords(app: &TestApp) -> (String, String) {
+    let admin = app.token("admin").await;
+    let d = app.ok(Some(&admin), "{ regions(level: TOWNSHIP) { id code } }", json!({})).await;
+    let township = d["regions"].as_array().unwrap().iter().find(|r| r["code"] == "131126100000").unwrap()["id"].clone();
+    let d = app
+        .ok(
+            Some(&admin),
+            "mutation($r: ID!) { issueAccounts(regionId: $r) { accounts { username initialPassword } } }",
+            json!({ "r": township }),
+        )
+        .await;
+    let of = |user: &str| {
+        d["issueAccounts"]["accounts"].as_array().unwrap().iter().find(|a| a["username"] == user).unwrap()
+            ["initialPassword"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    (of(TOWNSHIP), of(VILLAGE))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verifier_enters_township_approves_board_updates_live() {
+    let env = Env::start(false).await;
+    let app = &env.app;
+    // The demo campaign is 2020's: reopen submissions by extending its last window.
+    app.extend_look_back(&app.token("admin").await).await;
+    let (township_initial, initial) = initial_passwords(app).await;
+
+    // The county board, open on a desktop before anything happens.
+    let board = env.browser(1280, 900).await;
+    board.sign_in("supervisor", DEMO_PASSWORD).await;
+    board.wait_text("#board-title", "故城县").await;
+    let submitted_before: i64 = board.text("#kpi-submitted").await.trim().parse().unwrap();
+    board.wait_for("#children-chart svg").await;
+    board.shot("county-board-desktop").await;
+
+    // The verifier on a phone: sign-in from the QR link, forced password change.
+    let phone = env.browser(360, 780).await;
+    phone.goto(&format!("/sign-in?u={VILLAGE}")).await;
+    assert_eq!(phone.value("#username").await, VILLAGE, "the QR link fills in the username");
+    phone.shot("sign-in-phone").await;
+    phone.fill("#password", &initial).await;
+    phone.click("#sign-in").await;
+    phone.wait_for("#new-password").await;
+    phone.fill("#current-password", &initial).await;
+    phone.fill("#new-password", "Zhanghouzhai-2020").await;
+    phone.fill("#repeat-password", "Zhanghouzhai-2020").await;
+    phone.click("#save-password").await;
+    phone.wait_for("#household-list li").await;
+    phone.shot("household-list-phone").await;
+
+    let verifier = app.sign_in(VILLAGE, "Zhanghouzhai-2020").await["accessToken"].as_str().unwrap().to_owned();
+    let (household, code) = household_of(app, &verifier).await;
+    phone.fill("#search", &code).await;
+    phone.press_enter("#search").await;
+    phone.wait_count(&format!("#household-list li[data-code='{code}']"), 1).await;
+    phone.click(&format!("#household-list li[data-code='{code}'] a")).await;
+    phone.wait_for("#entry").await;
+    phone.wait_for("#references").await;
+
+    // The entry: appraised safe, confirmed on site, a real photo, submit.
+    phone.click("input[name=path][value=APPRAISED]").await;
+    phone.click("#confirmed").await;
+    phone.fill("#notes", "现场核实，房屋完好").await;
+    let photo = env.photo_file(7);
+    phone.upload("#photo", &photo).await;
+    phone.wait_for("#preview").await;
+    phone.wait_for("#household-queue li[data-state=sent]").await;
+    // The stored photo's thumbnail comes back from the server.
+    phone.wait_for("#photos img").await;
+    phone.shot("entry-with-photo-phone").await;
+    phone.click("#submit").await;
+    phone.wait_attr("#status-badge", "data-status", "SUBMITTED").await;
+    let d = app
+        .ok(
+            Some(&verifier),
+            "query($id: ID!) { household(id: $id) { verification { status notes } photos { id } } }",
+            json!({ "id": household }),
+        )
+        .await;
+    assert_eq!(d["household"]["verification"]["status"], "SUBMITTED");
+    assert_eq!(d["household"]["verification"]["notes"], "现场核实，房屋完好");
+    assert_eq!(d["household"]["photos"].as_array().unwrap().len(), 1, "the photo reached the store");
+
+    // The county board moved without a reload.
+    board.wait_text("#kpi-submitted", &(submitted_before + 1).to_string()).await;
+
+    // The township specialist approves it from the review queue.
+    let township = env.browser(1280, 900).await;
+    township.goto(&format!("/sign-in?u={TOWNSHIP}")).await;
+    township.fill("#password", &township_initial).await;
+    township.click("#sign-in").await;
+    township.fill("#current-password", &township_initial).await;
+    township.fill("#new-password", "Zhengkou-town-2020").await;
+    township.fill("#repeat-password", "Zhengkou-town-2020").await;
+    township.click("#save-password").await;
+    township.wait_for(&format!("#review-list li[data-code='{code}']")).await;
+    township.shot("township-review-desktop").await;
+    township.click(&format!("#review-list li[data-code='{code}'] button.approve")).await;
+    township.wait_gone(&format!("#review-list li[data-code='{code}']")).await;
+    let d = app
+        .ok(
+            Some(&verifier),
+            "query($id: ID!) { household(id: $id) { verification { status } } }",
+            json!({ "id": household }),
+        )
+        .await;
+    assert_eq!(d["household"]["verification"]["status"], "APPROVED");
+    let approved: i64 = board.text("#kpi-approved").await.trim().parse().unwrap();
+    board.wait_text("#kpi-approved", &(approved + 1).to_string()).await;
+    board.shot("county-board-after-approval").await;
+
+    // Phone-width board and English.
+    let phone_board = env.browser(360, 780).await;
+    phone_board.sign_in("supervisor", DEMO_PASSWORD).await;
+    phone_board.wait_for("#children-chart svg").await;
+    phone_board.shot("county-board-phone").await;
+    phone_board.click("#lang").await;
+    phone_board.wait_text("#board-title", "故城县").await;
+    phone_board.wait_text("#kpis", "Households").await;
+
+    for b in [&board, &phone, &township, &phone_board] {
+        b.assert_no_errors().await;
+    }
+    env.stop(vec![board, phone, township, phone_board]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifier_cannot_open_another_villages_household_by_url() {
+    let env = Env::start(false).await;
+    let app = &env.app;
+    let other = app.token("v131126100201").await;
+    let (foreign, _) = household_of(app, &other).await;
+    let b = env.browser(360, 780).await;
+    b.sign_in(VILLAGE, DEMO_PASSWORD).await;
+    b.wait_for("#household-list li").await;
+    b.goto(&format!("/households/{}", foreign)).await;
+    b.wait_attr("#household-error [data-code]", "data-code", "NOT_FOUND").await;
+    assert_eq!(b.find_all("#entry").await, 0, "no entry form for another village's household");
+    assert_eq!(b.find_all("#references").await, 0, "nothing of the foreign household is shown");
+    b.assert_no_errors().await;
+    env.stop(vec![b]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_made_offline_is_kept_and_sent_once_when_back_online() {
+    let env = Env::start(true).await;
+    let app = &env.app;
+    let verifier = app.token(VILLAGE).await;
+    let (household, code) = household_of(app, &verifier).await;
+    let b = env.browser(360, 780).await;
+    b.sign_in(VILLAGE, DEMO_PASSWORD).await;
+    b.wait_for("#household-list li").await;
+    b.goto(&format!("/households/{household}")).await;
+    b.wait_for("#entry").await;
+
+    // The network goes; the verifier types, reloads (nothing lost), saves.
+    env.proxy.as_ref().unwrap().set_up(false);
+    b.click("input[name=path][value=APPRAISED]").await;
+    b.click("#confirmed").await;
+    b.fill("#notes", "离线录入").await;
+    b.reload().await;
+    b.wait_for("#entry").await;
+    assert_eq!(b.value("#notes").await, "离线录入", "typed text survives a reload offline");
+    b.click("#save-draft").await;
+    b.wait_for("#household-queue li[data-state=waiting]").await;
+    b.wait_for(".banner.offline").await;
+    b.reload().await;
+    b.wait_for("#household-queue li[data-state=waiting]").await;
+    b.goto("/outbox").await;
+    b.wait_text("ul.queue", &code).await;
+    b.shot("outbox-offline-phone").await;
+    let saved = "SELECT COUNT(*) FROM audit_events WHERE action = 'VERIFICATION_SAVED'";
+    assert_eq!(app.count(saved).await, 0, "nothing reached the server while offline");
+
+    // Back online: the queue sends it, once.
+    env.proxy.as_ref().unwrap().set_up(true);
+    b.wait_for("ul.queue li[data-state=sent]").await;
+    let d = app
+        .ok(
+            Some(&verifier),
+            "query($id: ID!) { household(id: $id) { verification { status notes } } }",
+            json!({ "id": household }),
+        )
+        .await;
+    assert_eq!(d["household"]["verification"]["status"], "DRAFT");
+    assert_eq!(d["household"]["verification"]["notes"], "离线录入");
+    // A later reload must not send it again.
+    b.reload().await;
+    b.wait_for("ul.queue li[data-state=sent]").await;
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(app.count(saved).await, 1, "the entry was sent exactly once");
+    b.assert_no_errors().await;
+    env.stop(vec![b]).await;
+}
