@@ -119,7 +119,7 @@ impl Env {
     /// A fresh browser profile in a window of this size (360 × 780 is a phone).
     pub async fn browser(&self, width: u32, height: u32) -> Browser {
         let profile = self.tmp.join(tests::unique("profile-"));
-        let mut options = json!({
+        let options = json!({
             "binary": "/usr/bin/chromium",
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -141,6 +141,12 @@ impl Env {
     pub fn photo_file(&self, seed: u32) -> PathBuf {
         let p = self.tmp.join(format!("front-{seed}.jpg"));
         std::fs::write(&p, tests::jpeg(1024, 768, seed)).unwrap();
+        p
+    }
+
+    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.tmp.join(name);
+        std::fs::write(&p, bytes).unwrap();
         p
     }
 

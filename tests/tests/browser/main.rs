@@ -223,3 +223,84 @@ async fn an_entry_made_offline_is_kept_and_sent_once_when_back_online() {
     b.assert_no_errors().await;
     env.stop(vec![b]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
+    let env = Env::start(false).await;
+    let app = &env.app;
+    // Before the accounts step below re-issues the village's password.
+    let verifier = app.token(VILLAGE).await;
+    let b = env.browser(1280, 900).await;
+    b.sign_in("admin", DEMO_PASSWORD).await;
+
+    // A spreadsheet with a bad grade on row 3 is refused whole, with the row named.
+    let fixture = String::from_utf8(tests::fixture("gucheng-120-utf8", "housing-appraisals.csv")).unwrap();
+    let mut lines: Vec<String> = fixture.lines().map(str::to_owned).collect();
+    let mut row3: Vec<String> = lines[2].split(',').map(str::to_owned).collect();
+    row3[3] = "E".into();
+    lines[2] = row3.join(",");
+    let file = env.file("bad-appraisals.csv", lines.join("\n").as_bytes());
+    let before = app.count("SELECT COUNT(*) FROM reference_records").await;
+    b.goto("/admin").await;
+    b.wait_for("#import-kind").await.select_by_value("APPRAISAL").await.unwrap();
+    b.upload("#import-file", &file).await;
+    b.click("#import-upload").await;
+    b.wait_text("#import-errors", "鉴定等级").await;
+    b.wait_text("#import-errors tbody tr td", "3").await;
+    b.shot("admin-import-report-desktop").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM reference_records").await, before, "nothing imported");
+
+    // An API token: shown once, works, then revoked from the list.
+    b.click("#tab-tokens").await;
+    b.fill("#token-name", "扶贫办大屏").await;
+    b.wait_for("#region option").await;
+    b.click("#create-token").await;
+    let token = b.text("#new-token").await;
+    let q = "{ households(first: 1) { totalCount } }";
+    assert_eq!(app.ok(Some(&token), q, json!({})).await["households"]["totalCount"], 4553);
+    b.wait_text("#tokens", "扶贫办大屏").await;
+    b.click("#tokens button.danger").await;
+    b.wait_text("#tokens", "已吊销").await;
+    assert_eq!(tests::code(&app.gql(Some(&token), q, json!({})).await), Some("UNAUTHENTICATED"));
+
+    // Accounts for the county: one row per township and village, with a printable sheet.
+    b.click("#tab-accounts").await;
+    b.wait_for("#region option").await;
+    b.click("#issue").await;
+    b.wait_for("#issued tbody tr").await;
+    assert_eq!(b.find_all("#issued tbody tr").await, 13 + 312);
+    b.wait_for("#print-sheet").await;
+
+    // A milestone's target, edited.
+    b.click("#tab-milestones").await;
+    let target = "[data-kind=LOOK_BACK] input[type=number]";
+    b.fill(target, "95").await;
+    b.click("[data-kind=LOOK_BACK] button").await;
+    let admin = app.token("admin").await;
+    let mut ok = false;
+    for _ in 0..50 {
+        let d = app.ok(Some(&admin), "{ milestones { kind targetPercent } }", json!({})).await;
+        if d["milestones"].as_array().unwrap().iter().any(|m| m["kind"] == "LOOK_BACK" && m["targetPercent"] == 95.0) {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ok, "the milestone's target was saved");
+
+    // The findings list (the demo's 57 warnings) leads to a household and its history.
+    b.goto("/findings").await;
+    b.wait_for("#findings-page ul.cards li").await;
+    b.shot("findings-desktop").await;
+    b.click("#findings-page ul.cards li a").await;
+    b.wait_for("#references").await;
+    let (household, _) = household_of(app, &verifier).await;
+    let save = "mutation($h: ID!) { saveVerification(input: { householdId: $h, version: 0, path: APPRAISED }) { id } }";
+    app.ok(Some(&verifier), save, json!({ "h": household })).await;
+    b.goto(&format!("/households/{household}")).await;
+    b.click("#history summary").await;
+    b.wait_text("#history ol.history", "VERIFICATION_SAVED").await;
+
+    b.assert_no_errors().await;
+    env.stop(vec![b]).await;
+}

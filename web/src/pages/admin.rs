@@ -39,14 +39,15 @@ fn region_select(value: RwSignal<String>) -> impl IntoView {
             <select id="region" on:change=move |ev| value.set(event_target_value(&ev))>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
-                        let list = regions.await.map(|d| d.regions).unwrap_or_default();
+                        let list: Vec<_> = regions.await.map(|d| d.regions).unwrap_or_default().into_iter()
+                            .filter(|r| matches!(name(&r.level).as_str(), "COUNTY" | "TOWNSHIP"))
+                            .collect();
                         if value.get_untracked().is_empty() {
                             if let Some(first) = list.first() {
                                 value.set(first.id.clone());
                             }
                         }
                         list.into_iter()
-                            .filter(|r| matches!(name(&r.level).as_str(), "COUNTY" | "TOWNSHIP"))
                             .map(|r| view! { <option value=r.id.clone()>{r.name.clone()}" "{r.code.clone()}</option> })
                             .collect_view()
                     })}
