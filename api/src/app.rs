@@ -33,9 +33,27 @@ pub async fn build(cfg: Config) -> anyhow::Result<Server> {
     let notifier = crate::notify::Notifier::new(!cfg.is_sqlite());
     notifier.listen(&db);
     let photo_slots = Arc::new(tokio::sync::Semaphore::new(2));
-    let state = AppState { cfg: Arc::new(cfg), db, db_stats, jwt: keys, storage, write_gate, notifier, photo_slots };
+    let metrics = storage.metrics.clone();
+    let limiter = Arc::new(crate::limits::RateLimiter::default());
+    let state = AppState {
+        cfg: Arc::new(cfg),
+        db,
+        db_stats,
+        jwt: keys,
+        storage,
+        write_gate,
+        notifier,
+        photo_slots,
+        limiter,
+        metrics,
+    };
     crate::photos::spawn_sweeper(state.clone());
-    let schema = graphql::build_schema(Some(state.clone()), state.cfg.max_query_depth, state.cfg.max_query_complexity);
+    let schema = graphql::build_schema(
+        Some(state.clone()),
+        state.cfg.max_query_depth,
+        state.cfg.max_query_complexity,
+        state.cfg.max_aliases,
+    );
     Ok(Server { state, schema })
 }
 
@@ -48,10 +66,17 @@ pub fn router(server: Server) -> Router {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT_LANGUAGE])
         .max_age(Duration::from_secs(3600));
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql_handler))
+        .route(
+            "/graphql",
+            get(graphiql).post(graphql_handler).layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Duration::from_secs(cfg.request_timeout),
+            )),
+        )
         .route("/graphql/ws", get(ws_handler))
         .route("/uploads/{id}", axum::routing::put(upload_handler))
         .route("/photos/{id}/{variant}", get(photo_handler))
+        .route("/exports/{file}", get(export_handler))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -96,6 +121,9 @@ async fn metrics(State(s): State<Server>) -> Response {
         st.failed.load(Ordering::Relaxed),
         st.micros.load(Ordering::Relaxed) as f64 / 1e6,
     );
+    let mut body = body;
+    s.state.metrics.render(&mut body);
+    crate::progress::render_metrics(&s.state, &mut body).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
@@ -146,9 +174,34 @@ async fn graphql_handler(
         Ok(v) => ctx.viewer = v,
         Err(e) => ctx.token_error = Some(e),
     }
+    let started = std::time::Instant::now();
+    let operation = request.operation_name.clone();
+    let cfg = &s.state.cfg;
+    let (key, per_minute) = match ctx.viewer.as_ref().map(|v| &v.principal) {
+        Some(crate::auth::Principal::Account { id, .. }) => (format!("account:{id}"), cfg.rate_limit_account),
+        Some(crate::auth::Principal::ApiToken { id, .. }) => (format!("token:{id}"), cfg.rate_limit_token),
+        None => (format!("addr:{}", ctx.client_addr.clone().unwrap_or_default()), cfg.rate_limit_anonymous),
+    };
+    if let Err(retry) = s.state.limiter.check(&key, per_minute) {
+        s.state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+        s.state.metrics.request(operation.as_deref(), "RATE_LIMITED", started.elapsed().as_secs_f64());
+        let body = serde_json::json!({ "errors": [ {
+            "message": format!("Too many requests: at most {per_minute} a minute. Try again in {retry} s."),
+            "extensions": { "code": "RATE_LIMITED", "retryAfterSeconds": retry },
+        } ] });
+        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry.to_string())], Json(body)).into_response();
+    }
     let loaders = Loaders::new(&s.state.db, ctx.viewer.as_ref());
     let request = request.data(ctx).data(loaders);
     let resp = s.schema.execute(request).await;
+    let outcome = resp
+        .errors
+        .first()
+        .and_then(|e| e.extensions.as_ref())
+        .and_then(|x| x.get("code"))
+        .map(|c| c.to_string().trim_matches('"').to_owned())
+        .unwrap_or_else(|| if resp.errors.is_empty() { "ok".into() } else { "ERROR".into() });
+    s.state.metrics.request(operation.as_deref(), &outcome, started.elapsed().as_secs_f64());
     Json(resp).into_response()
 }
 
@@ -271,6 +324,54 @@ async fn photo_handler(
         }
         Err(e) => {
             tracing::error!(error = %e, "photo serving failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(request_error_body("INTERNAL", "Internal error."))).into_response()
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ExportLink {
+    exp: i64,
+    name: String,
+    sig: String,
+}
+
+/// `GET /exports/{id}.{xlsx|csv}?exp=…&name=…&sig=…`: a signed, expiring download (local store).
+async fn export_handler(
+    State(s): State<Server>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ExportLink>,
+) -> Response {
+    match crate::exports::serve(&s.state, &file, q.exp, &q.name, &q.sig).await {
+        Ok(bytes) => {
+            let ct = if file.ends_with(".csv") {
+                "text/csv; charset=utf-8"
+            } else {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            };
+            // RFC 6266/5987: the Chinese file name survives in every browser.
+            let encoded: String = q
+                .name
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            let disposition = format!(
+                "attachment; filename=\"export.{}\"; filename*=UTF-8''{encoded}",
+                if file.ends_with(".csv") { "csv" } else { "xlsx" }
+            );
+            ([(header::CONTENT_TYPE, ct.to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response()
+        }
+        Err(e @ crate::error::AppError::Forbidden(_)) => {
+            (StatusCode::FORBIDDEN, Json(request_error_body(e.code(), &e.to_string()))).into_response()
+        }
+        Err(e @ crate::error::AppError::NotFound(_)) => {
+            (StatusCode::NOT_FOUND, Json(request_error_body(e.code(), &e.to_string()))).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "export download failed");
             (StatusCode::INTERNAL_SERVER_ERROR, Json(request_error_body("INTERNAL", "Internal error."))).into_response()
         }
     }

@@ -62,7 +62,7 @@ pub enum Command {
 
 pub fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("APP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,async_graphql=warn"));
     let b = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match format {
         LogFormat::Json => b.json().try_init(),

@@ -69,6 +69,21 @@ pub struct Opts {
     /// Largest request body, in bytes.
     #[arg(long, env = "APP_MAX_BODY_BYTES", global = true)]
     pub max_body_bytes: Option<usize>,
+    /// Most aliases in one GraphQL document.
+    #[arg(long, env = "APP_MAX_ALIASES", global = true)]
+    pub max_aliases: Option<usize>,
+    /// GraphQL requests per minute per signed-in account (0: no limit).
+    #[arg(long, env = "APP_RATE_LIMIT_ACCOUNT", global = true)]
+    pub rate_limit_account: Option<u32>,
+    /// GraphQL requests per minute per API token (0: no limit).
+    #[arg(long, env = "APP_RATE_LIMIT_TOKEN", global = true)]
+    pub rate_limit_token: Option<u32>,
+    /// GraphQL requests per minute per client address without a token (0: no limit).
+    #[arg(long, env = "APP_RATE_LIMIT_ANONYMOUS", global = true)]
+    pub rate_limit_anonymous: Option<u32>,
+    /// Longest a GraphQL request may run, in seconds.
+    #[arg(long, env = "APP_REQUEST_TIMEOUT", global = true)]
+    pub request_timeout: Option<u64>,
     /// Origins allowed by CORS (comma-separated), e.g. the web app's URL.
     #[arg(long, env = "APP_CORS_ORIGINS", global = true, value_delimiter = ',')]
     pub cors_origins: Option<Vec<String>>,
@@ -117,6 +132,11 @@ struct FileConfig {
     max_query_depth: Option<usize>,
     max_query_complexity: Option<usize>,
     max_body_bytes: Option<usize>,
+    max_aliases: Option<usize>,
+    rate_limit_account: Option<u32>,
+    rate_limit_token: Option<u32>,
+    rate_limit_anonymous: Option<u32>,
+    request_timeout: Option<u64>,
     cors_origins: Option<Vec<String>>,
     web_url: Option<String>,
     public_url: Option<String>,
@@ -156,6 +176,11 @@ pub struct Config {
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
     pub max_body_bytes: usize,
+    pub max_aliases: usize,
+    pub rate_limit_account: u32,
+    pub rate_limit_token: u32,
+    pub rate_limit_anonymous: u32,
+    pub request_timeout: u64,
     pub cors_origins: Vec<String>,
     pub web_url: String,
     pub public_url: String,
@@ -228,6 +253,11 @@ impl Config {
             max_query_depth: opts.max_query_depth.or(file.max_query_depth).unwrap_or(12),
             max_query_complexity: opts.max_query_complexity.or(file.max_query_complexity).unwrap_or(20_000),
             max_body_bytes: opts.max_body_bytes.or(file.max_body_bytes).unwrap_or(32 * 1024 * 1024),
+            max_aliases: opts.max_aliases.or(file.max_aliases).unwrap_or(50),
+            rate_limit_account: opts.rate_limit_account.or(file.rate_limit_account).unwrap_or(600),
+            rate_limit_token: opts.rate_limit_token.or(file.rate_limit_token).unwrap_or(300),
+            rate_limit_anonymous: opts.rate_limit_anonymous.or(file.rate_limit_anonymous).unwrap_or(300),
+            request_timeout: opts.request_timeout.or(file.request_timeout).unwrap_or(30),
             cors_origins: opts
                 .cors_origins
                 .clone()

@@ -5,6 +5,7 @@ use crate::{
     accounts::{AccountsMutation, AccountsQuery},
     auth::Viewer,
     error::{classify, AppError, AppResult},
+    exports::ExportsMutation,
     households::HouseholdsQuery,
     imports::ImportsMutation,
     loaders::Loaders,
@@ -40,6 +41,7 @@ pub struct MutationRoot(
     LookBackMutation,
     ProgressMutation,
     AccountsMutation,
+    ExportsMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -58,10 +60,13 @@ pub struct RequestCtx {
     pub english: bool,
 }
 
-pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: usize) -> AppSchema {
+pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: usize, max_aliases: usize) -> AppSchema {
     let mut b = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
         .limit_depth(max_depth)
         .limit_complexity(max_complexity)
+        .extension(crate::limits::AliasLimit(max_aliases))
+        // A span per resolver, for any `tracing` subscriber (OpenTelemetry included).
+        .extension(async_graphql::extensions::Tracing)
         .extension(ErrorCodes);
     if let Some(s) = state {
         b = b.data(s);
@@ -71,7 +76,7 @@ pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: u
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, 12, 20_000).sdl()
+    build_schema(None, 12, 20_000, 50).sdl()
 }
 
 pub trait CtxExt {

@@ -12,13 +12,16 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod evidence;
+pub mod exports;
 pub mod graphql;
 pub mod households;
 pub mod idnumber;
 pub mod ids;
 pub mod imports;
+pub mod limits;
 pub mod loaders;
 pub mod lookback;
+pub mod metrics;
 pub mod notify;
 pub mod photos;
 pub mod progress;
@@ -46,6 +49,8 @@ pub struct AppState {
     pub notifier: notify::Notifier,
     /// Photos decoded at once (decoding takes memory in proportion to pixels).
     pub photo_slots: Arc<tokio::sync::Semaphore>,
+    pub limiter: Arc<limits::RateLimiter>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {

@@ -106,6 +106,7 @@ pub async fn receive(
         ));
     }
     let path = ObjectPath::from(t.object_key.as_str());
+    state.storage.note("put");
     let mut upload = state.storage.store.put_multipart(&path).await.map_err(|e| AppError::Internal(e.into()))?;
     let mut stream = body.into_data_stream();
     let mut total: i64 = 0;
@@ -191,6 +192,7 @@ pub async fn confirm(
     let store = &state.storage.store;
     let refuse = |reason: String| async move {
         // Nothing is kept of a refused upload.
+        state.storage.note("delete");
         let _ = store.delete(&path).await;
         let _ = photo_upload::Entity::delete_by_id(t.id).exec(&state.db).await;
         Err(AppError::validation("ticketId", format!("The photo was refused: {reason}.")))
@@ -198,6 +200,7 @@ pub async fn confirm(
     // Reading and decoding take memory in proportion to the photo: a few at a
     // time, whatever the burst, so memory stays bounded (docs/benchmarks.md).
     let slot = state.photo_slots.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+    state.storage.note("head");
     let meta = match store.head(&ObjectPath::from(t.object_key.as_str())).await {
         Ok(m) => m,
         Err(object_store::Error::NotFound { .. }) => {
@@ -374,6 +377,7 @@ pub async fn sweep(state: &AppState, grace: chrono::Duration) -> AppResult<u64> 
         let recorded =
             photo::Entity::find().filter(photo::Column::ObjectKey.eq(&t.object_key)).one(&state.db).await?.is_some();
         if !recorded {
+            state.storage.note("delete");
             match state.storage.store.delete(&ObjectPath::from(t.object_key.as_str())).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => {
@@ -398,6 +402,11 @@ pub fn spawn_sweeper(state: AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "orphan uploads removed"),
                 Err(e) => tracing::warn!(error = %e, "sweeper failed"),
+            }
+            match crate::exports::sweep(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "old exports removed"),
+                Err(e) => tracing::warn!(error = %e, "export sweeper failed"),
             }
         }
     });
@@ -439,6 +448,7 @@ pub async fn serve(
         "thumb" => (p.thumbnail_key.clone().unwrap_or(p.object_key.clone()), "image/jpeg".to_string()),
         _ => (p.object_key.clone(), p.content_type.clone()),
     };
+    state.storage.note("get");
     let bytes = state
         .storage
         .store

@@ -999,3 +999,48 @@ mod tests {
         assert_eq!(projected_completion(&m, 100.0, cst(16, 0, 0, 0)), None);
     }
 }
+
+/// Progress counters and the database pool for `/metrics`: each campaign's
+/// households, submitted and approved (practice never counts).
+pub async fn render_metrics(state: &crate::AppState, out: &mut String) {
+    use std::fmt::Write;
+    let db = &state.db;
+    let _ = writeln!(out, "# HELP hsv_campaign_households Households, submitted and approved records per campaign.");
+    let _ = writeln!(out, "# TYPE hsv_campaign_households gauge");
+    if let Ok(all) = campaign::Entity::find().all(db).await {
+        for c in all {
+            if let Ok(n) = campaign_counts(db, c.id).await {
+                let name = c.name.replace('"', "'");
+                let _ = writeln!(
+                    out,
+                    "hsv_campaign_households{{campaign=\"{name}\",figure=\"households\"}} {}",
+                    n.households
+                );
+                let _ = writeln!(
+                    out,
+                    "hsv_campaign_households{{campaign=\"{name}\",figure=\"submitted\"}} {}",
+                    n.submitted
+                );
+                let _ =
+                    writeln!(out, "hsv_campaign_households{{campaign=\"{name}\",figure=\"approved\"}} {}", n.approved);
+            }
+        }
+    }
+    let pool = match db {
+        sea_orm::DatabaseConnection::SqlxPostgresPoolConnection(_) => {
+            let p = db.get_postgres_connection_pool();
+            Some((p.size(), p.num_idle()))
+        }
+        sea_orm::DatabaseConnection::SqlxSqlitePoolConnection(_) => {
+            let p = db.get_sqlite_connection_pool();
+            Some((p.size(), p.num_idle()))
+        }
+        _ => None,
+    };
+    if let Some((size, idle)) = pool {
+        let _ = writeln!(out, "# HELP hsv_db_pool_connections Database pool connections by state.");
+        let _ = writeln!(out, "# TYPE hsv_db_pool_connections gauge");
+        let _ = writeln!(out, "hsv_db_pool_connections{{state=\"idle\"}} {idle}");
+        let _ = writeln!(out, "hsv_db_pool_connections{{state=\"in_use\"}} {}", size as usize - idle);
+    }
+}

@@ -12,11 +12,13 @@ use object_store::{
 };
 use std::{sync::Arc, time::Duration};
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Storage {
     pub store: Arc<dyn ObjectStore>,
     /// Present for S3: clients upload and download by presigned URL, past the API.
     pub s3: Option<Arc<AmazonS3>>,
+    /// Counts calls for `/metrics` (shared with the rest of the app).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Storage {
@@ -25,7 +27,11 @@ impl Storage {
             None => {
                 let photos_dir = cfg.data_dir.join("photos");
                 std::fs::create_dir_all(&photos_dir)?;
-                Ok(Self { store: Arc::new(LocalFileSystem::new_with_prefix(&photos_dir)?), s3: None })
+                Ok(Self {
+                    store: Arc::new(LocalFileSystem::new_with_prefix(&photos_dir)?),
+                    s3: None,
+                    metrics: Default::default(),
+                })
             }
             Some(s3) => {
                 let store = Arc::new(
@@ -39,7 +45,7 @@ impl Storage {
                         .with_secret_access_key(s3.secret_key.expose())
                         .build()?,
                 );
-                Ok(Self { store: store.clone(), s3: Some(store) })
+                Ok(Self { store: store.clone(), s3: Some(store), metrics: Default::default() })
             }
         }
     }
@@ -48,6 +54,7 @@ impl Storage {
     /// sign Content-Length; the exact size is enforced when the upload is confirmed.)
     pub async fn presigned_put(&self, key: &str, content_type: &str, ttl: Duration) -> anyhow::Result<Option<String>> {
         let Some(s3) = &self.s3 else { return Ok(None) };
+        self.note("presign_put");
         let opts = SignedUrlOptions::new().with_signed_header(http::header::CONTENT_TYPE, content_type.parse()?);
         Ok(Some(s3.signed_url_opts(http::Method::PUT, &Path::from(key), ttl, &opts).await?.to_string()))
     }
@@ -55,6 +62,12 @@ impl Storage {
     /// A presigned GET, for S3 only.
     pub async fn presigned_get(&self, key: &str, ttl: Duration) -> anyhow::Result<Option<String>> {
         let Some(s3) = &self.s3 else { return Ok(None) };
+        self.note("presign_get");
         Ok(Some(s3.signed_url(http::Method::GET, &Path::from(key), ttl).await?.to_string()))
+    }
+
+    /// Counts one object-store call for `/metrics`.
+    pub fn note(&self, op: &'static str) {
+        self.metrics.store_call(op);
     }
 }

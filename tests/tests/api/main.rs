@@ -4,8 +4,10 @@
 
 mod auth;
 mod checks;
+mod exports;
 mod foundation;
 mod imports;
+mod limits;
 mod lookback;
 mod matrix;
 mod photos;

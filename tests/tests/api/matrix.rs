@@ -141,6 +141,11 @@ fn expectation(op: &str, who: Who) -> Outcome {
                 Allowed
             }
         }
+        "exportReport" => match who {
+            Anonymous => Refused("UNAUTHENTICATED"),
+            ApiToken => Refused("FORBIDDEN"),
+            _ => Allowed,
+        },
         "apiTokens"
         | "accounts"
         | "issueAccounts"
@@ -232,6 +237,7 @@ async fn call(app: &TestApp, op: &str, ids: &Ids, token: Option<&str>) -> Value 
             let regions = fixture("gucheng-120-utf8", "regions.csv");
             return app.import_as(token, "REGIONS", "regions.csv", regions, None).await;
         }
+        "exportReport" => ("mutation { exportReport(kind: SUMMARY, format: CSV) { rows } }".into(), json!({})),
         "lookBackSamples" => ("{ lookBackSamples { id } }".into(), json!({})),
         "myLookBackItems" => ("{ myLookBackItems { id } }".into(), json!({})),
         "recordLookBackResult" => (

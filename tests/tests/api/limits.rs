@@ -1,0 +1,117 @@
+//! Issue 8: rate limits per account and per API token, the alias limit, and
+//! `/metrics` scraped after real traffic.
+
+use serde_json::json;
+use tests::*;
+
+const ME: &str = "{ me { username } }";
+
+async fn status_and_body(app: &TestApp, token: &str, query: &str) -> (u16, Option<String>, serde_json::Value) {
+    let resp = app
+        .http
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(token)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let retry = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    (status, retry, resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn each_account_and_token_has_its_own_rate_limit() {
+    let app = TestApp::demo_with(|c| {
+        c.rate_limit_account = 5;
+        c.rate_limit_token = 3;
+    })
+    .await;
+    let township = app.token("t131126100").await;
+    for i in 0..5 {
+        let (status, _, body) = status_and_body(&app, &township, ME).await;
+        assert_eq!(status, 200, "request {i}: {body}");
+    }
+    let (status, retry, body) = status_and_body(&app, &township, ME).await;
+    assert_eq!(status, 429);
+    assert_eq!(code(&body), Some("RATE_LIMITED"));
+    let after = body["errors"][0]["extensions"]["retryAfterSeconds"].as_i64().unwrap();
+    assert!((1..=12).contains(&after), "a retry hint: {after}");
+    assert_eq!(retry.as_deref(), Some(after.to_string().as_str()), "and the Retry-After header");
+
+    // Another account is not affected.
+    let other = app.token("t131126101").await;
+    assert_eq!(status_and_body(&app, &other, ME).await.0, 200);
+
+    // An API token has its own, lower limit.
+    let admin = app.token("admin").await;
+    let d = app.ok(Some(&admin), "{ regions(level: COUNTY) { id } }", json!({})).await;
+    let county = d["regions"][0]["id"].clone();
+    let d = app
+        .ok(
+            Some(&admin),
+            "mutation($r: ID!) { createApiToken(name: \"board\", regionId: $r) { token } }",
+            json!({ "r": county }),
+        )
+        .await;
+    let token = d["createApiToken"]["token"].as_str().unwrap().to_owned();
+    let q = "{ progress { households } }";
+    for _ in 0..3 {
+        assert_eq!(status_and_body(&app, &token, q).await.0, 200);
+    }
+    let (status, _, body) = status_and_body(&app, &token, q).await;
+    assert_eq!((status, code(&body)), (429, Some("RATE_LIMITED")));
+}
+
+#[tokio::test]
+async fn too_many_aliases_is_refused_with_a_code() {
+    let app = TestApp::demo().await;
+    let token = app.token("supervisor").await;
+    let query = |n: usize| {
+        format!("{{ {} }}", (0..n).map(|i| format!("a{i}: me {{ username }}")).collect::<Vec<_>>().join(" "))
+    };
+    let ok = app.gql(Some(&token), &query(50), json!({})).await;
+    assert!(ok.get("errors").is_none(), "{ok}");
+    let body = app.gql(Some(&token), &query(51), json!({})).await;
+    assert_eq!(code(&body), Some("QUERY_TOO_COMPLEX"));
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("aliases"));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_latency_storage_and_progress() {
+    let app = TestApp::demo().await;
+    let supervisor = app.token("supervisor").await;
+    for _ in 0..2 {
+        let body = app
+            .http
+            .post(format!("{}/graphql", app.base))
+            .bearer_auth(&supervisor)
+            .json(&json!({ "query": "query BoardPull { progress { households } }", "operationName": "BoardPull" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(body.status().as_u16(), 200);
+    }
+    let body = app
+        .http
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(&supervisor)
+        .json(&json!({ "query": "query Tokens { apiTokens { id } }", "operationName": "Tokens" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body.status().as_u16(), 200);
+    let verifier = app.token("v131126100200").await;
+    let d = app.ok(Some(&verifier), "{ households(first: 1) { nodes { id } } }", json!({})).await;
+    app.upload_photo(&verifier, d["households"]["nodes"][0]["id"].as_str().unwrap(), 3, false).await;
+
+    let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let has = |line: &str| text.lines().any(|l| l == line);
+    assert!(has("hsv_graphql_requests_total{operation=\"BoardPull\",outcome=\"ok\"} 2"), "{text}");
+    assert!(has("hsv_graphql_requests_total{operation=\"Tokens\",outcome=\"FORBIDDEN\"} 1"), "{text}");
+    assert!(has("hsv_graphql_request_seconds_count{operation=\"BoardPull\"} 2"), "{text}");
+    assert!(text.contains("hsv_graphql_request_seconds_bucket{operation=\"BoardPull\",le=\"+Inf\"} 2"));
+    assert!(text.contains("hsv_object_store_calls_total{op=\"put\"} "), "{text}");
+    assert!(text.contains("figure=\"households\"} 4553"), "{text}");
+    assert!(text.contains("hsv_db_pool_connections{state=\"idle\"}"), "{text}");
+}
