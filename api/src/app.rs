@@ -48,6 +48,7 @@ pub async fn build(cfg: Config) -> anyhow::Result<Server> {
         metrics,
     };
     crate::photos::spawn_sweeper(state.clone());
+    crate::webhooks::spawn_worker(state.clone());
     let schema = graphql::build_schema(
         Some(state.clone()),
         state.cfg.max_query_depth,
@@ -109,8 +110,23 @@ async fn readyz(State(s): State<Server>) -> Response {
 
 /// Prometheus text format.
 async fn metrics(State(s): State<Server>) -> Response {
+    // Progress first (cached), so the statement counter below already includes
+    // its queries and two scrapes in a row differ only by real traffic.
+    let progress = {
+        let cached = s.state.metrics.progress_cache.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match cached {
+            Some((at, text)) if at.elapsed() < Duration::from_secs(15) => text,
+            _ => {
+                let mut text = String::new();
+                crate::progress::render_metrics(&s.state, &mut text).await;
+                *s.state.metrics.progress_cache.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((std::time::Instant::now(), text.clone()));
+                text
+            }
+        }
+    };
     let st = &s.state.db_stats;
-    let body = format!(
+    let mut body = format!(
         "# HELP hsv_db_statements_total SQL statements executed.\n# TYPE hsv_db_statements_total counter\n\
          hsv_db_statements_total {}\n\
          # HELP hsv_db_statements_failed_total SQL statements that failed.\n# TYPE hsv_db_statements_failed_total counter\n\
@@ -121,9 +137,9 @@ async fn metrics(State(s): State<Server>) -> Response {
         st.failed.load(Ordering::Relaxed),
         st.micros.load(Ordering::Relaxed) as f64 / 1e6,
     );
-    let mut body = body;
     s.state.metrics.render(&mut body);
-    crate::progress::render_metrics(&s.state, &mut body).await;
+    body.push_str(&progress);
+    crate::progress::render_pool(&s.state, &mut body);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

@@ -84,6 +84,12 @@ pub struct Opts {
     /// Longest a GraphQL request may run, in seconds.
     #[arg(long, env = "APP_REQUEST_TIMEOUT", global = true)]
     pub request_timeout: Option<u64>,
+    /// Allow webhook endpoints over plain http (development only).
+    #[arg(long, env = "APP_WEBHOOK_ALLOW_HTTP", global = true)]
+    pub webhook_allow_http: Option<bool>,
+    /// Allow webhook endpoints on private, loopback or link-local addresses.
+    #[arg(long, env = "APP_WEBHOOK_ALLOW_PRIVATE", global = true)]
+    pub webhook_allow_private: Option<bool>,
     /// Origins allowed by CORS (comma-separated), e.g. the web app's URL.
     #[arg(long, env = "APP_CORS_ORIGINS", global = true, value_delimiter = ',')]
     pub cors_origins: Option<Vec<String>>,
@@ -137,6 +143,8 @@ struct FileConfig {
     rate_limit_token: Option<u32>,
     rate_limit_anonymous: Option<u32>,
     request_timeout: Option<u64>,
+    webhook_allow_http: Option<bool>,
+    webhook_allow_private: Option<bool>,
     cors_origins: Option<Vec<String>>,
     web_url: Option<String>,
     public_url: Option<String>,
@@ -181,6 +189,13 @@ pub struct Config {
     pub rate_limit_token: u32,
     pub rate_limit_anonymous: u32,
     pub request_timeout: u64,
+    pub webhook_allow_http: bool,
+    pub webhook_allow_private: bool,
+    /// Webhook worker: poll interval, first retry delay (doubling), attempts, per-attempt timeout.
+    pub webhook_poll_ms: u64,
+    pub webhook_retry_base_ms: u64,
+    pub webhook_max_attempts: u32,
+    pub webhook_timeout_ms: u64,
     pub cors_origins: Vec<String>,
     pub web_url: String,
     pub public_url: String,
@@ -258,6 +273,12 @@ impl Config {
             rate_limit_token: opts.rate_limit_token.or(file.rate_limit_token).unwrap_or(300),
             rate_limit_anonymous: opts.rate_limit_anonymous.or(file.rate_limit_anonymous).unwrap_or(300),
             request_timeout: opts.request_timeout.or(file.request_timeout).unwrap_or(30),
+            webhook_allow_http: opts.webhook_allow_http.or(file.webhook_allow_http).unwrap_or(false),
+            webhook_allow_private: opts.webhook_allow_private.or(file.webhook_allow_private).unwrap_or(false),
+            webhook_poll_ms: 500,
+            webhook_retry_base_ms: 10_000,
+            webhook_max_attempts: 8,
+            webhook_timeout_ms: 10_000,
             cors_origins: opts
                 .cors_origins
                 .clone()

@@ -14,6 +14,7 @@ use crate::{
     progress::{ProgressBoardQuery, ProgressMutation, ProgressQuery, ProgressSubscription},
     regions::RegionsQuery,
     verification::{VerificationMutation, VerificationQuery},
+    webhooks::{WebhooksMutation, WebhooksQuery},
     AppState,
 };
 use async_graphql::{
@@ -31,6 +32,7 @@ pub struct QueryRoot(
     ProgressQuery,
     ProgressBoardQuery,
     AccountsQuery,
+    WebhooksQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -42,6 +44,7 @@ pub struct MutationRoot(
     ProgressMutation,
     AccountsMutation,
     ExportsMutation,
+    WebhooksMutation,
 );
 
 #[derive(MergedSubscription, Default)]

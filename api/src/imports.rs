@@ -482,6 +482,15 @@ pub async fn import(
         },
     )
     .await?;
+    crate::webhooks::enqueue(
+        &txn,
+        county.id,
+        crate::webhooks::WebhookEvent::ImportDone,
+        serde_json::json!({ "kind": kind.as_str(), "file": file_name, "rows": report.rows, "created": report.created,
+            "updated": report.updated, "superseded": report.superseded }),
+        None,
+    )
+    .await?;
     txn.commit().await?;
     state.notifier.publish(&state.db, crate::regions::subtree_ids(&state.db, &county).await?).await;
     Ok(report)

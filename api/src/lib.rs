@@ -31,6 +31,7 @@ pub mod storage;
 pub mod types;
 pub mod verification;
 pub mod web;
+pub mod webhooks;
 pub mod workflow;
 
 use std::sync::Arc;

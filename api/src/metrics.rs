@@ -29,6 +29,8 @@ pub struct Metrics {
     store_calls: Mutex<BTreeMap<&'static str, u64>>,
     pub webhook_deliveries: Mutex<BTreeMap<(String, String), u64>>,
     pub rate_limited: AtomicU64,
+    /// Progress gauges, recomputed at most every 15 s (a scrape costs no SQL in between).
+    pub progress_cache: Mutex<Option<(std::time::Instant, String)>>,
 }
 
 fn label(s: &str) -> String {

@@ -1026,6 +1026,12 @@ pub async fn render_metrics(state: &crate::AppState, out: &mut String) {
             }
         }
     }
+}
+
+/// The database pool's connections, for `/metrics` (no SQL).
+pub fn render_pool(state: &crate::AppState, out: &mut String) {
+    use std::fmt::Write;
+    let db = &state.db;
     let pool = match db {
         sea_orm::DatabaseConnection::SqlxPostgresPoolConnection(_) => {
             let p = db.get_postgres_connection_pool();

@@ -426,6 +426,26 @@ pub async fn transition(
         }
         Op::Return | Op::Reopen => am.return_reason = Set(reason.map(str::to_owned)),
     }
+    if !cur.practice {
+        // Into the outbox before the versioned update: if that update loses a
+        // race, the whole transaction rolls back and no event is ever sent.
+        let event = match op {
+            Op::Submit => crate::webhooks::WebhookEvent::VerificationSubmitted,
+            Op::Approve => crate::webhooks::WebhookEvent::VerificationApproved,
+            Op::Return => crate::webhooks::WebhookEvent::VerificationReturned,
+            Op::Reopen => crate::webhooks::WebhookEvent::VerificationReopened,
+        };
+        let data = json!({
+            "householdId": crate::ids::encode("Household", h.id).0,
+            "householdCode": h.code,
+            "verificationId": crate::ids::encode("Verification", cur.id).0,
+            "status": format!("{:?}", op.to_state()),
+            "version": cur.version + 1,
+            "townshipId": crate::ids::encode("Region", h.township_id).0,
+            "villageId": h.village_id.map(|v| crate::ids::encode("Region", v).0),
+        });
+        crate::webhooks::enqueue(&txn, h.county_id, event, data, None).await?;
+    }
     let res = verification::Entity::update_many()
         .set(am)
         .filter(verification::Column::Id.eq(cur.id))

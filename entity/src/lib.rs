@@ -24,5 +24,7 @@ pub mod region;
 pub mod region_counter;
 pub mod sign_in_throttle;
 pub mod verification;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 
 pub use enums::*;

@@ -9,6 +9,7 @@ mod m20261128_000002_workflow;
 mod m20261128_000003_lookback;
 mod m20261128_000004_counters;
 mod m20261128_000005_photo_evidence;
+mod m20261128_000006_webhooks;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_lookback::Migration),
             Box::new(m20261128_000004_counters::Migration),
             Box::new(m20261128_000005_photo_evidence::Migration),
+            Box::new(m20261128_000006_webhooks::Migration),
         ]
     }
 }

@@ -12,4 +12,5 @@ mod lookback;
 mod matrix;
 mod photos;
 mod progress;
+mod webhooks;
 mod workflow;

@@ -156,7 +156,11 @@ fn expectation(op: &str, who: Who) -> Outcome {
         | "createAccount"
         | "createApiToken"
         | "revokeApiToken"
-        | "revokeSessions" => admin_only(who),
+        | "revokeSessions"
+        | "webhooks"
+        | "createWebhook"
+        | "deleteWebhook"
+        | "redeliverWebhook" => admin_only(who),
         other => panic!("operation `{other}` has no expectation in the authorization matrix: add one"),
     }
 }
@@ -237,6 +241,30 @@ async fn call(app: &TestApp, op: &str, ids: &Ids, token: Option<&str>) -> Value 
             let regions = fixture("gucheng-120-utf8", "regions.csv");
             return app.import_as(token, "REGIONS", "regions.csv", regions, None).await;
         }
+        "webhooks" => ("{ webhooks { url } }".into(), json!({})),
+        // A public address literal: valid without DNS (nothing is sent to it here).
+        "createWebhook" => (
+            "mutation { createWebhook(url: \"https://1.1.1.1/hook\", events: [MILESTONE_MISSED]) { secret } }".into(),
+            json!({}),
+        ),
+        "deleteWebhook" => {
+            let admin = app.token("admin").await;
+            let d = app
+                .ok(
+                    Some(&admin),
+                    "mutation { createWebhook(url: \"https://1.1.1.1/doomed\", events: [MILESTONE_MISSED]) { webhook { id } } }",
+                    json!({}),
+                )
+                .await;
+            (
+                "mutation($id: ID!) { deleteWebhook(id: $id) { url } }".into(),
+                json!({ "id": d["createWebhook"]["webhook"]["id"] }),
+            )
+        }
+        "redeliverWebhook" => (
+            "mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { status } }".into(),
+            json!({ "id": format!("WebhookDelivery:{}", uuid::Uuid::new_v4()) }),
+        ),
         "exportReport" => ("mutation { exportReport(kind: SUMMARY, format: CSV) { rows } }".into(), json!({})),
         "lookBackSamples" => ("{ lookBackSamples { id } }".into(), json!({})),
         "myLookBackItems" => ("{ myLookBackItems { id } }".into(), json!({})),
@@ -370,6 +398,8 @@ async fn every_operation_for_every_kind_of_caller() {
                 "returnVerification",
                 "reopenVerification",
                 "acknowledgeFinding",
+                // An unknown delivery: NOT_FOUND once past the gate.
+                "redeliverWebhook",
             ];
             if *who == Admin
                 && want == Allowed

@@ -1,0 +1,240 @@
+//! Issue 8: webhooks against a receiver this test runs on loopback.
+
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use tests::*;
+
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+    /// How many requests to answer 500 before answering 200.
+    fail_first: usize,
+}
+
+async fn receiver(fail_first: usize) -> (String, Receiver) {
+    let r = Receiver { fail_first, ..Default::default() };
+    let state = r.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let state = state.clone();
+            async move {
+                let mut got = state.got.lock().unwrap();
+                got.push((headers, body));
+                if got.len() <= state.fail_first {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, r)
+}
+
+async fn app() -> TestApp {
+    TestApp::demo_with(|c| {
+        // The receiver is plain http on loopback, which production refuses.
+        c.webhook_allow_http = true;
+        c.webhook_allow_private = true;
+        c.webhook_poll_ms = 50;
+        c.webhook_retry_base_ms = 100;
+    })
+    .await
+}
+
+const CREATE: &str =
+    "mutation($u: String!, $e: [WebhookEvent!]!) { createWebhook(url: $u, events: $e) { secret webhook { id } } }";
+const DELIVERIES: &str = "{ webhooks { url deliveries { id event status attempts lastStatus lastError payload } } }";
+
+async fn wait_for(r: &Receiver, n: usize) {
+    for _ in 0..200 {
+        if r.got.lock().unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the receiver got {} requests, expected {n}", r.got.lock().unwrap().len());
+}
+
+/// A household of the first village, saved with its evidence and photographed, ready to submit.
+async fn ready_to_submit(app: &TestApp, verifier: &str) -> (String, String, String) {
+    let d = app
+        .ok(Some(verifier), "{ households(first: 1, filter: { expectedPath: [APPRAISED], hasOpenErrors: false }) { nodes { id code } } }", json!({}))
+        .await;
+    let (id, code) = (first_id(&d, "/households/nodes/0/id"), first_id(&d, "/households/nodes/0/code"));
+    let save = "mutation($h: ID!) { saveVerification(input: { householdId: $h, version: 0, path: APPRAISED, appraisal: { confirmedOnSite: true } }) { id version } }";
+    let v = app.ok(Some(verifier), save, json!({ "h": id })).await;
+    app.upload_photo(verifier, &id, 11, false).await;
+    (id, code, first_id(&v, "/saveVerification/id"))
+}
+
+fn hmac_hex(secret: &str, msg: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut key = secret.as_bytes().to_vec();
+    key.resize(64, 0);
+    let ipad: Vec<u8> = key.iter().map(|b| b ^ 0x36).collect();
+    let opad: Vec<u8> = key.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::new().chain_update(&ipad).chain_update(msg).finalize();
+    hex::encode(Sha256::new().chain_update(&opad).chain_update(inner).finalize())
+}
+
+#[tokio::test]
+async fn deliveries_are_signed_retried_after_failures_recorded_and_resent() {
+    let app = app().await;
+    let admin = app.token("admin").await;
+    app.extend_look_back(&admin).await;
+    let (url, rx) = receiver(2).await;
+    let d = app.ok(Some(&admin), CREATE, json!({ "u": url, "e": ["VERIFICATION_SUBMITTED"] })).await;
+    let secret = d["createWebhook"]["secret"].as_str().unwrap().to_owned();
+
+    let verifier = app.token("v131126100200").await;
+    let (_, code, vid) = ready_to_submit(&app, &verifier).await;
+    app.ok(
+        Some(&verifier),
+        "mutation($id: ID!) { submitVerification(id: $id, version: 1) { status } }",
+        json!({ "id": vid }),
+    )
+    .await;
+
+    // Two failures, then success: three attempts of one delivery.
+    wait_for(&rx, 3).await;
+    let got = rx.got.lock().unwrap().clone();
+    let ids: Vec<&str> = got.iter().map(|(h, _)| h["x-hsv-delivery"].to_str().unwrap()).collect();
+    assert!(ids.iter().all(|i| *i == ids[0]), "retries of the same delivery");
+    let (headers, body) = &got[2];
+    let ts = headers["x-hsv-timestamp"].to_str().unwrap();
+    assert_eq!(
+        headers["x-hsv-signature"].to_str().unwrap(),
+        format!("sha256={}", hmac_hex(&secret, &format!("{ts}.{body}"))),
+        "the signature verifies with the endpoint's secret"
+    );
+    assert_ne!(
+        headers["x-hsv-signature"].to_str().unwrap(),
+        format!("sha256={}", hmac_hex("another secret", &format!("{ts}.{body}")))
+    );
+    let payload: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload["event"], "VERIFICATION_SUBMITTED");
+    assert_eq!(payload["data"]["householdCode"], code.as_str());
+    assert!(!body.contains("idNumber"), "no personal data in the event");
+
+    // Recorded: delivered on the third attempt.
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        let d = app.ok(Some(&admin), DELIVERIES, json!({})).await;
+        status = d["webhooks"][0]["deliveries"][0].clone();
+        if status["status"] == "DELIVERED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status["status"], "DELIVERED", "{status}");
+    assert_eq!(status["attempts"], 3);
+    assert_eq!(status["lastStatus"], 200);
+
+    // Re-sent on request.
+    app.ok(
+        Some(&admin),
+        "mutation($d: ID!) { redeliverWebhook(deliveryId: $d) { status } }",
+        json!({ "d": status["id"] }),
+    )
+    .await;
+    wait_for(&rx, 4).await;
+    assert_eq!(rx.got.lock().unwrap()[3].1, *body, "the same body again");
+
+    // Scraped in /metrics.
+    let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        text.contains("hsv_webhook_deliveries_total{event=\"VERIFICATION_SUBMITTED\",result=\"retry\"} 2"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_sent_for_a_refused_or_rolled_back_change() {
+    let app = app().await;
+    let admin = app.token("admin").await;
+    app.extend_look_back(&admin).await;
+    let (url, rx) = receiver(0).await;
+    app.ok(Some(&admin), CREATE, json!({ "u": url, "e": ["VERIFICATION_SUBMITTED", "VERIFICATION_APPROVED"] })).await;
+    let verifier = app.token("v131126100200").await;
+
+    // A submission refused for missing evidence (its transaction rolls back): nothing.
+    let d = app
+        .ok(
+            Some(&verifier),
+            "{ households(first: 3, filter: { expectedPath: [APPRAISED] }) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    let bare = first_id(&d, "/households/nodes/2/id");
+    let v = app
+        .ok(
+            Some(&verifier),
+            "mutation($h: ID!) { saveVerification(input: { householdId: $h, version: 0 }) { id } }",
+            json!({ "h": bare }),
+        )
+        .await;
+    let body = app
+        .gql(
+            Some(&verifier),
+            "mutation($id: ID!) { submitVerification(id: $id, version: 1) { status } }",
+            json!({ "id": first_id(&v, "/saveVerification/id") }),
+        )
+        .await;
+    assert!(code(&body).is_some(), "refused: {body}");
+
+    // One record submitted, then approved by six racing requests: one wins, the
+    // losers roll back after writing to the outbox, and only one event exists.
+    let (_, _, vid) = ready_to_submit(&app, &verifier).await;
+    app.ok(
+        Some(&verifier),
+        "mutation($id: ID!) { submitVerification(id: $id, version: 1) { status } }",
+        json!({ "id": vid }),
+    )
+    .await;
+    let township = app.token("t131126100").await;
+    let approvals = (0..6).map(|_| {
+        app.gql(
+            Some(&township),
+            "mutation($id: ID!) { approveVerification(id: $id, version: 2) { status } }",
+            json!({ "id": vid }),
+        )
+    });
+    let results = futures_util::future::join_all(approvals).await;
+    let won = results.iter().filter(|r| r.get("errors").is_none()).count();
+    assert_eq!(won, 1, "{results:#?}");
+
+    wait_for(&rx, 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let events: Vec<String> = rx
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, b)| serde_json::from_str::<Value>(b).unwrap()["event"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(events, ["VERIFICATION_SUBMITTED", "VERIFICATION_APPROVED"]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM webhook_deliveries").await, 2, "no row for a refused or lost change");
+}
+
+#[tokio::test]
+async fn endpoints_must_be_public_https_unless_configured() {
+    let app = TestApp::demo().await;
+    let admin = app.token("admin").await;
+    for url in [
+        "http://example.org/hook",
+        "https://127.0.0.1/hook",
+        "https://10.1.2.3/hook",
+        "https://[::1]/hook",
+        "not a url",
+    ] {
+        let body = app.gql(Some(&admin), CREATE, json!({ "u": url, "e": ["IMPORT_DONE"] })).await;
+        assert_eq!(code(&body), Some("VALIDATION"), "{url}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "url");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM webhook_endpoints").await, 0);
+}
