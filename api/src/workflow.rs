@@ -439,7 +439,7 @@ pub async fn transition(
             "householdId": crate::ids::encode("Household", h.id).0,
             "householdCode": h.code,
             "verificationId": crate::ids::encode("Verification", cur.id).0,
-            "status": format!("{:?}", op.to_state()),
+            "status": op.to_state().as_str(),
             "version": cur.version + 1,
             "townshipId": crate::ids::encode("Region", h.township_id).0,
             "villageId": h.village_id.map(|v| crate::ids::encode("Region", v).0),

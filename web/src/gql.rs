@@ -58,6 +58,7 @@ ops!(
     IssueAccounts: "graphql/IssueAccounts.graphql",
     Regions: "graphql/Regions.graphql",
     ImportReferenceFile: "graphql/ImportReferenceFile.graphql",
+    ExportReport: "graphql/ExportReport.graphql",
 );
 
 /// An error the app can show: the API's `extensions.code` and its message, or

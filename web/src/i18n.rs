@@ -152,6 +152,9 @@ static TEXT: &[(&str, &str, &str)] = &[
     ("progress_done", "完成", "done"),
     ("language", "English", "中文"),
     ("must_fill", "请填写", "Please fill in"),
+    ("export_households", "导出核验明细（Excel）", "Export households (Excel)"),
+    ("export_summary", "导出汇总（Excel）", "Export summary (Excel)"),
+    ("exporting", "正在生成…", "Generating…"),
 ];
 
 pub fn tr(key: &str, english: bool) -> &'static str {

@@ -119,6 +119,7 @@ async fn deliveries_are_signed_retried_after_failures_recorded_and_resent() {
     let payload: Value = serde_json::from_str(body).unwrap();
     assert_eq!(payload["event"], "VERIFICATION_SUBMITTED");
     assert_eq!(payload["data"]["householdCode"], code.as_str());
+    assert_eq!(payload["data"]["status"], "SUBMITTED");
     assert!(!body.contains("idNumber"), "no personal data in the event");
 
     // Recorded: delivered on the third attempt.

@@ -297,6 +297,19 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
     let (household, _) = household_of(app, &verifier).await;
     let save = "mutation($h: ID!) { saveVerification(input: { householdId: $h, version: 0, path: APPRAISED }) { id } }";
     app.ok(Some(&verifier), save, json!({ "h": household })).await;
+    // The board's Excel export (the browser then downloads it from the link).
+    b.goto("/board").await;
+    b.click("#export-summary").await;
+    let mut exported = 0;
+    for _ in 0..100 {
+        exported = app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'EXPORT_CREATED'").await;
+        if exported > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(exported, 1, "one export generated from the board");
+
     b.goto(&format!("/households/{household}")).await;
     b.click("#history summary").await;
     b.wait_text("#history ol.history", "VERIFICATION_SAVED").await;
