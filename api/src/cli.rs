@@ -61,13 +61,51 @@ pub enum Command {
 }
 
 pub fn init_tracing(format: LogFormat) {
+    let _ = init_tracing_with_otel(format);
+}
+
+/// Logs to stdout (filtered by `APP_LOG`) and, when `OTEL_EXPORTER_OTLP_ENDPOINT`
+/// is set, spans (one per request and per resolver) to that OpenTelemetry
+/// collector over OTLP/HTTP. Keep the returned provider and shut it down at
+/// exit so the last spans are sent.
+pub fn init_tracing_with_otel(format: LogFormat) -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
+    use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, Layer};
     let filter = tracing_subscriber::EnvFilter::try_from_env("APP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,async_graphql=warn"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = match format {
-        LogFormat::Json => b.json().try_init(),
-        LogFormat::Text => b.try_init(),
+    let fmt = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_filter(filter).boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_filter(filter).boxed(),
     };
+    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.trim().is_empty());
+    let provider = endpoint.and_then(|e| {
+        use opentelemetry::trace::TracerProvider;
+        use opentelemetry_otlp::WithExportConfig;
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(format!("{}/v1/traces", e.trim_end_matches('/')))
+            .build()
+            .map_err(|err| eprintln!("OpenTelemetry export is off: {err}"))
+            .ok()?;
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(opentelemetry_sdk::Resource::builder().with_service_name("hsv-api").build())
+            .build();
+        Some((provider.clone(), provider.tracer("hsv-api")))
+    });
+    match provider {
+        Some((provider, tracer)) => {
+            // Spans of our code and of every GraphQL resolver, not of SQL drivers.
+            let otel = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(
+                tracing_subscriber::EnvFilter::new("info,sqlx=off,sea_orm=off,hyper=off,h2=off,reqwest=off"),
+            );
+            let _ = tracing_subscriber::registry().with(fmt).with(otel).try_init();
+            Some(provider)
+        }
+        None => {
+            let _ = tracing_subscriber::registry().with(fmt).try_init();
+            None
+        }
+    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -80,7 +118,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return crate::web::serve(dir, &web_bind, api_url).await;
     }
     let cfg = Config::load(&cli.opts)?;
-    init_tracing(cfg.log_format);
+    let otel = init_tracing_with_otel(cfg.log_format);
+    let result = run_command(cli, cfg).await;
+    if let Some(p) = otel {
+        // Sends the spans still in the batch (a blocking call: off the async threads).
+        let _ = tokio::task::spawn_blocking(move || p.shutdown()).await;
+    }
+    result
+}
+
+async fn run_command(cli: Cli, cfg: Config) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cfg).await,
         Command::ServeDemo => {

@@ -115,3 +115,45 @@ async fn metrics_count_requests_latency_storage_and_progress() {
     assert!(text.contains("figure=\"households\"} 4553"), "{text}");
     assert!(text.contains("hsv_db_pool_connections{state=\"idle\"}"), "{text}");
 }
+
+#[tokio::test]
+async fn spans_reach_an_opentelemetry_collector_when_configured() {
+    // A stand-in collector: OTLP/HTTP posts protobuf to /v1/traces.
+    let got: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Default::default();
+    let store = got.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let store = store.clone();
+            async move {
+                store.lock().unwrap().push(body.to_vec());
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let collector = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let dir = std::env::temp_dir().join(unique("hsv-otel-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}/app.db?mode=rwc", dir.display());
+    let api = ApiProcess::start_with(
+        "serve",
+        &db,
+        "otel-test-secret-otel-test-secret-0123",
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", collector), ("OTEL_BSP_SCHEDULE_DELAY", "200".into())],
+    )
+    .await;
+    let body = api.gql(None, "query Ping { campaigns { name } }", json!({})).await;
+    assert_eq!(code(&body), Some("UNAUTHENTICATED"));
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    for _ in 0..150 {
+        let bodies = got.lock().unwrap().clone();
+        if bodies.iter().any(|b| contains(b, b"hsv-api") && contains(b, b"execute")) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no span reached the collector ({} posts)", got.lock().unwrap().len());
+}
