@@ -239,3 +239,49 @@ async fn endpoints_must_be_public_https_unless_configured() {
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM webhook_endpoints").await, 0);
 }
+
+#[tokio::test]
+async fn imports_and_missed_milestones_are_reported_once() {
+    let app = app().await;
+    let admin = app.token("admin").await;
+    let (url, rx) = receiver(0).await;
+    app.ok(Some(&admin), CREATE, json!({ "u": url, "e": ["IMPORT_DONE", "MILESTONE_MISSED"] })).await;
+
+    // An import into a new campaign.
+    let county = app.ok(Some(&admin), "{ regions(level: COUNTY) { id } }", json!({})).await["regions"][0]["id"].clone();
+    let c = app
+        .ok(
+            Some(&admin),
+            "mutation($c: ID!) { createCampaign(name: \"复核\", countyId: $c, startsOn: \"2021-05-10\", endsOn: \"2021-05-31\") { id } }",
+            json!({ "c": county }),
+        )
+        .await;
+    let campaign = first_id(&c, "/createCampaign/id");
+    let r = app
+        .import(&admin, "POVERTY", "poverty.csv", fixture("gucheng-120-utf8", "poverty-households.csv"), &campaign)
+        .await;
+    assert_eq!(r["data"]["importReferenceFile"]["accepted"], true, "{r}");
+
+    // The demo's 2020 milestones ended unmet: each is reported as missed, once.
+    let events = || -> Vec<Value> {
+        rx.got.lock().unwrap().iter().map(|(_, b)| serde_json::from_str::<Value>(b).unwrap()).collect()
+    };
+    let mut missed = 0;
+    for _ in 0..300 {
+        let ev = events();
+        missed = ev.iter().filter(|e| e["event"] == "MILESTONE_MISSED").count();
+        if missed > 0 && ev.iter().any(|e| e["event"] == "IMPORT_DONE") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let ev = events();
+    let import = ev.iter().find(|e| e["event"] == "IMPORT_DONE").expect("an IMPORT_DONE event");
+    assert_eq!(import["data"]["kind"], "POVERTY");
+    assert_eq!(import["data"]["rows"], 120);
+    assert!(missed >= 1, "{ev:#?}");
+    // Another check round (every 120 polls: 6 s here) finds them again and sends nothing new.
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let again = events().iter().filter(|e| e["event"] == "MILESTONE_MISSED").count();
+    assert_eq!(again, missed, "a missed milestone is reported once");
+}
