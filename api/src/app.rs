@@ -332,17 +332,22 @@ async fn photo_handler(
             ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "private, max-age=300".into())], bytes)
                 .into_response()
         }
-        Err(e @ crate::error::AppError::Forbidden(_)) => {
-            (StatusCode::FORBIDDEN, Json(request_error_body(e.code(), &e.to_string()))).into_response()
-        }
-        Err(e @ crate::error::AppError::NotFound(_)) => {
-            (StatusCode::NOT_FOUND, Json(request_error_body(e.code(), &e.to_string()))).into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "photo serving failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(request_error_body("INTERNAL", "Internal error."))).into_response()
-        }
+        Err(e) => link_error(e, "photo serving failed"),
     }
+}
+
+/// A signed link that did not work: 403 (bad or expired), 404, or a logged 500.
+fn link_error(e: crate::error::AppError, what: &str) -> Response {
+    let status = match &e {
+        crate::error::AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        crate::error::AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        _ => {
+            tracing::error!(error = %e, "{what}");
+            return (StatusCode::INTERNAL_SERVER_ERROR, Json(request_error_body("INTERNAL", "Internal error.")))
+                .into_response();
+        }
+    };
+    (status, Json(request_error_body(e.code(), &e.to_string()))).into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -366,30 +371,14 @@ async fn export_handler(
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             };
             // RFC 6266/5987: the Chinese file name survives in every browser.
-            let encoded: String = q
-                .name
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
+            let encoded = crate::exports::urlencode(&q.name);
             let disposition = format!(
                 "attachment; filename=\"export.{}\"; filename*=UTF-8''{encoded}",
                 if file.ends_with(".csv") { "csv" } else { "xlsx" }
             );
             ([(header::CONTENT_TYPE, ct.to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes).into_response()
         }
-        Err(e @ crate::error::AppError::Forbidden(_)) => {
-            (StatusCode::FORBIDDEN, Json(request_error_body(e.code(), &e.to_string()))).into_response()
-        }
-        Err(e @ crate::error::AppError::NotFound(_)) => {
-            (StatusCode::NOT_FOUND, Json(request_error_body(e.code(), &e.to_string()))).into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "export download failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(request_error_body("INTERNAL", "Internal error."))).into_response()
-        }
+        Err(e) => link_error(e, "export download failed"),
     }
 }
 

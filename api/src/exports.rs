@@ -548,7 +548,8 @@ async fn link(state: &AppState, id: Uuid, ext: &str, file_name: &str) -> AppResu
     Ok(format!("{}/exports/{id}.{ext}?exp={exp}&name={name}&sig={sig}", state.cfg.public_url.trim_end_matches('/')))
 }
 
-fn urlencode(s: &str) -> String {
+/// Percent-encodes all but unreserved ASCII (for a file name in a URL or header).
+pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),

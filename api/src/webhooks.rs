@@ -21,7 +21,6 @@ use sea_orm::{
     QuerySelect,
 };
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
 use uuid::Uuid;
 
@@ -111,15 +110,7 @@ pub async fn enqueue<C: ConnectionTrait>(
 
 /// `sha256=<hex>` of HMAC-SHA256(secret, "<timestamp>.<body>").
 pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
-    let mut key = secret.as_bytes().to_vec();
-    if key.len() > 64 {
-        key = Sha256::digest(&key).to_vec();
-    }
-    key.resize(64, 0);
-    let ipad: Vec<u8> = key.iter().map(|b| b ^ 0x36).collect();
-    let opad: Vec<u8> = key.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::new().chain_update(&ipad).chain_update(format!("{timestamp}.{body}")).finalize();
-    format!("sha256={}", hex::encode(Sha256::new().chain_update(&opad).chain_update(inner).finalize()))
+    format!("sha256={}", crate::auth::hmac_sha256_hex(secret.as_bytes(), format!("{timestamp}.{body}").as_bytes()))
 }
 
 fn private(ip: IpAddr) -> bool {

@@ -63,12 +63,7 @@ impl JwtKeys {
 
     /// HMAC-SHA256 (RFC 2104) of a message with the link key, hex.
     pub fn mac(&self, msg: &str) -> String {
-        let mut key = [0u8; 64];
-        key[..32].copy_from_slice(&self.url_key[..32]);
-        let ipad: Vec<u8> = key.iter().map(|b| b ^ 0x36).collect();
-        let opad: Vec<u8> = key.iter().map(|b| b ^ 0x5c).collect();
-        let inner = Sha256::new().chain_update(&ipad).chain_update(msg.as_bytes()).finalize();
-        hex::encode(Sha256::new().chain_update(&opad).chain_update(inner).finalize())
+        super::hmac_sha256_hex(&self.url_key[..32], msg.as_bytes())
     }
 
     /// Constant-time check of a link signature.
