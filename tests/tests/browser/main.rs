@@ -125,6 +125,8 @@ async fn verifier_enters_township_approves_board_updates_live() {
     township.fill("#repeat-password", "Zhengkou-town-2020").await;
     township.click("#save-password").await;
     township.wait_for(&format!("#review-list li[data-code='{code}']")).await;
+    // Below the queue: the township's progress by village.
+    township.wait_for("#board #children-chart svg").await;
     township.shot("township-review-desktop").await;
     township.click(&format!("#review-list li[data-code='{code}'] button.approve")).await;
     township.wait_gone(&format!("#review-list li[data-code='{code}']")).await;
