@@ -3,24 +3,25 @@
 //!
 //! Households are read in batches of 1000 by household code and written as
 //! they come (the xlsx sheet in constant-memory mode, CSV straight to a file),
-//! so a province-sized export never holds all of them. The file goes to the
+//! so a province-sized export never holds all of them. The summary comes from
+//! the progress counters, one query whatever the size. The file goes to the
 //! object store under `exports/`; the caller gets an expiring link. Practice
 //! entries never appear. Removed after a day by the sweeper.
 
 use crate::{
     audit::{self, Actor, NewEvent},
     auth::{mask_id_number, region_household_condition, Viewer},
-    checks::{self, RenovationKind},
+    checks::{self, Arrangement, RenovationKind},
     error::{AppError, AppResult},
     graphql::CtxExt,
     ids, progress, regions, AppState,
 };
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use entity::{account, finding, household, region, verification, SafetyPath, VerificationStatus};
+use entity::{account, finding, household, region, verification, RegionLevel, SafetyPath, VerificationStatus};
 use object_store::{path::Path as ObjectPath, ObjectStoreExt, PutPayload};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 const BATCH: u64 = 1000;
@@ -133,18 +134,22 @@ fn evidence_zh(v: &verification::Model) -> String {
         Some(SafetyPath::Secured) => e
             .secured
             .map(|s| {
-                format!(
-                    "{}；{}",
-                    serde_json::to_string(&s.arrangement).unwrap_or_default().trim_matches('"'),
-                    s.address
-                )
+                let how = match s.arrangement {
+                    Arrangement::PublicRental => "集体公租房",
+                    Arrangement::ElderlyHome => "幸福大院",
+                    Arrangement::RentedFarmhouse => "租赁闲置农房",
+                    Arrangement::Relatives => "投亲靠友",
+                    Arrangement::Other => "其他",
+                };
+                format!("{how}；{}", s.address)
             })
             .unwrap_or_default(),
         None => String::new(),
     }
 }
 
-/// Counts for one village (or township total) in the summary.
+/// Counts for one region in the summary, read from the progress counters
+/// (kept in every writing transaction; practice never counts).
 #[derive(Default, Clone)]
 struct Tally {
     households: i64,
@@ -153,32 +158,14 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, status: Option<VerificationStatus>, path: Option<SafetyPath>) {
-        self.households += 1;
-        let i = match status {
-            None | Some(VerificationStatus::NotStarted) => 0,
-            Some(VerificationStatus::Draft) => 1,
-            Some(VerificationStatus::Submitted) => 2,
-            Some(VerificationStatus::Returned) => 3,
-            Some(VerificationStatus::Approved) => 4,
-            Some(VerificationStatus::Reopened) => 5,
-        };
-        self.by_status[i] += 1;
-        if let Some(p) = path {
-            self.by_path[match p {
-                SafetyPath::Appraised => 0,
-                SafetyPath::Renovated => 1,
-                SafetyPath::Secured => 2,
-            }] += 1;
-        }
-    }
-    fn merge(&mut self, o: &Tally) {
-        self.households += o.households;
-        for i in 0..6 {
-            self.by_status[i] += o.by_status[i];
-        }
-        for i in 0..3 {
-            self.by_path[i] += o.by_path[i];
+    fn from_counters(c: Option<&HashMap<String, i64>>) -> Self {
+        let get = |k: &str| c.and_then(|c| c.get(k)).copied().unwrap_or(0);
+        let statuses = ["NOT_STARTED", "DRAFT", "SUBMITTED", "RETURNED", "APPROVED", "REOPENED"];
+        let paths = [SafetyPath::Appraised, SafetyPath::Renovated, SafetyPath::Secured];
+        Self {
+            households: get("households"),
+            by_status: statuses.map(|st| get(&format!("status:{st}"))),
+            by_path: paths.map(|p| get(&format!("path:{}", p.as_str()))),
         }
     }
     fn row(&self, township: &str, village: &str) -> Vec<Cell> {
@@ -278,13 +265,12 @@ pub async fn export(
         return Err(AppError::not_found("region"));
     }
     // Names of every region below (villages and townships): bounded by the region list, not households.
-    let names: HashMap<Uuid, String> = region::Entity::find()
+    let subtree = region::Entity::find()
         .filter(region::Column::Path.starts_with(&root.path))
+        .order_by_asc(region::Column::Code)
         .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.name))
-        .collect();
+        .await?;
+    let names: HashMap<Uuid, String> = subtree.iter().map(|r| (r.id, r.name.clone())).collect();
     let cond = Condition::all()
         .add(viewer.household_condition())
         .add(region_household_condition(root.id, root.level, &root.path))
@@ -339,12 +325,12 @@ pub async fn export(
         }
     };
 
-    let mut tallies: BTreeMap<(String, String), Tally> = BTreeMap::new();
     let mut people: HashMap<Uuid, String> = HashMap::new();
     let mut last: Option<(String, Uuid)> = None;
     let mut rows = 0i64;
     let web = state.cfg.web_url.trim_end_matches('/').to_owned();
-    loop {
+    // The household rows; a SUMMARY export reads only the counters below.
+    while kind == ExportKind::Households {
         let mut q = household::Entity::find().filter(cond.clone());
         if let Some((code, id)) = &last {
             q = q.filter(Condition::any().add(household::Column::Code.gt(code.clone())).add(
@@ -391,11 +377,7 @@ pub async fn export(
             let village = h.village_id.and_then(|id| names.get(&id).cloned()).unwrap_or_default();
             let status = v.map(|v| v.status);
             let path = v.and_then(|v| v.path);
-            tallies.entry((township.clone(), village.clone())).or_default().add(status, path);
             rows += 1;
-            if kind != ExportKind::Households {
-                continue;
-            }
             let name_of = |id: Option<Uuid>| id.and_then(|id| people.get(&id).cloned()).unwrap_or_default();
             let time = |t: Option<DateTime<Utc>>| {
                 t.map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M").to_string())
@@ -427,41 +409,42 @@ pub async fn export(
         }
     }
 
-    // The summary: one row per village, a total per township, the grand total.
+    // The summary: one row per village, a total per township, the grand total,
+    // in code order, from one read of the counters.
+    let ids: Vec<Uuid> = subtree.iter().map(|r| r.id).collect();
+    let counters = crate::counters::read(db, campaign.id, &ids).await?;
+    let tally = |id: Uuid| Tally::from_counters(counters.get(&id));
     let mut summary_rows: Vec<Vec<Cell>> = Vec::new();
-    let mut total = Tally::default();
-    let mut by_township: BTreeMap<String, Tally> = BTreeMap::new();
-    for ((t, _), tally) in &tallies {
-        by_township.entry(t.clone()).or_default().merge(tally);
-        total.merge(tally);
+    let mut villages = 0i64;
+    for t in subtree.iter().filter(|r| r.level == RegionLevel::Township) {
+        for v in subtree.iter().filter(|r| r.level == RegionLevel::Village && r.parent_id == Some(t.id)) {
+            summary_rows.push(tally(v.id).row(&t.name, &v.name));
+            villages += 1;
+        }
+        summary_rows.push(tally(t.id).row(&t.name, "合计"));
     }
-    for (t, tt) in &by_township {
-        for ((tn, v), tally) in tallies.range((t.clone(), String::new())..) {
-            if tn != t {
-                break;
-            }
-            summary_rows.push(tally.row(t, v));
-        }
-        summary_rows.push(tt.row(t, "合计"));
+    if root.level == RegionLevel::Village {
+        let township = match root.parent_id {
+            Some(id) => region::Entity::find_by_id(id).one(db).await?.map(|r| r.name).unwrap_or_default(),
+            None => String::new(),
+        };
+        summary_rows.push(tally(root.id).row(&township, &root.name));
+        villages = 1;
     }
-    summary_rows.push(total.row("总计", ""));
-    let summary_count = tallies.len() as i64;
-    match &mut sink {
-        Sink::Xlsx { wb, sheet, row } => {
-            // Back to the (in-memory) summary sheet, written after the households.
-            *sheet = 0;
-            *row = 1;
-            let _ = wb;
-            for r in &summary_rows {
-                sink.write(r).map_err(AppError::Internal)?;
-            }
+    summary_rows.push(tally(root.id).row("总计", ""));
+    // The summary goes to the xlsx summary sheet (in memory, written last), or
+    // is the whole CSV for a SUMMARY export.
+    let summary_here = match &mut sink {
+        Sink::Xlsx { sheet, row, .. } => {
+            (*sheet, *row) = (0, 1);
+            true
         }
-        Sink::Csv(_) if kind == ExportKind::Summary => {
-            for r in &summary_rows {
-                sink.write(r).map_err(AppError::Internal)?;
-            }
+        Sink::Csv(_) => kind == ExportKind::Summary,
+    };
+    if summary_here {
+        for r in &summary_rows {
+            sink.write(r).map_err(AppError::Internal)?;
         }
-        Sink::Csv(_) => {}
     }
     match sink {
         Sink::Xlsx { mut wb, .. } => wb.save(tmp.path()).map_err(|e| AppError::Internal(e.into()))?,
@@ -496,7 +479,7 @@ pub async fn export(
         file_name,
         kind,
         format,
-        rows: if kind == ExportKind::Households { rows } else { summary_count },
+        rows: if kind == ExportKind::Households { rows } else { villages },
         url,
         expires_at,
     })
