@@ -67,12 +67,14 @@ ops!(
 pub struct ApiError {
     pub code: String,
     pub message: String,
-    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self { code: code.into(), message: message.into() }
+    }
     pub fn network() -> Self {
-        Self { code: "NETWORK".into(), message: String::new(), retry_after: None }
+        Self::new("NETWORK", "")
     }
     pub fn is_network(&self) -> bool {
         self.code == "NETWORK"
@@ -82,7 +84,6 @@ impl ApiError {
         Some(Self {
             code: e["extensions"]["code"].as_str().unwrap_or("INTERNAL").to_owned(),
             message: e["message"].as_str().unwrap_or_default().to_owned(),
-            retry_after: e["extensions"]["retryAfterSeconds"].as_i64(),
         })
     }
 }
@@ -128,11 +129,7 @@ pub async fn post(path: &str, body: JsValue, json: bool, token: Option<&str>) ->
     let resp: web_sys::Response = resp.unchecked_into();
     let text = JsFuture::from(resp.text().map_err(|_| ApiError::network())?).await.map_err(|_| ApiError::network())?;
     let text = text.as_string().unwrap_or_default();
-    serde_json::from_str(&text).map_err(|_| ApiError {
-        code: "INTERNAL".into(),
-        message: format!("HTTP {}", resp.status()),
-        retry_after: None,
-    })
+    serde_json::from_str(&text).map_err(|_| ApiError::new("INTERNAL", format!("HTTP {}", resp.status())))
 }
 
 thread_local! {
@@ -177,11 +174,8 @@ fn decode<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> {
     if let Some(e) = ApiError::from_body(&body) {
         return Err(e);
     }
-    serde_json::from_value(body.get("data").cloned().unwrap_or(Value::Null)).map_err(|e| ApiError {
-        code: "INTERNAL".into(),
-        message: e.to_string(),
-        retry_after: None,
-    })
+    serde_json::from_value(body.get("data").cloned().unwrap_or(Value::Null))
+        .map_err(|e| ApiError::new("INTERNAL", e.to_string()))
 }
 
 /// Sends a raw GraphQL body as the signed-in account.

@@ -232,11 +232,7 @@ impl Outbox {
             }
             "submit" => {
                 let (Some(id), Some(version)) = (item.verification_id.clone(), item.version) else {
-                    return Err(ApiError {
-                        code: "VALIDATION".into(),
-                        message: "Save first.".into(),
-                        retry_after: None,
-                    });
+                    return Err(ApiError::new("VALIDATION", "Save first."));
                 };
                 gql::call::<gql::SubmitVerification>(gql::submit_verification::Variables {
                     id,
@@ -253,7 +249,7 @@ impl Outbox {
 
     async fn send_photo(self, item: &Item) -> Result<(), ApiError> {
         let Some(blob) = crate::idb::get_blob(&item.id).await else {
-            return Err(ApiError { code: "VALIDATION".into(), message: "Photo missing.".into(), retry_after: None });
+            return Err(ApiError::new("VALIDATION", "Photo missing."));
         };
         let ct = item.content_type.clone().unwrap_or_else(|| "image/jpeg".into());
         let ticket = gql::call::<gql::RequestPhotoUpload>(gql::request_photo_upload::Variables {
@@ -277,7 +273,7 @@ impl Outbox {
         })
         .await?;
         if !(200..300).contains(&status) {
-            return Err(ApiError { code: "UPLOAD".into(), message: format!("HTTP {status}"), retry_after: None });
+            return Err(ApiError::new("UPLOAD", format!("HTTP {status}")));
         }
         let photo = gql::call::<gql::ConfirmPhotoUpload>(gql::confirm_photo_upload::Variables { ticket_id: ticket.id })
             .await?

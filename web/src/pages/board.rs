@@ -48,8 +48,9 @@ pub fn BoardPage(region: String) -> impl IntoView {
 fn Board(d: q::ResponseData, last_update: RwSignal<Option<f64>>) -> impl IntoView {
     let c = ctx();
     let region = d.region.clone();
-    let fetched = d.progress.clone();
-    let p = move || fetched.clone();
+    // One region's figures; closures below re-render on language or clock changes.
+    let progress = StoredValue::new(d.progress.clone());
+    let p = move || progress.get_value();
     let children = region.as_ref().map(|r| r.children.clone()).unwrap_or_default();
     let level = region.as_ref().map(|r| name(&r.level)).unwrap_or_default();
     let title = region.as_ref().map(|r| r.name.clone()).unwrap_or_default();
@@ -58,12 +59,8 @@ fn Board(d: q::ResponseData, last_update: RwSignal<Option<f64>>) -> impl IntoVie
     let parent = region.as_ref().filter(|r| r.id != own).and_then(|r| r.parent.clone());
     let region_id = region.as_ref().map(|r| r.id.clone()).unwrap_or_default();
     let milestones = d.milestones.clone();
-    let p2 = p.clone();
-    let p3 = p.clone();
-    let p4 = p.clone();
-    let p5 = p.clone();
     let kpis = move || {
-        let p = p2();
+        let p = p();
         view! {
             <div class="kpis" id="kpis">
                 <div class="kpi"><span>{t("households_n")}</span><b id="kpi-households">{p.households}</b></div>
@@ -74,7 +71,7 @@ fn Board(d: q::ResponseData, last_update: RwSignal<Option<f64>>) -> impl IntoVie
         }
     };
     let status = move || {
-        let p = p3();
+        let p = p();
         let total = p.households.max(1) as f64;
         let colors = [
             ("NOT_STARTED", "#c3cad3"),
@@ -102,7 +99,7 @@ fn Board(d: q::ResponseData, last_update: RwSignal<Option<f64>>) -> impl IntoVie
         }
     };
     let ms = move || {
-        let p = p4();
+        let p = p();
         let now = c.now.get();
         view! {
             <div class="card" id="milestones">
@@ -128,7 +125,7 @@ fn Board(d: q::ResponseData, last_update: RwSignal<Option<f64>>) -> impl IntoVie
         }
     };
     let burn = move || {
-        let p = p5();
+        let p = p();
         let pts: Vec<(f64, f64, f64)> =
             p.series.iter().map(|s| (parse_ms(&s.at), s.submitted as f64, s.approved as f64)).collect();
         let now = now_ms();

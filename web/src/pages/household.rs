@@ -106,11 +106,10 @@ impl Draft {
 
 async fn fetch(id: String, practice: bool) -> Result<q::HouseholdHousehold, gql::ApiError> {
     let key = format!("household.{id}.{practice}");
-    gql::call_cached::<gql::Household>(&key, q::Variables { id, practice }).await?.household.ok_or(gql::ApiError {
-        code: "NOT_FOUND".into(),
-        message: String::new(),
-        retry_after: None,
-    })
+    gql::call_cached::<gql::Household>(&key, q::Variables { id, practice })
+        .await?
+        .household
+        .ok_or(gql::ApiError::new("NOT_FOUND", ""))
 }
 
 #[component]

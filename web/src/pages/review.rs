@@ -3,7 +3,7 @@
 
 use super::error_view;
 use crate::gql::{self, households as q, name, ApiError};
-use crate::i18n::{label, t};
+use crate::i18n::{error_text, label, t};
 use crate::state::{ctx, enc};
 use crate::Link;
 use leptos::prelude::*;
@@ -17,6 +17,8 @@ pub fn ReviewPage() -> impl IntoView {
     let c = ctx();
     let tick = RwSignal::new(0u32);
     let bulk = RwSignal::new(None::<(usize, usize)>);
+    // Records the bulk run could not approve (changed meanwhile, new findings…), with why.
+    let bulk_failed = RwSignal::new(Vec::<String>::new());
     let data = LocalResource::new(move || {
         tick.track();
         c.revision.track();
@@ -41,18 +43,21 @@ pub fn ReviewPage() -> impl IntoView {
                         Err(e) => error_view(&e),
                         Ok(d) => {
                             let nodes = d.households.nodes;
-                            let clean: Vec<(String, i64)> = nodes.iter()
+                            let clean: Vec<(String, i64, String)> = nodes.iter()
                                 .filter(|h| h.findings.is_empty())
-                                .filter_map(|h| h.verification.as_ref().map(|v| (v.id.clone(), v.version)))
+                                .filter_map(|h| h.verification.as_ref().map(|v| (v.id.clone(), v.version, h.code.clone())))
                                 .collect();
                             let n = clean.len();
                             let run_bulk = move |_| {
                                 let clean = clean.clone();
                                 leptos::task::spawn_local(async move {
                                     let total = clean.len();
-                                    for (i, (id, version)) in clean.into_iter().enumerate() {
+                                    bulk_failed.set(Vec::new());
+                                    for (i, (id, version, code)) in clean.into_iter().enumerate() {
                                         bulk.set(Some((i, total)));
-                                        let _ = approve(id, version).await;
+                                        if let Err(e) = approve(id, version).await {
+                                            bulk_failed.update(|f| f.push(format!("{code}: {}", error_text(&e))));
+                                        }
                                     }
                                     bulk.set(Some((total, total)));
                                     tick.update(|t| *t += 1);
@@ -69,6 +74,9 @@ pub fn ReviewPage() -> impl IntoView {
                                         <span>{a}" / "{b}</span>
                                     })}
                                 </div>
+                                {move || bulk_failed.with(|f| (!f.is_empty()).then(|| view! {
+                                    <ul class="findings" id="bulk-failed">{f.iter().map(|m| view! { <li class="error">{m.clone()}</li> }).collect_view()}</ul>
+                                }))}
                                 {nodes.is_empty().then(|| view! { <p class="muted">{move || t("queue_empty")}</p> })}
                                 <ul class="cards" id="review-list">
                                     {nodes.into_iter().map(|h| view! { <ReviewRow h=h tick=tick /> }).collect_view()}

@@ -60,11 +60,7 @@ pub fn ChangePassword() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if new.get_untracked() != repeat.get_untracked() {
-            error.set(Some(ApiError {
-                code: "VALIDATION".into(),
-                message: t("pw_mismatch").into(),
-                retry_after: None,
-            }));
+            error.set(Some(ApiError::new("VALIDATION", t("pw_mismatch"))));
             return;
         }
         busy.set(true);
