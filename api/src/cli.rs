@@ -154,9 +154,10 @@ async fn run_command(cli: Cli, cfg: Config) -> anyhow::Result<()> {
             let state = &server.state;
             let mut total = 0;
             for c in entity::campaign::Entity::find().all(&state.db).await? {
-                let (_w, txn) = state.begin().await?;
-                let drift = crate::counters::recount(&txn, c.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-                txn.commit().await?;
+                let tx = crate::domain::tx::Tx::begin(state, Default::default()).await?;
+                let drift = crate::counters::recount(tx.conn(), c.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                // Counters are derived figures: correcting them changes no record.
+                tx.commit_bookkeeping(state).await?;
                 for d in &drift {
                     println!(
                         "{}: region {} {}: stored {}, actual {}",

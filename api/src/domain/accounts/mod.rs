@@ -1,0 +1,169 @@
+//! Accounts: personal accounts made by an ADMIN, listing, ending sessions.
+//! Bulk issuing and API tokens are in their own files.
+
+mod issuing;
+mod tokens;
+
+pub use issuing::*;
+pub use tokens::*;
+
+use crate::{
+    domain::{
+        audit::{self, NewEvent},
+        auth::{
+            password,
+            sessions::{normalize_username, revoke_all_sessions},
+        },
+        ctx::Ctx,
+        error::{AppError, AppResult},
+        regions,
+        tx::Tx,
+    },
+    AppState,
+};
+use entity::{account, region, RegionLevel};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+/// The level an account's region must have for its role.
+fn level_for(role: entity::Role) -> RegionLevel {
+    match role {
+        entity::Role::Admin | entity::Role::Supervisor => RegionLevel::County,
+        entity::Role::Township => RegionLevel::Township,
+        entity::Role::Verifier => RegionLevel::Village,
+    }
+}
+
+pub struct NewAccount {
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub role: entity::Role,
+    pub region_id: Uuid,
+}
+
+/// Creates a personal account (ADMIN) with a random initial password that
+/// must be changed at first sign-in; the password is returned once.
+pub async fn create_account(
+    ctx: &Ctx,
+    state: &AppState,
+    new: NewAccount,
+) -> AppResult<(account::Model, region::Model, String)> {
+    let viewer = ctx.viewer()?;
+    viewer.require_role(&[entity::Role::Admin], "create accounts")?;
+    let username = normalize_username(&new.username);
+    if !(3..=64).contains(&username.len())
+        || !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        return Err(AppError::validation("username", "Use 3 to 64 letters, digits, '.', '_' or '-'."));
+    }
+    let display_name = new.display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 100 {
+        return Err(AppError::validation("displayName", "Give a display name of 1 to 100 characters."));
+    }
+    if let Some(p) = &new.phone {
+        if !(5..=20).contains(&p.len()) || !p.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ')) {
+            return Err(AppError::validation("phone", "A phone number has 5 to 20 digits."));
+        }
+    }
+    let region = regions::get(&state.db, viewer, new.region_id).await?;
+    if !viewer.covers(&region) {
+        return Err(AppError::forbidden("That region is outside your own."));
+    }
+    let want = level_for(new.role);
+    if region.level != want {
+        return Err(AppError::validation(
+            "regionId",
+            format!("A {} account belongs to a {} region.", new.role.as_str(), want.as_str()),
+        ));
+    }
+    let password = initial_password();
+    let hash = password::hash(password.clone()).await?;
+    let now = audit::now();
+    let model = account::Model {
+        id: Uuid::new_v4(),
+        username,
+        display_name,
+        phone: new.phone,
+        role: new.role,
+        region_id: region.id,
+        password_hash: hash,
+        must_change_password: true,
+        disabled: false,
+        password_changed_at: None,
+        last_sign_in_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let tx = Tx::begin(state, ctx.actor()?).await?;
+    let txn = tx.conn();
+    if account::Entity::find().filter(account::Column::Username.eq(&model.username)).one(txn).await?.is_some() {
+        return Err(AppError::Conflict(format!("The username '{}' is taken.", model.username)));
+    }
+    account::ActiveModel::from(model.clone()).insert(txn).await?;
+    tx.audit(NewEvent {
+        action: "ACCOUNT_ISSUED",
+        entity_type: "Account",
+        entity_id: Some(model.id),
+        region_id: Some(region.id),
+        after: Some(serde_json::json!({ "username": model.username, "role": model.role.as_str() })),
+        ..Default::default()
+    })
+    .await?;
+    tx.commit(state).await?;
+    Ok((model, region, password))
+}
+
+/// Accounts whose region is inside the viewer's (ADMIN), by username.
+pub async fn list_accounts(
+    ctx: &Ctx,
+    db: &DatabaseConnection,
+    first: i32,
+    after: Option<&str>,
+) -> AppResult<(Vec<account::Model>, bool)> {
+    let viewer = ctx.viewer()?;
+    viewer.require_role(&[entity::Role::Admin], "list accounts")?;
+    if !(0..=500).contains(&first) {
+        return Err(AppError::validation("first", "`first` must be between 0 and 500."));
+    }
+    let mut q =
+        account::Entity::find().filter(account::Column::RegionId.in_subquery(regions_under(&viewer.scope.path)));
+    if let Some(a) = after {
+        q = q.filter(account::Column::Username.gt(a));
+    }
+    let mut rows = q.order_by_asc(account::Column::Username).limit(first as u64 + 1).all(db).await?;
+    let more = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
+pub(crate) fn regions_under(path: &str) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(region::Column::Id)
+        .from(region::Entity)
+        .and_where(region::Column::Path.starts_with(path))
+        .to_owned()
+}
+
+/// Ends every session of an account in the viewer's region.
+pub async fn revoke_sessions(ctx: &Ctx, state: &AppState, account_id: Uuid) -> AppResult<()> {
+    let viewer = ctx.viewer()?;
+    viewer.require_role(&[entity::Role::Admin], "end other accounts' sessions")?;
+    let account = account::Entity::find_by_id(account_id)
+        .filter(account::Column::RegionId.in_subquery(regions_under(&viewer.scope.path)))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::not_found("account"))?;
+    let tx = Tx::begin(state, ctx.actor()?).await?;
+    let txn = tx.conn();
+    revoke_all_sessions(txn, account.id).await?;
+    tx.audit(NewEvent {
+        action: "SESSIONS_REVOKED",
+        entity_type: "Account",
+        entity_id: Some(account.id),
+        region_id: Some(account.region_id),
+        ..Default::default()
+    })
+    .await?;
+    tx.commit(state).await?;
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Reading the audit trail: events in the viewer's region, one household's history.
+
+use crate::domain::accounts::regions_under;
+use crate::domain::{
+    auth::Viewer,
+    error::{AppError, AppResult},
+};
+use entity::audit_event;
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+// ---------------------------------------------------------------- audit query
+
+/// Audit events in the viewer's region, newest first; ADMIN and TOWNSHIP only.
+pub async fn audit_events(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    account_id: Option<Uuid>,
+    household_id: Option<Uuid>,
+    action: Option<String>,
+    first: i32,
+    before_seq: Option<i64>,
+) -> AppResult<(Vec<audit_event::Model>, bool)> {
+    viewer.require_role(&[entity::Role::Admin, entity::Role::Township], "read the audit trail")?;
+    if !(0..=500).contains(&first) {
+        return Err(AppError::validation("first", "`first` must be between 0 and 500."));
+    }
+    let mut c = Condition::all().add(audit_event::Column::RegionId.in_subquery(regions_under(&viewer.scope.path)));
+    if let Some(a) = account_id {
+        c = c.add(Condition::any().add(audit_event::Column::ActorId.eq(a)).add(audit_event::Column::EntityId.eq(a)));
+    }
+    if let Some(h) = household_id {
+        c = c.add(audit_event::Column::HouseholdId.eq(h));
+    }
+    if let Some(a) = action {
+        c = c.add(audit_event::Column::Action.eq(a));
+    }
+    if let Some(s) = before_seq {
+        c = c.add(audit_event::Column::Seq.lt(s));
+    }
+    let mut rows = audit_event::Entity::find()
+        .filter(c)
+        .order_by_desc(audit_event::Column::Seq)
+        .limit(first as u64 + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
+
+/// Audit events of one household the viewer can already see, newest first.
+pub async fn household_history(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    household_id: Uuid,
+    first: i32,
+    before_seq: Option<i64>,
+) -> AppResult<(Vec<audit_event::Model>, bool)> {
+    crate::households::get(db, viewer, household_id).await?;
+    if !(0..=500).contains(&first) {
+        return Err(AppError::validation("first", "`first` must be between 0 and 500."));
+    }
+    let mut c = Condition::all().add(audit_event::Column::HouseholdId.eq(household_id));
+    if let Some(s) = before_seq {
+        c = c.add(audit_event::Column::Seq.lt(s));
+    }
+    let mut rows = audit_event::Entity::find()
+        .filter(c)
+        .order_by_desc(audit_event::Column::Seq)
+        .limit(first as u64 + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    Ok((rows, more))
+}
+
+// ---------------------------------------------------------------- GraphQL

@@ -1,0 +1,351 @@
+//! Sessions: sign-in with throttling, refresh-token rotation, sign-out,
+//! password change, and the viewer behind a bearer token.
+
+use crate::{
+    domain::{
+        audit::{self, Actor, NewEvent},
+        auth::{self, jwt::Claims, password, Principal, Viewer},
+        ctx::Ctx,
+        error::{AppError, AppResult},
+        tx::Tx,
+    },
+    AppState,
+};
+use chrono::{DateTime, Duration, Utc};
+use entity::{account, api_token, refresh_token, region, sign_in_throttle};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+};
+use uuid::Uuid;
+
+pub struct Tokens {
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_expires_at: DateTime<Utc>,
+    pub account: account::Model,
+}
+
+pub(crate) fn normalize_username(u: &str) -> String {
+    u.trim().to_lowercase()
+}
+
+/// Throttle state for one key; returns the seconds left on a lock.
+async fn locked_for<C: ConnectionTrait>(conn: &C, key: &str, now: DateTime<Utc>) -> AppResult<Option<i64>> {
+    let row = sign_in_throttle::Entity::find_by_id(key.to_owned()).one(conn).await?;
+    Ok(row.and_then(|r| r.locked_until).filter(|t| *t > now).map(|t| (t - now).num_seconds().max(1)))
+}
+
+/// Counts a failure; after the free ones, locks for 30 s, doubling up to the cap.
+async fn record_failure<C: ConnectionTrait>(conn: &C, cfg: &crate::config::Config, key: &str) -> AppResult<()> {
+    let now = audit::now();
+    let row = sign_in_throttle::Entity::find_by_id(key.to_owned()).one(conn).await?;
+    // Failures older than the longest lock are forgiven.
+    let failures = match &row {
+        Some(r) if (now - r.last_failure_at).num_seconds() < cfg.sign_in_max_lock => r.failures + 1,
+        _ => 1,
+    };
+    let over = failures - cfg.sign_in_free_failures;
+    let locked_until = (over >= 0).then(|| {
+        let secs = (30i64 << over.min(20)).min(cfg.sign_in_max_lock);
+        now + Duration::seconds(secs)
+    });
+    let am = sign_in_throttle::ActiveModel {
+        key: Set(key.to_owned()),
+        failures: Set(failures),
+        last_failure_at: Set(now),
+        locked_until: Set(locked_until),
+    };
+    if row.is_some() {
+        am.update(conn).await?;
+    } else {
+        am.insert(conn).await?;
+    }
+    Ok(())
+}
+
+pub async fn sign_in(ctx: &Ctx, state: &AppState, username: &str, pw: &str) -> AppResult<Tokens> {
+    let db = &state.db;
+    let now = ctx.now();
+    let client_addr = ctx.client_addr.clone();
+    let username = normalize_username(username);
+    let user_key = format!("user:{username}");
+    let addr_key = format!("addr:{}", client_addr.as_deref().unwrap_or("unknown"));
+    for key in [&user_key, &addr_key] {
+        if let Some(secs) = locked_for(db, key, now).await? {
+            return Err(AppError::RateLimited { retry_after_secs: secs });
+        }
+    }
+    let account = account::Entity::find().filter(account::Column::Username.eq(&username)).one(db).await?;
+    // Verify against a dummy hash when there is no account, so timing tells nothing.
+    let hash = account.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| password::dummy_hash().into());
+    let ok = password::verify(pw.to_owned(), hash).await;
+    let account = match account {
+        Some(a) if ok && !a.disabled => a,
+        found => {
+            let tx = Tx::begin(state, Actor::default()).await?;
+            record_failure(tx.conn(), &state.cfg, &user_key).await?;
+            record_failure(tx.conn(), &state.cfg, &addr_key).await?;
+            let actor = Actor {
+                id: found.as_ref().map(|a| a.id),
+                name: found.as_ref().map(|a| a.username.clone()),
+                role: found.as_ref().map(|a| a.role.as_str().into()),
+                client_addr: client_addr.clone(),
+            };
+            tx.audit_as(
+                &actor,
+                NewEvent {
+                    action: "SIGN_IN_FAILED",
+                    entity_type: "Account",
+                    entity_id: found.as_ref().map(|a| a.id),
+                    region_id: found.as_ref().map(|a| a.region_id),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            tx.commit(state).await?;
+            return Err(AppError::Unauthenticated("The username or password is incorrect.".into()));
+        }
+    };
+    let tx = Tx::begin(state, Actor::default()).await?;
+    let txn = tx.conn();
+    sign_in_throttle::Entity::delete_by_id(user_key).exec(txn).await?;
+    account::Entity::update_many()
+        .col_expr(account::Column::LastSignInAt, Expr::value(now))
+        .filter(account::Column::Id.eq(account.id))
+        .exec(txn)
+        .await?;
+    let tokens = issue_tokens(txn, state, account, Uuid::new_v4()).await?;
+    tx.audit_as(
+        &account_actor(&tokens.account, client_addr),
+        NewEvent {
+            action: "SIGN_IN",
+            entity_type: "Account",
+            entity_id: Some(tokens.account.id),
+            region_id: Some(tokens.account.region_id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit(state).await?;
+    Ok(tokens)
+}
+
+fn account_actor(a: &account::Model, client_addr: Option<String>) -> Actor {
+    Actor { id: Some(a.id), role: Some(a.role.as_str().into()), name: Some(a.username.clone()), client_addr }
+}
+
+async fn issue_tokens<C: ConnectionTrait>(
+    conn: &C,
+    state: &AppState,
+    account: account::Model,
+    family: Uuid,
+) -> AppResult<Tokens> {
+    let region = region::Entity::find_by_id(account.region_id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("account region missing")))?;
+    let now = audit::now();
+    let access_expires_at = now + Duration::seconds(state.cfg.access_token_ttl);
+    let claims = Claims {
+        iss: state.jwt.issuer().into(),
+        aud: state.jwt.audience().into(),
+        sub: account.id,
+        exp: access_expires_at.timestamp(),
+        iat: now.timestamp(),
+        jti: Uuid::new_v4(),
+        usr: account.username.clone(),
+        role: account.role,
+        rgn: region.id,
+        lvl: region.level,
+        rpath: region.path.clone(),
+        pwc: account.must_change_password,
+    };
+    let access_token = state.jwt.sign(&claims)?;
+    let refresh_token = auth::random_token("rt_");
+    let refresh_expires_at = now + Duration::seconds(state.cfg.refresh_token_ttl);
+    refresh_token::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        account_id: Set(account.id),
+        family_id: Set(family),
+        token_hash: Set(auth::token_hash(&refresh_token)),
+        expires_at: Set(refresh_expires_at),
+        used_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok(Tokens { access_token, access_expires_at, refresh_token, refresh_expires_at, account })
+}
+
+async fn revoke_family<C: ConnectionTrait>(conn: &C, family: Uuid) -> AppResult<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(audit::now()))
+        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn revoke_all_sessions<C: ConnectionTrait>(conn: &C, account_id: Uuid) -> AppResult<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(audit::now()))
+        .filter(refresh_token::Column::AccountId.eq(account_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Rotates a refresh token. A token presented a second time means it leaked:
+/// the whole family (every token descended from that sign-in) is revoked.
+pub async fn refresh(ctx: &Ctx, state: &AppState, token: &str) -> AppResult<Tokens> {
+    let refused = || AppError::Unauthenticated("The refresh token is not valid; sign in again.".into());
+    let client_addr = ctx.client_addr.clone();
+    let tx = Tx::begin(state, Actor::default()).await?;
+    let txn = tx.conn();
+    let Some(row) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(auth::token_hash(token)))
+        .one(txn)
+        .await?
+    else {
+        return Err(refused());
+    };
+    let now = audit::now();
+    if row.revoked_at.is_some() || row.expires_at <= now {
+        return Err(refused());
+    }
+    // Mark used only if nobody else did: a concurrent second use is reuse too.
+    let claimed = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(row.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(txn)
+        .await?
+        .rows_affected
+        == 1;
+    let account = account::Entity::find_by_id(row.account_id).one(txn).await?.ok_or_else(refused)?;
+    if !claimed {
+        revoke_family(txn, row.family_id).await?;
+        tx.audit_as(
+            &account_actor(&account, client_addr),
+            NewEvent {
+                action: "REFRESH_TOKEN_REUSED",
+                entity_type: "Account",
+                entity_id: Some(account.id),
+                region_id: Some(account.region_id),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tx.commit(state).await?;
+        return Err(AppError::Unauthenticated(
+            "This refresh token was already used, so every session from that sign-in has been ended. Sign in again."
+                .into(),
+        ));
+    }
+    if account.disabled {
+        return Err(refused());
+    }
+    let tokens = issue_tokens(txn, state, account, row.family_id).await?;
+    // Rotation is bookkeeping: the sign-in it continues was recorded.
+    tx.commit_bookkeeping(state).await?;
+    Ok(tokens)
+}
+
+pub async fn sign_out(state: &AppState, token: &str) -> AppResult<()> {
+    if let Some(row) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(auth::token_hash(token)))
+        .one(&state.db)
+        .await?
+    {
+        revoke_family(&state.db, row.family_id).await?;
+    }
+    Ok(())
+}
+
+pub async fn change_password(ctx: &Ctx, state: &AppState, current: &str, new: &str) -> AppResult<Tokens> {
+    let viewer = ctx.viewer_pending_password()?;
+    let client_addr = ctx.client_addr.clone();
+    let Some(id) = viewer.account_id() else {
+        return Err(AppError::forbidden("API tokens have no password."));
+    };
+    let account =
+        account::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| AppError::not_found("account"))?;
+    if !password::verify(current.to_owned(), account.password_hash.clone()).await {
+        return Err(AppError::validation("current", "The current password is incorrect."));
+    }
+    password::check_policy(new, &account.username, Some(current))?;
+    let hash = password::hash(new.to_owned()).await?;
+    let now = ctx.now();
+    let tx = Tx::begin(state, Actor::default()).await?;
+    let txn = tx.conn();
+    let mut am: account::ActiveModel = account.into();
+    am.password_hash = Set(hash);
+    am.must_change_password = Set(false);
+    am.password_changed_at = Set(Some(now));
+    am.updated_at = Set(now);
+    let account = am.update(txn).await?;
+    revoke_all_sessions(txn, account.id).await?;
+    tx.audit_as(
+        &account_actor(&account, client_addr),
+        NewEvent {
+            action: "PASSWORD_CHANGED",
+            entity_type: "Account",
+            entity_id: Some(account.id),
+            region_id: Some(account.region_id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let tokens = issue_tokens(txn, state, account, Uuid::new_v4()).await?;
+    tx.commit(state).await?;
+    Ok(tokens)
+}
+
+/// The viewer behind an `Authorization: Bearer` value: a JWT, or an API token (`hsv_…`).
+pub async fn viewer_for_token(state: &AppState, token: &str) -> Result<Viewer, String> {
+    if token.starts_with("hsv_") {
+        let now = audit::now();
+        let row = api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(auth::token_hash(token)))
+            .one(&state.db)
+            .await
+            .map_err(|_| "token lookup failed".to_string())?
+            .ok_or("unknown API token")?;
+        if row.revoked_at.is_some() {
+            return Err("API token revoked".into());
+        }
+        if row.expires_at.is_some_and(|e| e <= now) {
+            return Err("API token expired".into());
+        }
+        let region = region::Entity::find_by_id(row.region_id)
+            .one(&state.db)
+            .await
+            .map_err(|_| "token lookup failed".to_string())?
+            .ok_or("token region missing")?;
+        // Record last use at most once a minute, so polling dashboards don't write on every request.
+        if row.last_used_at.is_none_or(|t| (now - t).num_seconds() >= 60) {
+            let _ = api_token::Entity::update_many()
+                .col_expr(api_token::Column::LastUsedAt, Expr::value(now))
+                .filter(api_token::Column::Id.eq(row.id))
+                .exec(&state.db)
+                .await;
+        }
+        return Ok(Viewer {
+            principal: Principal::ApiToken { id: row.id, name: row.name },
+            role: entity::Role::Supervisor,
+            scope: auth::Scope { region_id: region.id, level: region.level, path: region.path },
+            must_change_password: false,
+        });
+    }
+    let c = state.jwt.verify(token)?;
+    Ok(Viewer {
+        principal: Principal::Account { id: c.sub, username: c.usr },
+        role: c.role,
+        scope: auth::Scope { region_id: c.rgn, level: c.lvl, path: c.rpath },
+        must_change_password: c.pwc,
+    })
+}

@@ -1,0 +1,175 @@
+//! Households: listing (filtered by region subtree, status, path and text,
+//! paged by household code), detail, scoped to the viewer in SQL.
+
+use crate::domain::{
+    auth::{region_household_condition, Viewer},
+    ctx::Ctx,
+    error::{AppError, AppResult},
+    regions,
+};
+use base64::Engine;
+use entity::{finding, household, verification, SafetyPath, VerificationStatus};
+use sea_orm::{
+    sea_query::Query as SqlQuery, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+pub const DEFAULT_PAGE: i32 = 20;
+pub const MAX_PAGE: i32 = 500;
+
+/// Which households a list shows, within the viewer's scope.
+#[derive(Default, Clone, Debug)]
+pub struct HouseholdFilter {
+    pub campaign_id: Option<Uuid>,
+    /// The whole subtree under this region (intersected with the viewer's scope).
+    pub region_id: Option<Uuid>,
+    /// NOT_STARTED means no (non-practice) verification yet.
+    pub status: Option<Vec<VerificationStatus>>,
+    pub path: Option<Vec<SafetyPath>>,
+    pub expected_path: Option<Vec<SafetyPath>>,
+    pub has_open_errors: Option<bool>,
+    /// Part of the head of household's name, or the start of the household code.
+    pub search: Option<String>,
+}
+
+/// The page of a list: position after `code`/`id`, ascending.
+pub fn encode_cursor(h: &household::Model) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", h.code, h.id))
+}
+
+fn decode_cursor(c: &str) -> AppResult<(String, Uuid)> {
+    let bad = || AppError::validation("after", "The cursor is not one this API returned.");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let s = String::from_utf8(raw).map_err(|_| bad())?;
+    let (code, id) = s.split_once('|').ok_or_else(bad)?;
+    Ok((code.to_owned(), Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+fn non_practice_verifications() -> sea_orm::sea_query::SelectStatement {
+    SqlQuery::select()
+        .column(verification::Column::HouseholdId)
+        .from(verification::Entity)
+        .and_where(verification::Column::Practice.eq(false))
+        .to_owned()
+}
+
+/// Builds the WHERE clause of a household list: the viewer's scope always, then the filter.
+async fn conditions(db: &DatabaseConnection, viewer: &Viewer, f: &HouseholdFilter) -> AppResult<Condition> {
+    let mut c = Condition::all().add(viewer.household_condition());
+    if let Some(cid) = f.campaign_id {
+        c = c.add(household::Column::CampaignId.eq(cid));
+    }
+    if let Some(rid) = f.region_id {
+        let region = regions::get(db, viewer, rid).await?;
+        // An ancestor of the scope (e.g. the county, for a verifier) adds nothing.
+        if viewer.covers(&region) {
+            c = c.add(region_household_condition(region.id, region.level, &region.path));
+        }
+    }
+    if let Some(statuses) = &f.status {
+        let mut any = Condition::any();
+        let started: Vec<VerificationStatus> =
+            statuses.iter().filter(|s| **s != VerificationStatus::NotStarted).copied().collect();
+        if !started.is_empty() {
+            any = any.add(household::Column::Id.in_subquery(
+                non_practice_verifications().and_where(verification::Column::Status.is_in(started)).to_owned(),
+            ));
+        }
+        if statuses.contains(&VerificationStatus::NotStarted) {
+            any = any.add(household::Column::Id.not_in_subquery(non_practice_verifications()));
+        }
+        c = c.add(any);
+    }
+    if let Some(paths) = &f.path {
+        c = c.add(household::Column::Id.in_subquery(
+            non_practice_verifications().and_where(verification::Column::Path.is_in(paths.clone())).to_owned(),
+        ));
+    }
+    if let Some(paths) = &f.expected_path {
+        c = c.add(household::Column::ExpectedPath.is_in(paths.clone()));
+    }
+    if let Some(has) = f.has_open_errors {
+        let sub = SqlQuery::select()
+            .column(finding::Column::HouseholdId)
+            .from(finding::Entity)
+            .and_where(finding::Column::Open.eq(true))
+            .and_where(finding::Column::Practice.eq(false))
+            .and_where(finding::Column::Severity.eq(entity::Severity::Error))
+            .to_owned();
+        c = c.add(if has {
+            household::Column::Id.in_subquery(sub)
+        } else {
+            household::Column::Id.not_in_subquery(sub)
+        });
+    }
+    if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if s.chars().count() > 64 {
+            return Err(AppError::validation("search", "Search text is limited to 64 characters."));
+        }
+        c = c.add(
+            Condition::any().add(household::Column::HeadName.contains(s)).add(household::Column::Code.starts_with(s)),
+        );
+    }
+    Ok(c)
+}
+
+pub struct Page {
+    pub rows: Vec<household::Model>,
+    pub total: u64,
+    pub has_next: bool,
+}
+
+/// One page of households in the viewer's scope, ordered by household code.
+pub async fn list(
+    ctx: &Ctx,
+    db: &DatabaseConnection,
+    filter: &HouseholdFilter,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> AppResult<Page> {
+    let viewer = ctx.viewer()?;
+    let first = first.unwrap_or(DEFAULT_PAGE);
+    if !(0..=MAX_PAGE).contains(&first) {
+        return Err(AppError::validation("first", format!("`first` must be between 0 and {MAX_PAGE}.")));
+    }
+    let cond = conditions(db, viewer, filter).await?;
+    let total = household::Entity::find().filter(cond.clone()).count(db).await?;
+    let mut q = household::Entity::find().filter(cond);
+    if let Some(after) = after {
+        let (code, id) = decode_cursor(after)?;
+        q = q.filter(
+            Condition::any()
+                .add(household::Column::Code.gt(code.clone()))
+                .add(Condition::all().add(household::Column::Code.eq(code)).add(household::Column::Id.gt(id))),
+        );
+    }
+    let mut rows = q
+        .order_by_asc(household::Column::Code)
+        .order_by_asc(household::Column::Id)
+        .limit(first as u64 + 1)
+        .all(db)
+        .await?;
+    let has_next = rows.len() > first as usize;
+    rows.truncate(first as usize);
+    Ok(Page { rows, total, has_next })
+}
+
+/// One household, if it exists and is in the viewer's scope (NOT_FOUND otherwise:
+/// whether it exists elsewhere is not told).
+pub async fn get(db: &DatabaseConnection, viewer: &Viewer, id: Uuid) -> AppResult<household::Model> {
+    household::Entity::find_by_id(id)
+        .filter(viewer.household_condition())
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("household"))
+}
+
+/// Closed findings of a household the caller already holds (open ones come by loader).
+pub async fn closed_findings(db: &DatabaseConnection, household_id: Uuid) -> AppResult<Vec<finding::Model>> {
+    Ok(finding::Entity::find()
+        .filter(finding::Column::HouseholdId.eq(household_id))
+        .filter(finding::Column::Open.eq(false))
+        .all(db)
+        .await?)
+}

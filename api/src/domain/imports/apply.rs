@@ -1,0 +1,310 @@
+//! Applying a parsed list inside the import's transaction: regions, then
+//! the offices' rows (new, changed, unchanged, superseded), then each
+//! household's expected path.
+
+use super::{parse::expected_path, read::err, RefRow, RegionRow, Report};
+use crate::domain::{auth::Viewer, error::AppResult};
+use entity::{household, reference_record, region, ReferenceSource, RegionLevel, SafetyPath};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+pub(super) async fn regions<C: ConnectionTrait>(
+    conn: &C,
+    viewer: &Viewer,
+    rows: &[RegionRow],
+    report: &mut Report,
+) -> AppResult<()> {
+    let mut sorted: Vec<&RegionRow> = rows.iter().collect();
+    sorted.sort_by_key(|r| r.level.depth());
+    let existing: HashMap<String, region::Model> =
+        region::Entity::find().all(conn).await?.into_iter().map(|r| (r.code.clone(), r)).collect();
+    let mut known: HashMap<String, (Uuid, String)> =
+        existing.values().map(|r| (r.code.clone(), (r.id, r.path.clone()))).collect();
+    let now = crate::domain::audit::now();
+    for r in sorted {
+        let parent = r.parent.as_ref().and_then(|p| known.get(p).cloned());
+        let path = match &parent {
+            Some((_, ppath)) => format!("{ppath}{}/", r.code),
+            None => format!("{}/", r.code),
+        };
+        // Only the viewer's own region and what lies below it.
+        if !path.starts_with(&viewer.scope.path) {
+            report.errors.push(err(r.row, Some("区划代码"), format!("{} is outside your region.", r.code)));
+            continue;
+        }
+        if r.level.depth() > 2 && parent.is_none() {
+            report.errors.push(err(r.row, Some("上级区划代码"), "The parent region is neither in the file nor known."));
+            continue;
+        }
+        match existing.get(&r.code) {
+            Some(e) if e.name == r.name && e.level == r.level && e.path == path => report.unchanged += 1,
+            Some(e) => {
+                let mut am: region::ActiveModel = e.clone().into();
+                am.name = Set(r.name.clone());
+                am.level = Set(r.level);
+                am.parent_id = Set(parent.as_ref().map(|p| p.0));
+                am.path = Set(path.clone());
+                am.update(conn).await?;
+                report.updated += 1;
+            }
+            None => {
+                let id = Uuid::new_v4();
+                region::ActiveModel {
+                    id: Set(id),
+                    code: Set(r.code.clone()),
+                    name: Set(r.name.clone()),
+                    level: Set(r.level),
+                    parent_id: Set(parent.as_ref().map(|p| p.0)),
+                    path: Set(path.clone()),
+                    latitude: Set(None),
+                    longitude: Set(None),
+                    created_at: Set(now),
+                }
+                .insert(conn)
+                .await?;
+                known.insert(r.code.clone(), (id, path));
+                report.created += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn same_record(old: &reference_record::Model, new: &RefRow) -> bool {
+    old.head_name == new.head_name
+        && old.id_number == new.id_number
+        && old.township_name == new.township
+        && old.village_name == new.village
+        && old.household_size == new.size
+        && old.phone == new.phone
+        && old.exit_year == new.exit_year
+        && old.grade == new.grade
+        && old.appraised_on == new.appraised_on
+        && old.appraiser == new.appraiser
+        && old.renovation_year == new.renovation_year
+        && old.renovation_kind == new.renovation_kind
+        && old.accepted_on == new.accepted_on
+        && old.subsidy_yuan == new.subsidy
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn references<C: ConnectionTrait>(
+    conn: &C,
+    campaign: &entity::campaign::Model,
+    county: &region::Model,
+    kind: ReferenceSource,
+    import_id: Uuid,
+    file_name: &str,
+    rows: &[RefRow],
+    report: &mut Report,
+) -> AppResult<()> {
+    let now = crate::domain::audit::now();
+    let mut households: HashMap<String, household::Model> = household::Entity::find()
+        .filter(household::Column::CampaignId.eq(campaign.id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|h| (h.code.clone(), h))
+        .collect();
+    if kind == ReferenceSource::Poverty {
+        // Townships and villages by name, from the official list.
+        let regions = region::Entity::find().filter(region::Column::Path.starts_with(&county.path)).all(conn).await?;
+        let townships: HashMap<&str, &region::Model> =
+            regions.iter().filter(|r| r.level == RegionLevel::Township).map(|r| (r.name.as_str(), r)).collect();
+        let villages: HashMap<(Uuid, &str), &region::Model> = regions
+            .iter()
+            .filter(|r| r.level == RegionLevel::Village)
+            .filter_map(|r| r.parent_id.map(|p| ((p, r.name.as_str()), r)))
+            .collect();
+        let mut new_households = Vec::new();
+        for r in rows {
+            let tname = r.township.as_deref().unwrap_or("");
+            let Some(t) = townships.get(tname) else {
+                report.errors.push(err(
+                    r.row,
+                    Some("乡镇"),
+                    format!("Township '{tname}' is not on the official region list."),
+                ));
+                continue;
+            };
+            let village = villages.get(&(t.id, r.village.as_deref().unwrap_or(""))).map(|v| v.id);
+            match households.get(&r.code) {
+                Some(h) => {
+                    let changed = h.head_name != r.head_name
+                        || h.id_number != r.id_number
+                        || h.size != r.size
+                        || h.phone != r.phone
+                        || h.township_id != t.id
+                        || h.village_id != village;
+                    if changed {
+                        let mut am: household::ActiveModel = h.clone().into();
+                        am.head_name = Set(r.head_name.clone());
+                        am.id_number = Set(r.id_number.clone());
+                        am.size = Set(r.size);
+                        am.phone = Set(r.phone.clone());
+                        am.township_id = Set(t.id);
+                        am.village_id = Set(village);
+                        am.updated_at = Set(now);
+                        let h2 = am.update(conn).await?;
+                        households.insert(r.code.clone(), h2);
+                    }
+                }
+                None => {
+                    let h = household::Model {
+                        id: Uuid::new_v4(),
+                        campaign_id: campaign.id,
+                        code: r.code.clone(),
+                        head_name: r.head_name.clone(),
+                        id_number: r.id_number.clone(),
+                        size: r.size,
+                        phone: r.phone.clone(),
+                        county_id: county.id,
+                        township_id: t.id,
+                        village_id: village,
+                        expected_path: None,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    new_households.push(household::ActiveModel::from(h.clone()));
+                    households.insert(r.code.clone(), h);
+                }
+            }
+        }
+        if !report.errors.is_empty() {
+            return Ok(());
+        }
+        for chunk in new_households.chunks(300) {
+            household::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await?;
+        }
+        // References imported earlier for households that now exist get linked.
+        for chunk in rows.chunks(300) {
+            for r in chunk {
+                if let Some(h) = households.get(&r.code) {
+                    reference_record::Entity::update_many()
+                        .col_expr(reference_record::Column::HouseholdId, Expr::value(h.id))
+                        .filter(reference_record::Column::CampaignId.eq(campaign.id))
+                        .filter(reference_record::Column::HouseholdCode.eq(r.code.clone()))
+                        .filter(reference_record::Column::HouseholdId.is_null())
+                        .exec(conn)
+                        .await?;
+                }
+            }
+        }
+    }
+    // The current records of this source, by household code.
+    let current: HashMap<String, reference_record::Model> = reference_record::Entity::find()
+        .filter(reference_record::Column::CampaignId.eq(campaign.id))
+        .filter(reference_record::Column::Source.eq(kind))
+        .filter(reference_record::Column::Current.eq(true))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.household_code.clone(), r))
+        .collect();
+    let in_file: HashSet<&str> = rows.iter().map(|r| r.code.as_str()).collect();
+    let mut inserts = Vec::new();
+    let mut supersede = Vec::new();
+    for r in rows {
+        let household_id = households.get(&r.code).map(|h| h.id);
+        if household_id.is_none() {
+            report.not_on_poverty_list.push(r.code.clone());
+        }
+        match current.get(&r.code) {
+            Some(old) if same_record(old, r) => {
+                report.unchanged += 1;
+                continue;
+            }
+            Some(old) => {
+                supersede.push(old.id);
+                report.updated += 1;
+            }
+            None => report.created += 1,
+        }
+        inserts.push(reference_record::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            campaign_id: Set(campaign.id),
+            import_id: Set(Some(import_id)),
+            source: Set(kind),
+            household_code: Set(r.code.clone()),
+            household_id: Set(household_id),
+            head_name: Set(r.head_name.clone()),
+            id_number: Set(r.id_number.clone()),
+            township_name: Set(r.township.clone()),
+            village_name: Set(r.village.clone()),
+            household_size: Set(r.size),
+            phone: Set(r.phone.clone()),
+            exit_year: Set(r.exit_year),
+            grade: Set(r.grade.clone()),
+            appraised_on: Set(r.appraised_on),
+            appraiser: Set(r.appraiser.clone()),
+            renovation_year: Set(r.renovation_year),
+            renovation_kind: Set(r.renovation_kind.clone()),
+            accepted_on: Set(r.accepted_on),
+            subsidy_yuan: Set(r.subsidy),
+            source_file: Set(file_name.into()),
+            row_number: Set(r.row),
+            current: Set(true),
+            created_at: Set(now),
+        });
+    }
+    // A newer list no longer holding a household: its old row becomes history.
+    for (code, old) in &current {
+        if !in_file.contains(code.as_str()) {
+            supersede.push(old.id);
+            report.superseded += 1;
+        }
+    }
+    for chunk in supersede.chunks(300) {
+        reference_record::Entity::update_many()
+            .col_expr(reference_record::Column::Current, Expr::value(false))
+            .filter(reference_record::Column::Id.is_in(chunk.to_vec()))
+            .exec(conn)
+            .await?;
+    }
+    for chunk in inserts.chunks(200) {
+        reference_record::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn refresh_expected_paths<C: ConnectionTrait>(conn: &C, campaign_id: Uuid) -> AppResult<()> {
+    let refs = reference_record::Entity::find()
+        .filter(reference_record::Column::CampaignId.eq(campaign_id))
+        .filter(reference_record::Column::Current.eq(true))
+        .filter(reference_record::Column::Source.is_in([ReferenceSource::Appraisal, ReferenceSource::Renovation]))
+        .all(conn)
+        .await?;
+    let mut grade: HashMap<Uuid, String> = HashMap::new();
+    let mut accepted: HashSet<Uuid> = HashSet::new();
+    for r in &refs {
+        let Some(h) = r.household_id else { continue };
+        if r.source == ReferenceSource::Appraisal {
+            if let Some(g) = &r.grade {
+                grade.insert(h, g.clone());
+            }
+        } else if r.accepted_on.is_some() {
+            accepted.insert(h);
+        }
+    }
+    let households = household::Entity::find().filter(household::Column::CampaignId.eq(campaign_id)).all(conn).await?;
+    let mut by_path: HashMap<Option<SafetyPath>, Vec<Uuid>> = HashMap::new();
+    for h in households {
+        let p = expected_path(grade.get(&h.id).map(String::as_str), accepted.contains(&h.id));
+        if p != h.expected_path {
+            by_path.entry(p).or_default().push(h.id);
+        }
+    }
+    for (p, ids) in by_path {
+        for chunk in ids.chunks(300) {
+            household::Entity::update_many()
+                .col_expr(household::Column::ExpectedPath, Expr::value(p.map(|p| p.as_str().to_owned())))
+                .filter(household::Column::Id.is_in(chunk.to_vec()))
+                .exec(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! Parsing a table as one official list: the columns each list needs, and
+//! each row checked and typed; every bad row is reported.
+
+use super::{read::err, RowError};
+use chrono::NaiveDate;
+use entity::{ReferenceSource, RegionLevel, SafetyPath};
+use std::collections::{HashMap, HashSet};
+
+/// Cells by column name, for one data row.
+struct Row<'a> {
+    number: i32,
+    cells: &'a [String],
+    cols: &'a HashMap<String, usize>,
+}
+
+impl Row<'_> {
+    fn get(&self, col: &str) -> &str {
+        self.cols.get(col).and_then(|i| self.cells.get(*i)).map(String::as_str).unwrap_or("")
+    }
+    fn required(&self, col: &str, errors: &mut Vec<RowError>) -> String {
+        let v = self.get(col);
+        if v.is_empty() {
+            errors.push(err(self.number, Some(col), "Required value is empty."));
+        }
+        v.to_owned()
+    }
+    fn opt(&self, col: &str) -> Option<String> {
+        Some(self.get(col).to_owned()).filter(|s| !s.is_empty())
+    }
+    fn int(
+        &self,
+        col: &str,
+        range: std::ops::RangeInclusive<i64>,
+        required: bool,
+        errors: &mut Vec<RowError>,
+    ) -> Option<i64> {
+        let v = self.get(col);
+        if v.is_empty() {
+            if required {
+                errors.push(err(self.number, Some(col), "Required value is empty."));
+            }
+            return None;
+        }
+        match v.parse::<i64>() {
+            Ok(n) if range.contains(&n) => Some(n),
+            Ok(n) => {
+                errors.push(err(self.number, Some(col), format!("{n} is outside {}–{}.", range.start(), range.end())));
+                None
+            }
+            Err(_) => {
+                errors.push(err(self.number, Some(col), format!("'{v}' is not a whole number.")));
+                None
+            }
+        }
+    }
+    fn date(&self, col: &str, required: bool, errors: &mut Vec<RowError>) -> Option<NaiveDate> {
+        let v = self.get(col);
+        if v.is_empty() {
+            if required {
+                errors.push(err(self.number, Some(col), "Required value is empty."));
+            }
+            return None;
+        }
+        let parsed = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日"]
+            .iter()
+            .find_map(|f| NaiveDate::parse_from_str(v, f).ok());
+        if parsed.is_none() {
+            errors.push(err(self.number, Some(col), format!("'{v}' is not a date (YYYY-MM-DD).")));
+        }
+        parsed
+    }
+}
+
+fn columns(kind: ReferenceSource) -> (&'static [&'static str], &'static [&'static str]) {
+    match kind {
+        ReferenceSource::Regions => (&["区划代码", "名称", "级别", "上级区划代码"], &[]),
+        ReferenceSource::Poverty => {
+            (&["户编号", "户主姓名", "证件号码", "乡镇", "行政村", "家庭人口数"], &["联系电话", "脱贫年度"])
+        }
+        ReferenceSource::Appraisal => (&["户编号", "户主姓名", "证件号码", "鉴定等级", "鉴定日期"], &["鉴定单位"]),
+        ReferenceSource::Renovation => {
+            (&["户编号", "户主姓名", "证件号码", "改造年度", "改造方式"], &["竣工验收日期", "补助金额(元)"])
+        }
+    }
+}
+
+/// One parsed reference row.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RefRow {
+    pub row: i32,
+    pub code: String,
+    pub head_name: String,
+    pub id_number: String,
+    pub township: Option<String>,
+    pub village: Option<String>,
+    pub size: Option<i32>,
+    pub phone: Option<String>,
+    pub exit_year: Option<i32>,
+    pub grade: Option<String>,
+    pub appraised_on: Option<NaiveDate>,
+    pub appraiser: Option<String>,
+    pub renovation_year: Option<i32>,
+    pub renovation_kind: Option<String>,
+    pub accepted_on: Option<NaiveDate>,
+    pub subsidy: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegionRow {
+    pub row: i32,
+    pub code: String,
+    pub name: String,
+    pub level: RegionLevel,
+    pub parent: Option<String>,
+}
+
+pub enum Parsed {
+    Regions(Vec<RegionRow>),
+    References(Vec<RefRow>),
+}
+
+/// Parses and validates the whole table; every malformed row is reported.
+pub fn parse(kind: ReferenceSource, table: &[Vec<String>]) -> Result<Parsed, Vec<RowError>> {
+    let Some(header) = table.first() else { return Err(vec![err(0, None, "The file is empty.")]) };
+    let cols: HashMap<String, usize> = header.iter().enumerate().map(|(i, h)| (h.trim().to_owned(), i)).collect();
+    let (required, _optional) = columns(kind);
+    let missing: Vec<RowError> = required
+        .iter()
+        .filter(|c| !cols.contains_key(**c))
+        .map(|c| err(1, Some(c), format!("Required column '{c}' is missing.")))
+        .collect();
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    let mut errors = Vec::new();
+    let data: Vec<Row> = table[1..]
+        .iter()
+        .enumerate()
+        .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
+        .map(|(i, cells)| Row { number: i as i32 + 2, cells, cols: &cols })
+        .collect();
+    if data.is_empty() {
+        return Err(vec![err(0, None, "The file has a header but no rows.")]);
+    }
+    let parsed = if kind == ReferenceSource::Regions {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        for r in &data {
+            let code = r.required("区划代码", &mut errors);
+            if !code.is_empty() && (code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit())) {
+                errors.push(err(r.number, Some("区划代码"), format!("'{code}' is not a 12-digit region code.")));
+            } else if !code.is_empty() && !seen.insert(code.clone()) {
+                errors.push(err(r.number, Some("区划代码"), format!("Region code {code} appears twice in the file.")));
+            }
+            let name = r.required("名称", &mut errors);
+            let level = match r.get("级别") {
+                "省" => Some(RegionLevel::Province),
+                "市" => Some(RegionLevel::City),
+                "县" | "区" | "县级市" => Some(RegionLevel::County),
+                "乡镇" | "乡" | "镇" | "街道" => Some(RegionLevel::Township),
+                "村" | "行政村" | "社区" => Some(RegionLevel::Village),
+                other => {
+                    errors.push(err(r.number, Some("级别"), format!("'{other}' is not a level (县, 乡镇 or 村).")));
+                    None
+                }
+            };
+            if let Some(level) = level {
+                out.push(RegionRow { row: r.number, code, name, level, parent: r.opt("上级区划代码") });
+            }
+        }
+        Parsed::Regions(out)
+    } else {
+        let mut out = Vec::new();
+        let mut seen: HashMap<String, i32> = HashMap::new();
+        for r in &data {
+            let code = r.required("户编号", &mut errors);
+            if let Some(first) = seen.get(&code) {
+                errors.push(err(r.number, Some("户编号"), format!("Household code {code} is also on row {first}.")));
+            } else if !code.is_empty() {
+                seen.insert(code.clone(), r.number);
+            }
+            let mut row = RefRow {
+                row: r.number,
+                head_name: r.required("户主姓名", &mut errors),
+                id_number: r.required("证件号码", &mut errors).to_uppercase(),
+                code,
+                ..Default::default()
+            };
+            match kind {
+                ReferenceSource::Poverty => {
+                    row.township = Some(r.required("乡镇", &mut errors));
+                    row.village = Some(r.required("行政村", &mut errors));
+                    row.size = r.int("家庭人口数", 1..=30, true, &mut errors).map(|n| n as i32);
+                    row.phone = r.opt("联系电话");
+                    row.exit_year = r.int("脱贫年度", 2000..=2100, false, &mut errors).map(|n| n as i32);
+                }
+                ReferenceSource::Appraisal => {
+                    let g = r.required("鉴定等级", &mut errors).to_uppercase();
+                    if !g.is_empty() && !matches!(g.as_str(), "A" | "B" | "C" | "D") {
+                        errors.push(err(r.number, Some("鉴定等级"), format!("'{g}' is not a grade (A, B, C or D).")));
+                    }
+                    row.grade = Some(g);
+                    row.appraised_on = r.date("鉴定日期", true, &mut errors);
+                    row.appraiser = r.opt("鉴定单位");
+                }
+                ReferenceSource::Renovation => {
+                    row.renovation_year = r.int("改造年度", 1990..=2100, true, &mut errors).map(|n| n as i32);
+                    let k = r.required("改造方式", &mut errors);
+                    if !k.is_empty() && !matches!(k.as_str(), "拆除重建" | "修缮加固") {
+                        errors.push(err(r.number, Some("改造方式"), format!("'{k}' is not 拆除重建 or 修缮加固.")));
+                    }
+                    row.renovation_kind = Some(k);
+                    row.accepted_on = r.date("竣工验收日期", false, &mut errors);
+                    row.subsidy = r.int("补助金额(元)", 0..=10_000_000, false, &mut errors);
+                }
+                ReferenceSource::Regions => {}
+            }
+            out.push(row);
+        }
+        Parsed::References(out)
+    };
+    if errors.is_empty() {
+        Ok(parsed)
+    } else {
+        errors.sort_by_key(|e| e.row);
+        Err(errors)
+    }
+}
+
+/// The path the reference data points to: an accepted renovation → RENOVATED;
+/// else grade A/B → APPRAISED; else (C/D, no accepted renovation) → SECURED.
+pub fn expected_path(grade: Option<&str>, renovation_accepted: bool) -> Option<SafetyPath> {
+    if renovation_accepted {
+        Some(SafetyPath::Renovated)
+    } else {
+        match grade {
+            Some("A" | "B") => Some(SafetyPath::Appraised),
+            Some(_) => Some(SafetyPath::Secured),
+            None => None,
+        }
+    }
+}

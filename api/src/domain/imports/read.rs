@@ -1,0 +1,71 @@
+//! Reading a spreadsheet: CSV in UTF-8, UTF-8 with BOM or GB18030, or .xlsx,
+//! into rows of cells; a file that cannot be read is refused whole.
+
+use super::RowError;
+
+pub(super) fn err(row: i32, column: Option<&str>, reason: impl Into<String>) -> RowError {
+    RowError { row, column: column.map(str::to_owned), reason: reason.into() }
+}
+
+/// Decodes the bytes into rows of cells and names the encoding found.
+pub fn read_table(bytes: &[u8]) -> Result<(Vec<Vec<String>>, &'static str), RowError> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        return read_xlsx(bytes).map(|t| (t, "XLSX"));
+    }
+    let (text, encoding) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        (
+            std::str::from_utf8(rest)
+                .map_err(|_| err(0, None, "The file says UTF-8 but is not valid UTF-8."))?
+                .to_owned(),
+            "UTF-8-BOM",
+        )
+    } else if let Ok(t) = std::str::from_utf8(bytes) {
+        (t.to_owned(), "UTF-8")
+    } else {
+        match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
+            Some(t) => (t.into_owned(), "GB18030"),
+            None => {
+                return Err(err(
+                    0,
+                    None,
+                    "Unreadable encoding: save the file as CSV UTF-8, a GBK/GB18030 CSV, or .xlsx.",
+                ))
+            }
+        }
+    };
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| err(i as i32 + 1, None, format!("Not a well-formed CSV row: {e}")))?;
+        rows.push(rec.iter().map(|c| c.trim().to_owned()).collect());
+    }
+    Ok((rows, encoding))
+}
+
+fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| err(0, None, format!("Not a readable .xlsx workbook: {e}")))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| err(0, None, "The workbook has no sheet."))?
+        .map_err(|e| err(0, None, format!("The first sheet cannot be read: {e}")))?;
+    Ok(range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    Data::String(s) => s.trim().to_owned(),
+                    Data::Int(i) => i.to_string(),
+                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                    Data::Float(f) => f.to_string(),
+                    Data::Bool(b) => b.to_string(),
+                    Data::DateTime(d) => d.as_datetime().map(|d| d.date().to_string()).unwrap_or_default(),
+                    Data::DateTimeIso(s) => s.chars().take(10).collect(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect())
+}

@@ -1,0 +1,219 @@
+//! GraphQL for campaigns and their milestones.
+
+use crate::{
+    domain::{
+        error::AppError,
+        progress::{
+            campaign_or_latest, campaigns, create_campaign, create_milestone, milestones_of, progress_for,
+            update_milestone, MilestoneStatus,
+        },
+    },
+    graphql::{
+        enums::{MilestoneMetric, MilestoneState},
+        ids,
+        progress::ProgressNode,
+        regions::RegionNode,
+        CtxExt,
+    },
+};
+use async_graphql::{Context, Object, ID};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::campaign;
+
+pub struct CampaignNode(pub campaign::Model);
+
+#[Object(name = "Campaign")]
+impl CampaignNode {
+    async fn id(&self) -> ID {
+        ids::encode("Campaign", self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// IANA time zone of the campaign's dates, e.g. Asia/Shanghai.
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+    /// First day, in the campaign's time zone.
+    async fn starts_on(&self) -> NaiveDate {
+        self.0.starts_on
+    }
+    /// Last day, in the campaign's time zone.
+    async fn ends_on(&self) -> NaiveDate {
+        self.0.ends_on
+    }
+    async fn county(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RegionNode>> {
+        Ok(ctx.loaders().regions.load_one(self.0.county_id).await?.map(Into::into))
+    }
+    async fn milestones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MilestoneNode>> {
+        Ok(milestones_of(&ctx.state().db, &self.0, ctx.caller().now()).await?.into_iter().map(MilestoneNode).collect())
+    }
+    /// The county's progress in this campaign.
+    async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<ProgressNode> {
+        Ok(ProgressNode(progress_for(ctx.caller(), &ctx.state().db, None, Some(self.0.id)).await?))
+    }
+}
+
+/// A deadline of the campaign.
+pub struct MilestoneNode(pub MilestoneStatus);
+
+#[Object(name = "Milestone")]
+impl MilestoneNode {
+    async fn id(&self) -> ID {
+        ids::encode("Milestone", self.0.model.id)
+    }
+    /// TRAINING, VERIFICATION, LOOK_BACK or a custom kind.
+    async fn kind(&self) -> &str {
+        &self.0.model.kind
+    }
+    async fn title(&self) -> &str {
+        &self.0.model.title
+    }
+    /// Start (UTC; the campaign's time zone says how people read it).
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.model.starts_at
+    }
+    /// End (UTC), exclusive.
+    async fn ends_at(&self) -> DateTime<Utc> {
+        self.0.model.ends_at
+    }
+    /// What the target counts.
+    async fn target_metric(&self) -> MilestoneMetric {
+        self.0.model.target_metric.into()
+    }
+    /// Percent of households that must reach `targetMetric` by `endsAt`.
+    async fn target_percent(&self) -> f64 {
+        self.0.model.target_percent
+    }
+    /// State now: UPCOMING, ACTIVE, MET, MISSED or AT_RISK (behind pro-rata pace).
+    async fn state(&self) -> MilestoneState {
+        self.0.state.into()
+    }
+    /// Percent of the campaign's households reaching the metric now (null for NONE).
+    async fn actual_percent(&self) -> Option<f64> {
+        self.0.actual
+    }
+    /// Percent expected by now, pro rata over the window.
+    async fn expected_percent(&self) -> f64 {
+        self.0.expected
+    }
+}
+
+#[derive(Default)]
+pub struct CampaignsMutation;
+
+#[Object]
+impl CampaignsMutation {
+    /// Creates a verification campaign for a county (ADMIN): another county or year.
+    async fn create_campaign(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        county_id: ID,
+        #[graphql(default = "Asia/Shanghai")] time_zone: String,
+        starts_on: NaiveDate,
+        ends_on: NaiveDate,
+    ) -> async_graphql::Result<CampaignNode> {
+        let c = create_campaign(
+            ctx.caller(),
+            ctx.state(),
+            &name,
+            ids::decode("Region", &county_id)?,
+            &time_zone,
+            starts_on,
+            ends_on,
+        )
+        .await?;
+        Ok(CampaignNode(c))
+    }
+
+    /// Adds a milestone to a campaign (ADMIN): kind, window and the target it measures.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_milestone(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: ID,
+        kind: String,
+        title: String,
+        starts_at: DateTime<Utc>,
+        ends_at: DateTime<Utc>,
+        target_metric: MilestoneMetric,
+        #[graphql(default = 100.0)] target_percent: f64,
+    ) -> async_graphql::Result<MilestoneNode> {
+        let state = ctx.state();
+        let m = create_milestone(
+            ctx.caller(),
+            state,
+            ids::decode("Campaign", &campaign_id)?,
+            &kind,
+            &title,
+            starts_at,
+            ends_at,
+            target_metric.into(),
+            target_percent,
+        )
+        .await?;
+        let c = campaign_or_latest(&state.db, ctx.viewer()?, Some(m.campaign_id)).await?;
+        Ok(milestones_of(&state.db, &c, ctx.caller().now())
+            .await?
+            .into_iter()
+            .find(|n| n.model.id == m.id)
+            .map(MilestoneNode)
+            .ok_or_else(|| AppError::not_found("milestone"))?)
+    }
+
+    /// Edits or extends a milestone (ADMIN). Extending the look-back review reopens submissions.
+    async fn update_milestone(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        title: Option<String>,
+        starts_at: Option<DateTime<Utc>>,
+        ends_at: Option<DateTime<Utc>>,
+        target_percent: Option<f64>,
+    ) -> async_graphql::Result<MilestoneNode> {
+        let state = ctx.state();
+        let m = update_milestone(
+            ctx.caller(),
+            state,
+            ids::decode("Milestone", &id)?,
+            title,
+            starts_at,
+            ends_at,
+            target_percent,
+        )
+        .await?;
+        let c = campaign_or_latest(&state.db, ctx.viewer()?, Some(m.campaign_id)).await?;
+        Ok(milestones_of(&state.db, &c, ctx.caller().now())
+            .await?
+            .into_iter()
+            .find(|n| n.model.id == m.id)
+            .map(MilestoneNode)
+            .ok_or_else(|| AppError::not_found("milestone"))?)
+    }
+}
+
+#[derive(Default)]
+pub struct CampaignsQuery;
+
+#[Object]
+impl CampaignsQuery {
+    /// Campaigns in the viewer's part of the country, newest first.
+    async fn campaigns(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CampaignNode>> {
+        let viewer = ctx.viewer()?;
+        Ok(campaigns(&ctx.state().db, viewer).await?.into_iter().map(CampaignNode).collect())
+    }
+
+    /// Milestones of a campaign (default: the newest campaign), in date order.
+    async fn milestones(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<MilestoneNode>> {
+        let viewer = ctx.viewer()?;
+        let id = campaign_id.as_ref().map(|c| ids::decode("Campaign", c)).transpose()?;
+        let db = &ctx.state().db;
+        let c = campaign_or_latest(db, viewer, id).await?;
+        Ok(milestones_of(db, &c, ctx.caller().now()).await?.into_iter().map(MilestoneNode).collect())
+    }
+}

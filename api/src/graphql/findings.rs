@@ -1,0 +1,140 @@
+//! GraphQL for findings: the Finding object, lists and counts by rule, and
+//! the on-demand check report.
+
+use crate::{
+    domain::{
+        checks,
+        error::AppError,
+        findings::{self, FindingFilter},
+    },
+    graphql::{enums::Severity, households::HouseholdNode, ids, CtxExt},
+};
+use async_graphql::{
+    connection::{Connection, Edge, EmptyFields},
+    Context, Object, SimpleObject, ID,
+};
+use chrono::{DateTime, Utc};
+use entity::finding;
+use uuid::Uuid;
+
+/// A problem found by a check.
+pub struct FindingNode {
+    pub model: finding::Model,
+    pub english: bool,
+}
+
+#[Object(name = "Finding")]
+impl FindingNode {
+    async fn id(&self) -> ID {
+        ids::encode("Finding", self.model.id)
+    }
+    /// Stable rule code, e.g. ID_CHECKSUM, NAME_MISMATCH, UNSAFE_HOUSE, PHOTO_MISSING.
+    async fn rule(&self) -> &str {
+        &self.model.rule
+    }
+    async fn severity(&self) -> Severity {
+        self.model.severity.into()
+    }
+    /// For people, in the viewer's language (`Accept-Language: en` for English; zh-CN otherwise).
+    async fn message(&self) -> String {
+        checks::message(&self.model.rule, &self.model.details, self.english)
+    }
+    /// The sources that disagree: POVERTY, APPRAISAL, RENOVATION, REGIONS, VERIFICATION, PHOTOS, LOOK_BACK.
+    async fn sources(&self) -> Vec<String> {
+        serde_json::from_value(self.model.sources.clone()).unwrap_or_default()
+    }
+    async fn details(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(self.model.details.clone())
+    }
+    async fn open(&self) -> bool {
+        self.model.open
+    }
+    async fn practice(&self) -> bool {
+        self.model.practice
+    }
+    async fn acknowledged(&self) -> bool {
+        self.model.acknowledged_at.is_some()
+    }
+    async fn ack_reason(&self) -> Option<&str> {
+        self.model.ack_reason.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.model.resolved_at
+    }
+    /// The household it is about.
+    async fn household(&self, ctx: &Context<'_>) -> async_graphql::Result<HouseholdNode> {
+        let viewer = ctx.viewer()?;
+        let h = ctx.loaders().households.load_one(self.model.household_id).await?;
+        Ok(HouseholdNode::new(h.ok_or_else(|| AppError::not_found("household"))?, viewer))
+    }
+}
+
+/// Open findings counted by rule.
+#[derive(SimpleObject)]
+pub struct RuleCount {
+    pub rule: String,
+    pub severity: Severity,
+    pub count: u64,
+}
+
+/// What an on-demand check did.
+#[derive(SimpleObject)]
+pub struct CheckReport {
+    pub households: u64,
+    pub opened: u64,
+    pub resolved: u64,
+    /// Open ERROR findings by rule after the run.
+    pub open_errors: Vec<RuleCount>,
+}
+
+impl From<findings::RuleCount> for RuleCount {
+    fn from(r: findings::RuleCount) -> Self {
+        Self { rule: r.rule, severity: r.severity.into(), count: r.count }
+    }
+}
+
+pub type FindingConnection = Connection<String, FindingNode, EmptyFields, EmptyFields>;
+
+#[derive(Default)]
+pub struct FindingsQuery;
+
+#[Object]
+impl FindingsQuery {
+    /// Findings on households in the viewer's region (practice ones excluded).
+    #[allow(clippy::too_many_arguments)]
+    async fn findings(
+        &self,
+        ctx: &Context<'_>,
+        region_id: Option<ID>,
+        severity: Option<Severity>,
+        rule: Option<String>,
+        #[graphql(default = true)] open: bool,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<FindingConnection> {
+        let region_id = region_id.as_ref().map(|r| ids::decode("Region", r)).transpose()?;
+        let filter = FindingFilter { region_id, severity: severity.map(Into::into), rule, open };
+        let (rows, more) =
+            findings::findings_for(ctx.caller(), &ctx.state().db, filter, first.unwrap_or(50), after.as_deref())
+                .await?;
+        // Load every selected household in one query, not one per finding.
+        if ctx.look_ahead().field("edges").field("node").field("household").exists() {
+            let ids: Vec<Uuid> = rows.iter().map(|f| f.household_id).collect();
+            ctx.loaders().households.load_many(ids).await?;
+        }
+        let english = ctx.caller().english();
+        let mut conn = Connection::new(after.is_some(), more);
+        conn.edges.extend(rows.into_iter().map(|f| Edge::new(f.id.to_string(), FindingNode { model: f, english })));
+        Ok(conn)
+    }
+
+    /// Open findings under a region counted by rule (practice ones excluded).
+    async fn finding_counts(&self, ctx: &Context<'_>, region_id: Option<ID>) -> async_graphql::Result<Vec<RuleCount>> {
+        let region = region_id.as_ref().map(|r| ids::decode("Region", r)).transpose()?;
+        let counts = findings::count_findings(ctx.caller(), &ctx.state().db, region).await?;
+        Ok(counts.into_iter().map(Into::into).collect())
+    }
+}

@@ -1,0 +1,120 @@
+//! GraphQL for reference imports: the kinds, the report, and the upload.
+
+use crate::{
+    domain::{
+        error::AppError,
+        imports::{import, Report},
+        progress,
+    },
+    graphql::{ids, CtxExt},
+};
+use async_graphql::{Context, Object, SimpleObject, Upload, ID};
+use entity::{ReferenceSource, Role};
+
+crate::graphql::enums::api_enum!(
+    /// Which official list a file is.
+    ImportKind <=> ReferenceSource {
+        /// 统计用区划代码: the region list (import it first).
+        Regions,
+        /// 建档立卡户名单: the poverty office's household list.
+        Poverty,
+        /// 房屋鉴定: the housing bureau's appraisals.
+        Appraisal,
+        /// 危房改造: the housing bureau's renovations.
+        Renovation,
+    }
+);
+
+/// A bad row of a refused file.
+#[derive(SimpleObject)]
+pub struct ImportRowError {
+    /// Row number as Excel shows it (header = 1); 0 for the file as a whole.
+    pub row: i32,
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+#[derive(SimpleObject)]
+pub struct RuleTally {
+    pub rule: String,
+    pub count: u64,
+}
+
+/// What an import did. `accepted: false` means nothing was changed; `errors` says why.
+#[derive(SimpleObject)]
+pub struct ImportReport {
+    pub kind: String,
+    pub file_name: String,
+    /// UTF-8, UTF-8-BOM, GB18030 or XLSX.
+    pub encoding: String,
+    pub rows: i32,
+    pub accepted: bool,
+    /// The same content was imported before; nothing changed.
+    pub already_imported: bool,
+    pub created: i32,
+    pub updated: i32,
+    pub unchanged: i32,
+    /// Older rows no longer in this list, kept as history.
+    pub superseded: i32,
+    pub errors: Vec<ImportRowError>,
+    /// Open ERROR findings in the campaign after the import, by rule.
+    pub flagged: Vec<RuleTally>,
+    /// Household codes in this file that are not on the poverty list.
+    pub not_on_poverty_list: Vec<String>,
+}
+
+impl From<Report> for ImportReport {
+    fn from(r: Report) -> Self {
+        Self {
+            kind: r.kind,
+            file_name: r.file_name,
+            encoding: r.encoding,
+            rows: r.rows,
+            accepted: r.accepted,
+            already_imported: r.already_imported,
+            created: r.created,
+            updated: r.updated,
+            unchanged: r.unchanged,
+            superseded: r.superseded,
+            errors: r
+                .errors
+                .into_iter()
+                .map(|e| ImportRowError { row: e.row, column: e.column, reason: e.reason })
+                .collect(),
+            flagged: r.flagged.into_iter().map(|(rule, count)| RuleTally { rule, count }).collect(),
+            not_on_poverty_list: r.not_on_poverty_list,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ImportsMutation;
+
+#[Object]
+impl ImportsMutation {
+    /// Imports one official spreadsheet (GraphQL multipart upload; ADMIN). CSV in
+    /// UTF-8 (with or without BOM) or GB18030/GBK, or .xlsx, detected automatically.
+    async fn import_reference_file(
+        &self,
+        ctx: &Context<'_>,
+        kind: ImportKind,
+        file: Upload,
+        campaign_id: Option<ID>,
+    ) -> async_graphql::Result<ImportReport> {
+        use std::io::Read;
+        let viewer = ctx.viewer()?;
+        viewer.require_role(&[Role::Admin], "import reference data")?;
+        let state = ctx.state();
+        let campaign = match campaign_id {
+            Some(c) => ids::decode("Campaign", &c)?,
+            None => progress::campaign_or_latest(&state.db, viewer, None).await?.id,
+        };
+        let value =
+            file.value(ctx).map_err(|e| AppError::validation("file", format!("The upload cannot be read: {e}")))?;
+        let name = value.filename.clone();
+        let mut bytes = Vec::new();
+        value.into_read().read_to_end(&mut bytes).map_err(|e| AppError::Internal(e.into()))?;
+        let report = import(ctx.caller(), state, campaign, kind.into(), &name, &bytes).await?;
+        Ok(report.into())
+    }
+}

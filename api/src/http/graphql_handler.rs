@@ -1,0 +1,153 @@
+//! The GraphQL endpoints: POST /graphql (queries, mutations, uploads) with
+//! the caller's `Ctx` and rate limit, and /graphql/ws for subscriptions.
+
+use super::Server;
+use crate::{
+    config::Config,
+    domain::{
+        auth::{sessions, Principal, Viewer},
+        ctx::{Ctx, Lang},
+    },
+    graphql::{error::request_error_body, loaders::Loaders},
+    AppState,
+};
+use async_graphql::http::MultipartOptions;
+use axum::{
+    body::Bytes,
+    extract::{ConnectInfo, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use std::{net::SocketAddr, sync::atomic::Ordering};
+
+fn client_addr(cfg: &Config, headers: &HeaderMap, peer: SocketAddr) -> String {
+    if cfg.trust_forwarded_for {
+        if let Some(first) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            return first.to_owned();
+        }
+    }
+    peer.ip().to_string()
+}
+
+pub(super) async fn graphql_handler(
+    State(s): State<Server>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request = match async_graphql::http::receive_body(
+        content_type,
+        futures_util::io::Cursor::new(body),
+        MultipartOptions::default().max_file_size(s.state.cfg.max_body_bytes),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = format!("The request is not a GraphQL request: {e}");
+            return (StatusCode::BAD_REQUEST, Json(request_error_body("VALIDATION", &msg))).into_response();
+        }
+    };
+    let english = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"));
+    let mut ctx = Ctx {
+        client_addr: Some(client_addr(&s.state.cfg, &headers, peer)),
+        lang: if english { Lang::En } else { Lang::Zh },
+        ..Default::default()
+    };
+    match viewer_from_headers(&s.state, &headers).await {
+        Ok(v) => ctx.viewer = v,
+        Err(e) => ctx.token_error = Some(e),
+    }
+    let started = std::time::Instant::now();
+    let operation = request.operation_name.clone();
+    let cfg = &s.state.cfg;
+    let (key, per_minute) = match ctx.viewer.as_ref().map(|v| &v.principal) {
+        Some(Principal::Account { id, .. }) => (format!("account:{id}"), cfg.rate_limit_account),
+        Some(Principal::ApiToken { id, .. }) => (format!("token:{id}"), cfg.rate_limit_token),
+        None => (format!("addr:{}", ctx.client_addr.clone().unwrap_or_default()), cfg.rate_limit_anonymous),
+    };
+    if let Err(retry) = s.state.limiter.check(&key, per_minute) {
+        s.state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+        s.state.metrics.request(operation.as_deref(), "RATE_LIMITED", started.elapsed().as_secs_f64());
+        let body = serde_json::json!({ "errors": [ {
+            "message": format!("Too many requests: at most {per_minute} a minute. Try again in {retry} s."),
+            "extensions": { "code": "RATE_LIMITED", "retryAfterSeconds": retry },
+        } ] });
+        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry.to_string())], Json(body)).into_response();
+    }
+    let loaders = Loaders::new(&s.state.db, ctx.viewer.as_ref());
+    let request = request.data(ctx).data(loaders);
+    let resp = s.schema.execute(request).await;
+    let outcome = resp
+        .errors
+        .first()
+        .and_then(|e| e.extensions.as_ref())
+        .and_then(|x| x.get("code"))
+        .map(|c| c.to_string().trim_matches('"').to_owned())
+        .unwrap_or_else(|| if resp.errors.is_empty() { "ok".into() } else { "ERROR".into() });
+    s.state.metrics.request(operation.as_deref(), &outcome, started.elapsed().as_secs_f64());
+    Json(resp).into_response()
+}
+
+/// GraphQL over WebSocket (graphql-transport-ws or graphql-ws) for subscriptions.
+/// The access or API token goes in the `connection_init` payload:
+/// `{"Authorization": "Bearer …"}`; a connection without a valid one is refused.
+pub(super) async fn ws_handler(
+    State(s): State<Server>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    ws: axum::extract::WebSocketUpgrade,
+) -> Response {
+    let schema = s.schema.clone();
+    let state = s.state.clone();
+    ws.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
+        async_graphql_axum::GraphQLWebSocket::new(socket, schema, protocol)
+            .on_connection_init(move |payload| async move {
+                let token = ["Authorization", "authorization"]
+                    .iter()
+                    .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
+                    .map(|v| v.trim_start_matches("Bearer ").trim().to_owned())
+                    .or_else(|| payload.get("token").and_then(|v| v.as_str()).map(str::to_owned))
+                    .ok_or_else(|| {
+                        async_graphql::Error::new("Send {\"Authorization\": \"Bearer <token>\"} in connection_init.")
+                    })?;
+                let viewer = sessions::viewer_for_token(&state, &token)
+                    .await
+                    .map_err(|e| async_graphql::Error::new(format!("The token was refused ({e}).")))?;
+                if viewer.must_change_password {
+                    return Err(async_graphql::Error::new("Change the initial password first."));
+                }
+                let mut data = async_graphql::Data::default();
+                data.insert(Loaders::new(&state.db, Some(&viewer)));
+                data.insert(Ctx {
+                    viewer: Some(viewer),
+                    client_addr: Some(peer.ip().to_string()),
+                    ..Default::default()
+                });
+                Ok(data)
+            })
+            .serve()
+            .await
+    })
+}
+
+/// The caller named by `Authorization: Bearer …`: None when there is no header,
+/// an error saying why when the token is refused.
+pub(super) async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>, String> {
+    let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    match auth.strip_prefix("Bearer ").map(str::trim) {
+        Some(token) => sessions::viewer_for_token(state, token).await.map(Some),
+        None => Err("expected `Authorization: Bearer <token>`".into()),
+    }
+}

@@ -1,0 +1,98 @@
+//! Prometheus text for `/metrics` beyond request counters: each campaign's
+//! households, submitted and approved (practice never counts), and the pool.
+
+use super::Server;
+use crate::{domain::progress::campaign_counts, AppState};
+use axum::{
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+};
+use entity::campaign;
+use sea_orm::EntityTrait;
+use std::{sync::atomic::Ordering, time::Duration};
+
+/// Progress counters and the database pool for `/metrics`: each campaign's
+/// households, submitted and approved (practice never counts).
+pub async fn render_metrics(state: &AppState, out: &mut String) {
+    use std::fmt::Write;
+    let db = &state.db;
+    let _ = writeln!(out, "# HELP hsv_campaign_households Households, submitted and approved records per campaign.");
+    let _ = writeln!(out, "# TYPE hsv_campaign_households gauge");
+    if let Ok(all) = campaign::Entity::find().all(db).await {
+        for c in all {
+            if let Ok(n) = campaign_counts(db, c.id).await {
+                let name = c.name.replace('"', "'");
+                let _ = writeln!(
+                    out,
+                    "hsv_campaign_households{{campaign=\"{name}\",figure=\"households\"}} {}",
+                    n.households
+                );
+                let _ = writeln!(
+                    out,
+                    "hsv_campaign_households{{campaign=\"{name}\",figure=\"submitted\"}} {}",
+                    n.submitted
+                );
+                let _ =
+                    writeln!(out, "hsv_campaign_households{{campaign=\"{name}\",figure=\"approved\"}} {}", n.approved);
+            }
+        }
+    }
+}
+
+/// The database pool's connections, for `/metrics` (no SQL).
+pub fn render_pool(state: &AppState, out: &mut String) {
+    use std::fmt::Write;
+    let db = &state.db;
+    let pool = match db {
+        sea_orm::DatabaseConnection::SqlxPostgresPoolConnection(_) => {
+            let p = db.get_postgres_connection_pool();
+            Some((p.size(), p.num_idle()))
+        }
+        sea_orm::DatabaseConnection::SqlxSqlitePoolConnection(_) => {
+            let p = db.get_sqlite_connection_pool();
+            Some((p.size(), p.num_idle()))
+        }
+        _ => None,
+    };
+    if let Some((size, idle)) = pool {
+        let _ = writeln!(out, "# HELP hsv_db_pool_connections Database pool connections by state.");
+        let _ = writeln!(out, "# TYPE hsv_db_pool_connections gauge");
+        let _ = writeln!(out, "hsv_db_pool_connections{{state=\"idle\"}} {idle}");
+        let _ = writeln!(out, "hsv_db_pool_connections{{state=\"in_use\"}} {}", size as usize - idle);
+    }
+}
+/// Prometheus text format.
+pub(super) async fn handler(State(s): State<Server>) -> Response {
+    // Progress first (cached), so the statement counter below already includes
+    // its queries and two scrapes in a row differ only by real traffic.
+    let progress = {
+        let cached = s.state.metrics.progress_cache.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match cached {
+            Some((at, text)) if at.elapsed() < Duration::from_secs(15) => text,
+            _ => {
+                let mut text = String::new();
+                render_metrics(&s.state, &mut text).await;
+                *s.state.metrics.progress_cache.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((std::time::Instant::now(), text.clone()));
+                text
+            }
+        }
+    };
+    let st = &s.state.db_stats;
+    let mut body = format!(
+        "# HELP hsv_db_statements_total SQL statements executed.\n# TYPE hsv_db_statements_total counter\n\
+         hsv_db_statements_total {}\n\
+         # HELP hsv_db_statements_failed_total SQL statements that failed.\n# TYPE hsv_db_statements_failed_total counter\n\
+         hsv_db_statements_failed_total {}\n\
+         # HELP hsv_db_statement_seconds_total Time spent in SQL statements.\n# TYPE hsv_db_statement_seconds_total counter\n\
+         hsv_db_statement_seconds_total {:.6}\n",
+        st.statements.load(Ordering::Relaxed),
+        st.failed.load(Ordering::Relaxed),
+        st.micros.load(Ordering::Relaxed) as f64 / 1e6,
+    );
+    s.state.metrics.render(&mut body);
+    body.push_str(&progress);
+    render_pool(&s.state, &mut body);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}

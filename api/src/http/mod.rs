@@ -1,0 +1,158 @@
+//! The HTTP server: routes, middleware, per-request viewer, graceful shutdown.
+
+pub mod files;
+pub mod graphql_handler;
+pub mod metrics;
+pub mod web;
+
+use self::{
+    files::{export_handler, photo_handler, upload_handler},
+    graphql_handler::{graphql_handler, ws_handler},
+};
+
+use crate::{
+    config::Config,
+    domain::auth::jwt,
+    graphql::{self, error::request_error_body},
+    infra::{db, storage::Storage},
+    AppState,
+};
+use async_graphql::http::GraphiQLSource;
+use axum::{
+    extract::State,
+    http::{header, HeaderValue, Method, StatusCode},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tower_http::{catch_panic::CatchPanicLayer, cors::CorsLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
+
+#[derive(Clone)]
+pub struct Server {
+    pub state: AppState,
+    pub schema: graphql::AppSchema,
+}
+
+/// Connects, migrates and assembles everything a server needs.
+pub async fn build(cfg: Config) -> anyhow::Result<Server> {
+    let (db, db_stats) = db::connect(&cfg).await?;
+    db::migrate(&db).await?;
+    let secret = jwt::load_or_create_secret(cfg.jwt_secret.as_ref(), &cfg.data_dir)?;
+    let keys = jwt::JwtKeys::new(&secret, &cfg.jwt_issuer, &cfg.jwt_audience);
+    let storage = Storage::from_config(&cfg)?;
+    let write_gate = cfg.is_sqlite().then(|| Arc::new(tokio::sync::Mutex::new(())));
+    let notifier = crate::notify::Notifier::new(!cfg.is_sqlite());
+    notifier.listen(&db);
+    let photo_slots = Arc::new(tokio::sync::Semaphore::new(2));
+    let metrics = storage.metrics.clone();
+    let limiter = Arc::new(crate::infra::ratelimit::RateLimiter::default());
+    let state = AppState {
+        cfg: Arc::new(cfg),
+        db,
+        db_stats,
+        jwt: keys,
+        storage,
+        write_gate,
+        notifier,
+        photo_slots,
+        limiter,
+        metrics,
+    };
+    crate::photos::spawn_sweeper(state.clone());
+    crate::webhooks::spawn_worker(state.clone());
+    let schema = graphql::build_schema(
+        Some(state.clone()),
+        state.cfg.max_query_depth,
+        state.cfg.max_query_complexity,
+        state.cfg.max_aliases,
+    );
+    Ok(Server { state, schema })
+}
+
+pub fn router(server: Server) -> Router {
+    let cfg = server.state.cfg.clone();
+    let origins: Vec<HeaderValue> = cfg.cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
+    let cors = CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT_LANGUAGE])
+        .max_age(Duration::from_secs(3600));
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphiql).post(graphql_handler).layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Duration::from_secs(cfg.request_timeout),
+            )),
+        )
+        .route("/graphql/ws", get(ws_handler))
+        .route("/uploads/{id}", axum::routing::put(upload_handler))
+        .route("/photos/{id}/{variant}", get(photo_handler))
+        .route("/exports/{file}", get(export_handler))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::handler))
+        .layer(RequestBodyLimitLayer::new(cfg.max_body_bytes))
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(request_error_body("INTERNAL", "Internal error."))).into_response()
+        }))
+        .with_state(server)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("住房安全核验 GraphQL")
+            .finish(),
+    )
+}
+
+async fn readyz(State(s): State<Server>) -> Response {
+    if db::ping(&s.state.db).await {
+        "ready".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    }
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+pub async fn serve(server: Server, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let app = router(server).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// Starts a server on an already-bound listener in the background (tests use port 0).
+pub async fn spawn(
+    cfg: Config,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<(Server, tokio::task::JoinHandle<()>)> {
+    let server = build(cfg).await?;
+    let s2 = server.clone();
+    let handle = tokio::spawn(async move {
+        let app = router(s2).into_make_service_with_connect_info::<SocketAddr>();
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((server, handle))
+}

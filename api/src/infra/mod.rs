@@ -1,0 +1,8 @@
+//! Infrastructure under the domain: database connection, object store,
+//! cross-process notifications, rate-limit buckets and the metrics registry.
+
+pub mod db;
+pub mod metrics;
+pub mod notify;
+pub mod ratelimit;
+pub mod storage;
