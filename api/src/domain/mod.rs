@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod batch;
 pub mod checks;
 pub mod counters;
 pub mod ctx;

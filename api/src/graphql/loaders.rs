@@ -7,16 +7,24 @@
 //! (see `households::prefetch`). Every loader therefore answers for every key
 //! it was asked, so that a missing value is cached too.
 
+use crate::domain::{auth::Viewer, batch};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{account, finding, household, photo, reference_record, region, verification};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::DatabaseConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
 
 type LoadResult<V> = Result<HashMap<Uuid, V>, async_graphql::Error>;
 
-fn db_err(e: sea_orm::DbErr) -> async_graphql::Error {
-    crate::error::AppError::from(e).into()
+/// Groups child rows by their parent, with an empty list for every key asked.
+fn grouped<V>(keys: &[Uuid], rows: Vec<V>, parent: impl Fn(&V) -> Option<Uuid>) -> HashMap<Uuid, Vec<V>> {
+    let mut out: HashMap<Uuid, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for r in rows {
+        if let Some(p) = parent(&r) {
+            out.entry(p).or_default().push(r);
+        }
+    }
+    out
 }
 
 pub struct Loaders {
@@ -31,7 +39,7 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, viewer: Option<&crate::auth::Viewer>) -> Self {
+    pub fn new(db: &DatabaseConnection, viewer: Option<&Viewer>) -> Self {
         let d = || db.clone();
         // The cache lives as long as the request: one GraphQL response sees one state.
         Self {
@@ -42,7 +50,7 @@ impl Loaders {
             references: DataLoader::with_cache(ReferencesLoader(d()), tokio::spawn, HashMapCache::default()),
             findings: DataLoader::with_cache(FindingsLoader(d()), tokio::spawn, HashMapCache::default()),
             households: DataLoader::with_cache(
-                HouseholdLoader(d(), viewer.map(|v| v.household_condition())),
+                HouseholdLoader(d(), viewer.cloned()),
                 tokio::spawn,
                 HashMapCache::default(),
             ),
@@ -55,12 +63,7 @@ impl Loader<Uuid> for RegionLoader {
     type Value = region::Model;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Self::Value> {
-        let rows = region::Entity::find()
-            .filter(region::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.0)
-            .await
-            .map_err(db_err)?;
-        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+        Ok(batch::regions(&self.0, keys).await?.into_iter().map(|r| (r.id, r)).collect())
     }
 }
 
@@ -69,12 +72,7 @@ impl Loader<Uuid> for AccountLoader {
     type Value = account::Model;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Self::Value> {
-        let rows = account::Entity::find()
-            .filter(account::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.0)
-            .await
-            .map_err(db_err)?;
-        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+        Ok(batch::accounts(&self.0, keys).await?.into_iter().map(|r| (r.id, r)).collect())
     }
 }
 
@@ -85,11 +83,8 @@ impl Loader<(Uuid, bool)> for VerificationLoader {
     type Value = Option<verification::Model>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[(Uuid, bool)]) -> Result<HashMap<(Uuid, bool), Self::Value>, Self::Error> {
-        let rows = verification::Entity::find()
-            .filter(verification::Column::HouseholdId.is_in(keys.iter().map(|k| k.0)))
-            .all(&self.0)
-            .await
-            .map_err(db_err)?;
+        let households: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = batch::verifications(&self.0, &households).await?;
         let mut out: HashMap<(Uuid, bool), Self::Value> = keys.iter().map(|k| (*k, None)).collect();
         for r in rows {
             out.insert((r.household_id, r.practice), Some(r));
@@ -104,17 +99,7 @@ impl Loader<Uuid> for PhotosLoader {
     type Value = Vec<photo::Model>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Self::Value> {
-        let rows = photo::Entity::find()
-            .filter(photo::Column::HouseholdId.is_in(keys.iter().copied()))
-            .order_by_asc(photo::Column::UploadedAt)
-            .all(&self.0)
-            .await
-            .map_err(db_err)?;
-        let mut out: HashMap<Uuid, Vec<photo::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for r in rows {
-            out.entry(r.household_id).or_default().push(r);
-        }
-        Ok(out)
+        Ok(grouped(keys, batch::photos(&self.0, keys).await?, |p| Some(p.household_id)))
     }
 }
 
@@ -124,19 +109,7 @@ impl Loader<Uuid> for ReferencesLoader {
     type Value = Vec<reference_record::Model>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Self::Value> {
-        let rows = reference_record::Entity::find()
-            .filter(reference_record::Column::HouseholdId.is_in(keys.iter().copied()))
-            .filter(reference_record::Column::Current.eq(true))
-            .all(&self.0)
-            .await
-            .map_err(db_err)?;
-        let mut out: HashMap<Uuid, Vec<reference_record::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for r in rows {
-            if let Some(h) = r.household_id {
-                out.entry(h).or_default().push(r);
-            }
-        }
-        Ok(out)
+        Ok(grouped(keys, batch::current_references(&self.0, keys).await?, |r| r.household_id))
     }
 }
 
@@ -146,35 +119,17 @@ impl Loader<Uuid> for FindingsLoader {
     type Value = Vec<finding::Model>;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Self::Value> {
-        let rows = finding::Entity::find()
-            .filter(finding::Column::HouseholdId.is_in(keys.iter().copied()))
-            .filter(finding::Column::Open.eq(true))
-            .order_by_asc(finding::Column::CreatedAt)
-            .all(&self.0)
-            .await
-            .map_err(db_err)?;
-        let mut out: HashMap<Uuid, Vec<finding::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for r in rows {
-            out.entry(r.household_id).or_default().push(r);
-        }
-        Ok(out)
+        Ok(grouped(keys, batch::open_findings(&self.0, keys).await?, |f| Some(f.household_id)))
     }
 }
 
 /// Key: household id. The viewer's scope is part of the query: a household
 /// outside it is simply not found. No viewer (anonymous): nothing is found.
-pub struct HouseholdLoader(DatabaseConnection, Option<sea_orm::Condition>);
+pub struct HouseholdLoader(DatabaseConnection, Option<Viewer>);
 impl Loader<Uuid> for HouseholdLoader {
     type Value = household::Model;
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Self::Value> {
-        let Some(scope) = &self.1 else { return Ok(HashMap::new()) };
-        let rows = household::Entity::find()
-            .filter(household::Column::Id.is_in(keys.iter().copied()))
-            .filter(scope.clone())
-            .all(&self.0)
-            .await
-            .map_err(db_err)?;
-        Ok(rows.into_iter().map(|h| (h.id, h)).collect())
+        Ok(batch::households(&self.0, self.1.as_ref(), keys).await?.into_iter().map(|h| (h.id, h)).collect())
     }
 }
