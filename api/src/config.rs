@@ -1,12 +1,20 @@
-//! Configuration, loaded once: defaults, then an optional TOML file, then
-//! environment variables and command-line flags (flags win over env).
-//! The result is passed around in `AppState`; there are no globals.
+//! Every setting of the API in one place, so that its default and the ways to
+//! override it can be read (and changed) together. `Config` is one
+//! `Deserialize` struct; figment layers its sources, each overriding the one
+//! before: the defaults below, then the TOML file of `--config`/`APP_CONFIG`,
+//! then environment variables, then the flags given on the command line.
+//! The result is loaded once and passed around in `AppState`; no globals.
 
 use clap::Args;
-use serde::Deserialize;
-use std::{fmt, net::SocketAddr, path::PathBuf};
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::{ffi::OsString, fmt, net::SocketAddr, path::Path, path::PathBuf};
 
-/// A secret value: it cannot be printed or logged by accident.
+/// A secret value: it cannot be printed or logged by accident (it is not
+/// `Serialize`, and `Debug` shows no more than that it is there).
 #[derive(Clone, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
@@ -26,158 +34,148 @@ impl fmt::Debug for Secret {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
     Json,
 }
 
-/// Options shared by every subcommand; each is also an `APP_*` variable.
-#[derive(Args, Debug, Clone, Default)]
+/// The command-line flags shared by every subcommand. Each field (except
+/// `config`) is also a key of the TOML file and an environment variable
+/// (`env_name`); clap reads only the command line, so a field is `Some` exactly
+/// when its flag was given, and figment owns the file and the environment.
+#[derive(Args, Debug, Clone, Default, Serialize)]
 pub struct Opts {
-    /// TOML file with any of the settings below (keys in snake_case).
-    #[arg(long, env = "APP_CONFIG", global = true)]
+    /// TOML file with any of the settings below (keys in snake_case) [env: APP_CONFIG].
+    #[arg(long, global = true)]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// Address the API listens on.
-    #[arg(long, env = "APP_BIND", global = true)]
+    /// Address the API listens on [env: APP_BIND].
+    #[arg(long, global = true)]
     pub bind: Option<SocketAddr>,
-    /// Folder for the embedded database, photos and the generated signing key.
-    #[arg(long, env = "APP_DATA_DIR", global = true)]
+    /// Folder for the embedded database, photos and the generated signing key [env: APP_DATA_DIR].
+    #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
-    /// Database URL: `postgres://…` or `sqlite://…`; default SQLite in the data dir.
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    /// Database URL: `postgres://…` or `sqlite://…`; default SQLite in the data dir [env: DATABASE_URL].
+    #[arg(long, global = true)]
     pub database_url: Option<String>,
-    /// Log format: text or json.
-    #[arg(long, env = "APP_LOG_FORMAT", global = true)]
+    /// Log format: text or json [env: APP_LOG_FORMAT].
+    #[arg(long, global = true)]
     pub log_format: Option<LogFormat>,
-    /// JWT signing secret (HS256); default: generated once and kept in the data dir.
-    #[arg(long, env = "APP_JWT_SECRET", global = true, hide_env_values = true)]
+    /// JWT signing secret (HS256); default: generated once and kept in the data dir [env: APP_JWT_SECRET].
+    #[arg(long, global = true)]
     pub jwt_secret: Option<String>,
-    /// Lifetime of an access token, in seconds.
-    #[arg(long, env = "APP_ACCESS_TOKEN_TTL", global = true)]
+    /// Lifetime of an access token, in seconds [env: APP_ACCESS_TOKEN_TTL].
+    #[arg(long, global = true)]
     pub access_token_ttl: Option<i64>,
-    /// Lifetime of a refresh token, in seconds.
-    #[arg(long, env = "APP_REFRESH_TOKEN_TTL", global = true)]
+    /// Lifetime of a refresh token, in seconds [env: APP_REFRESH_TOKEN_TTL].
+    #[arg(long, global = true)]
     pub refresh_token_ttl: Option<i64>,
-    /// Deepest GraphQL selection allowed.
-    #[arg(long, env = "APP_MAX_QUERY_DEPTH", global = true)]
+    /// Deepest GraphQL selection allowed [env: APP_MAX_QUERY_DEPTH].
+    #[arg(long, global = true)]
     pub max_query_depth: Option<usize>,
-    /// Highest GraphQL complexity allowed (each field counts 1, lists multiply by `first`).
-    #[arg(long, env = "APP_MAX_QUERY_COMPLEXITY", global = true)]
+    /// Highest GraphQL complexity allowed (each field counts 1, lists multiply by `first`) [env: APP_MAX_QUERY_COMPLEXITY].
+    #[arg(long, global = true)]
     pub max_query_complexity: Option<usize>,
-    /// Largest request body, in bytes.
-    #[arg(long, env = "APP_MAX_BODY_BYTES", global = true)]
+    /// Largest request body, in bytes [env: APP_MAX_BODY_BYTES].
+    #[arg(long, global = true)]
     pub max_body_bytes: Option<usize>,
-    /// Most aliases in one GraphQL document.
-    #[arg(long, env = "APP_MAX_ALIASES", global = true)]
+    /// Most aliases in one GraphQL document [env: APP_MAX_ALIASES].
+    #[arg(long, global = true)]
     pub max_aliases: Option<usize>,
-    /// GraphQL requests per minute per signed-in account (0: no limit).
-    #[arg(long, env = "APP_RATE_LIMIT_ACCOUNT", global = true)]
+    /// GraphQL requests per minute per signed-in account (0: no limit) [env: APP_RATE_LIMIT_ACCOUNT].
+    #[arg(long, global = true)]
     pub rate_limit_account: Option<u32>,
-    /// GraphQL requests per minute per API token (0: no limit).
-    #[arg(long, env = "APP_RATE_LIMIT_TOKEN", global = true)]
+    /// GraphQL requests per minute per API token (0: no limit) [env: APP_RATE_LIMIT_TOKEN].
+    #[arg(long, global = true)]
     pub rate_limit_token: Option<u32>,
-    /// GraphQL requests per minute per client address without a token (0: no limit).
-    #[arg(long, env = "APP_RATE_LIMIT_ANONYMOUS", global = true)]
+    /// GraphQL requests per minute per client address without a token (0: no limit) [env: APP_RATE_LIMIT_ANONYMOUS].
+    #[arg(long, global = true)]
     pub rate_limit_anonymous: Option<u32>,
-    /// Longest a GraphQL request may run, in seconds.
-    #[arg(long, env = "APP_REQUEST_TIMEOUT", global = true)]
+    /// Longest a GraphQL request may run, in seconds [env: APP_REQUEST_TIMEOUT].
+    #[arg(long, global = true)]
     pub request_timeout: Option<u64>,
-    /// Allow webhook endpoints over plain http (development only).
-    #[arg(long, env = "APP_WEBHOOK_ALLOW_HTTP", global = true)]
+    /// Allow webhook endpoints over plain http (development only) [env: APP_WEBHOOK_ALLOW_HTTP].
+    #[arg(long, global = true)]
     pub webhook_allow_http: Option<bool>,
-    /// Allow webhook endpoints on private, loopback or link-local addresses.
-    #[arg(long, env = "APP_WEBHOOK_ALLOW_PRIVATE", global = true)]
+    /// Allow webhook endpoints on private, loopback or link-local addresses [env: APP_WEBHOOK_ALLOW_PRIVATE].
+    #[arg(long, global = true)]
     pub webhook_allow_private: Option<bool>,
-    /// Origins allowed by CORS (comma-separated), e.g. the web app's URL.
-    #[arg(long, env = "APP_CORS_ORIGINS", global = true, value_delimiter = ',')]
+    /// Origins allowed by CORS (comma-separated), e.g. the web app's URL [env: APP_CORS_ORIGINS].
+    #[arg(long, global = true, value_delimiter = ',')]
     pub cors_origins: Option<Vec<String>>,
-    /// Public URL of this API (upload URLs point there); default http://<bind>.
-    #[arg(long, env = "APP_PUBLIC_URL", global = true)]
+    /// Public URL of this API (upload URLs point there); default http://<bind> [env: APP_PUBLIC_URL].
+    #[arg(long, global = true)]
     pub public_url: Option<String>,
-    /// Public URL of the web app; sign-in QR codes point there.
-    #[arg(long, env = "APP_WEB_URL", global = true)]
+    /// Public URL of the web app; sign-in QR codes point there [env: APP_WEB_URL].
+    #[arg(long, global = true)]
     pub web_url: Option<String>,
-    /// Take the client address from X-Forwarded-For (only behind a trusted proxy).
-    #[arg(long, env = "APP_TRUST_FORWARDED_FOR", global = true)]
+    /// Take the client address from X-Forwarded-For (only behind a trusted proxy) [env: APP_TRUST_FORWARDED_FOR].
+    #[arg(long, global = true)]
     pub trust_forwarded_for: Option<bool>,
-    /// S3-compatible endpoint for photos, e.g. https://s3.example.cn; unset = local files.
-    #[arg(long, env = "APP_S3_ENDPOINT", global = true)]
+    /// S3-compatible endpoint for photos, e.g. https://s3.example.cn; unset = local files [env: APP_S3_ENDPOINT].
+    #[arg(long, global = true)]
     pub s3_endpoint: Option<String>,
-    #[arg(long, env = "APP_S3_BUCKET", global = true)]
+    /// Bucket for photos; required with an S3 endpoint [env: APP_S3_BUCKET].
+    #[arg(long, global = true)]
     pub s3_bucket: Option<String>,
-    #[arg(long, env = "APP_S3_REGION", global = true)]
+    /// S3 region; default us-east-1 [env: APP_S3_REGION].
+    #[arg(long, global = true)]
     pub s3_region: Option<String>,
-    #[arg(long, env = "APP_S3_ACCESS_KEY", global = true, hide_env_values = true)]
+    /// S3 access key; required with an S3 endpoint [env: APP_S3_ACCESS_KEY].
+    #[arg(long, global = true)]
     pub s3_access_key: Option<String>,
-    #[arg(long, env = "APP_S3_SECRET_KEY", global = true, hide_env_values = true)]
+    /// S3 secret key; required with an S3 endpoint [env: APP_S3_SECRET_KEY].
+    #[arg(long, global = true)]
     pub s3_secret_key: Option<String>,
-    /// Path-style bucket addressing (most self-hosted S3 servers need it).
-    #[arg(long, env = "APP_S3_PATH_STYLE", global = true)]
+    /// Path-style bucket addressing (most self-hosted S3 servers need it); default true [env: APP_S3_PATH_STYLE].
+    #[arg(long, global = true)]
     pub s3_path_style: Option<bool>,
-    /// Largest photo accepted, in bytes.
-    #[arg(long, env = "APP_MAX_PHOTO_BYTES", global = true)]
+    /// Largest photo accepted, in bytes [env: APP_MAX_PHOTO_BYTES].
+    #[arg(long, global = true)]
     pub max_photo_bytes: Option<i64>,
-    /// Password of the demo accounts created by `api demo` (default: generated, printed once).
-    #[arg(long, env = "APP_DEMO_PASSWORD", global = true, hide_env_values = true)]
+    /// Password of the demo accounts created by `api demo` (default: generated, printed once) [env: APP_DEMO_PASSWORD].
+    #[arg(long, global = true)]
     pub demo_password: Option<String>,
 }
 
-/// The same settings as read from a TOML file.
-#[derive(Deserialize, Default, Debug)]
+/// Photo storage in S3, set by the flat `s3_*` keys (nested under `s3` while
+/// loading); present only when `s3_endpoint` is.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileConfig {
-    bind: Option<SocketAddr>,
-    data_dir: Option<PathBuf>,
-    database_url: Option<Secret>,
-    log_format: Option<LogFormat>,
-    jwt_secret: Option<Secret>,
-    access_token_ttl: Option<i64>,
-    refresh_token_ttl: Option<i64>,
-    max_query_depth: Option<usize>,
-    max_query_complexity: Option<usize>,
-    max_body_bytes: Option<usize>,
-    max_aliases: Option<usize>,
-    rate_limit_account: Option<u32>,
-    rate_limit_token: Option<u32>,
-    rate_limit_anonymous: Option<u32>,
-    request_timeout: Option<u64>,
-    webhook_allow_http: Option<bool>,
-    webhook_allow_private: Option<bool>,
-    cors_origins: Option<Vec<String>>,
-    web_url: Option<String>,
-    public_url: Option<String>,
-    s3_endpoint: Option<String>,
-    s3_bucket: Option<String>,
-    s3_region: Option<String>,
-    s3_access_key: Option<Secret>,
-    s3_secret_key: Option<Secret>,
-    s3_path_style: Option<bool>,
-    max_photo_bytes: Option<i64>,
-    trust_forwarded_for: Option<bool>,
-    demo_password: Option<Secret>,
-}
-
-#[derive(Clone, Debug)]
 pub struct S3Config {
     pub endpoint: String,
     pub bucket: String,
+    #[serde(default = "default_s3_region")]
     pub region: String,
     pub access_key: Secret,
     pub secret_key: Secret,
+    #[serde(default = "default_true")]
     pub path_style: bool,
 }
 
-#[derive(Clone, Debug)]
+fn default_s3_region() -> String {
+    "us-east-1".into()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Fields marked `skip` are fixed here, not settings: no file, variable or flag sets them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
-    /// May contain a password, hence a secret.
+    /// May contain a password, hence a secret. Default: SQLite in `data_dir`.
     pub database_url: Secret,
     pub log_format: LogFormat,
     pub jwt_secret: Option<Secret>,
+    #[serde(skip)]
     pub jwt_issuer: String,
+    #[serde(skip)]
     pub jwt_audience: String,
     pub access_token_ttl: i64,
     pub refresh_token_ttl: i64,
@@ -192,12 +190,19 @@ pub struct Config {
     pub webhook_allow_http: bool,
     pub webhook_allow_private: bool,
     /// Webhook worker: poll interval, first retry delay (doubling), attempts, per-attempt timeout.
+    #[serde(skip)]
     pub webhook_poll_ms: u64,
+    #[serde(skip)]
     pub webhook_retry_base_ms: u64,
+    #[serde(skip)]
     pub webhook_max_attempts: u32,
+    #[serde(skip)]
     pub webhook_timeout_ms: u64,
+    /// A list in the file; one comma-separated string in `APP_CORS_ORIGINS`.
+    #[serde(deserialize_with = "comma_list")]
     pub cors_origins: Vec<String>,
     pub web_url: String,
+    /// Default: `http://<bind>`.
     pub public_url: String,
     /// Photos in S3 when set; the local filesystem otherwise.
     pub s3: Option<S3Config>,
@@ -205,95 +210,386 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     pub demo_password: Option<Secret>,
     /// Failed sign-ins (per account and per client address) before back-off starts.
+    #[serde(skip)]
     pub sign_in_free_failures: i32,
     /// Longest lock after repeated failures, in seconds.
+    #[serde(skip)]
     pub sign_in_max_lock: i64,
 }
 
-impl Config {
-    pub fn load(opts: &Opts) -> anyhow::Result<Self> {
-        let file: FileConfig = match &opts.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
-                toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?
-            }
-            None => FileConfig::default(),
-        };
-        let data_dir = opts.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./data"));
-        let database_url = opts
-            .database_url
-            .clone()
-            .map(Secret::new)
-            .or(file.database_url)
-            .unwrap_or_else(|| Secret::new(format!("sqlite://{}/app.db?mode=rwc", data_dir.display())));
-        let s3 = match opts.s3_endpoint.clone().or(file.s3_endpoint) {
-            None => None,
-            Some(endpoint) => Some(S3Config {
-                endpoint,
-                bucket: opts
-                    .s3_bucket
-                    .clone()
-                    .or(file.s3_bucket)
-                    .ok_or_else(|| anyhow::anyhow!("APP_S3_BUCKET is required with APP_S3_ENDPOINT"))?,
-                region: opts.s3_region.clone().or(file.s3_region).unwrap_or_else(|| "us-east-1".into()),
-                access_key: opts
-                    .s3_access_key
-                    .clone()
-                    .map(Secret::new)
-                    .or(file.s3_access_key)
-                    .ok_or_else(|| anyhow::anyhow!("APP_S3_ACCESS_KEY is required with APP_S3_ENDPOINT"))?,
-                secret_key: opts
-                    .s3_secret_key
-                    .clone()
-                    .map(Secret::new)
-                    .or(file.s3_secret_key)
-                    .ok_or_else(|| anyhow::anyhow!("APP_S3_SECRET_KEY is required with APP_S3_ENDPOINT"))?,
-                path_style: opts.s3_path_style.or(file.s3_path_style).unwrap_or(true),
-            }),
-        };
-        let bind = opts.bind.or(file.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000)));
-        Ok(Self {
+/// The defaults: the bottom layer. `database_url` and `public_url` here follow
+/// the default data dir and address; `load` re-derives them from the loaded ones.
+impl Default for Config {
+    fn default() -> Self {
+        let bind = SocketAddr::from(([127, 0, 0, 1], 8000));
+        let data_dir = PathBuf::from("./data");
+        Self {
             bind,
-            s3,
-            max_photo_bytes: opts.max_photo_bytes.or(file.max_photo_bytes).unwrap_or(15 * 1024 * 1024),
-            public_url: opts.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{bind}")),
-            database_url,
-            log_format: opts.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
-            jwt_secret: opts.jwt_secret.clone().map(Secret::new).or(file.jwt_secret),
+            database_url: sqlite_in(&data_dir),
+            data_dir,
+            log_format: LogFormat::Text,
+            jwt_secret: None,
             jwt_issuer: "housing-safety-verification".into(),
             jwt_audience: "housing-safety-api".into(),
-            access_token_ttl: opts.access_token_ttl.or(file.access_token_ttl).unwrap_or(900),
-            refresh_token_ttl: opts.refresh_token_ttl.or(file.refresh_token_ttl).unwrap_or(30 * 24 * 3600),
-            max_query_depth: opts.max_query_depth.or(file.max_query_depth).unwrap_or(12),
-            max_query_complexity: opts.max_query_complexity.or(file.max_query_complexity).unwrap_or(20_000),
-            max_body_bytes: opts.max_body_bytes.or(file.max_body_bytes).unwrap_or(32 * 1024 * 1024),
-            max_aliases: opts.max_aliases.or(file.max_aliases).unwrap_or(50),
-            rate_limit_account: opts.rate_limit_account.or(file.rate_limit_account).unwrap_or(600),
-            rate_limit_token: opts.rate_limit_token.or(file.rate_limit_token).unwrap_or(300),
-            rate_limit_anonymous: opts.rate_limit_anonymous.or(file.rate_limit_anonymous).unwrap_or(300),
-            request_timeout: opts.request_timeout.or(file.request_timeout).unwrap_or(30),
-            webhook_allow_http: opts.webhook_allow_http.or(file.webhook_allow_http).unwrap_or(false),
-            webhook_allow_private: opts.webhook_allow_private.or(file.webhook_allow_private).unwrap_or(false),
+            access_token_ttl: 900,
+            refresh_token_ttl: 30 * 24 * 3600,
+            max_query_depth: 12,
+            max_query_complexity: 20_000,
+            max_body_bytes: 32 * 1024 * 1024,
+            max_aliases: 50,
+            rate_limit_account: 600,
+            rate_limit_token: 300,
+            rate_limit_anonymous: 300,
+            request_timeout: 30,
+            webhook_allow_http: false,
+            webhook_allow_private: false,
             webhook_poll_ms: 500,
             webhook_retry_base_ms: 10_000,
             webhook_max_attempts: 8,
             webhook_timeout_ms: 10_000,
-            cors_origins: opts
-                .cors_origins
-                .clone()
-                .or(file.cors_origins)
-                .unwrap_or_else(|| vec!["http://127.0.0.1:8080".into(), "http://localhost:8080".into()]),
-            web_url: opts.web_url.clone().or(file.web_url).unwrap_or_else(|| "http://127.0.0.1:8080".into()),
-            trust_forwarded_for: opts.trust_forwarded_for.or(file.trust_forwarded_for).unwrap_or(false),
-            demo_password: opts.demo_password.clone().map(Secret::new).or(file.demo_password),
+            cors_origins: vec!["http://127.0.0.1:8080".into(), "http://localhost:8080".into()],
+            web_url: "http://127.0.0.1:8080".into(),
+            public_url: format!("http://{bind}"),
+            s3: None,
+            max_photo_bytes: 15 * 1024 * 1024,
+            trust_forwarded_for: false,
+            demo_password: None,
             sign_in_free_failures: 5,
             sign_in_max_lock: 15 * 60,
-            data_dir,
-        })
+        }
+    }
+}
+
+fn sqlite_in(data_dir: &Path) -> Secret {
+    Secret::new(format!("sqlite://{}/app.db?mode=rwc", data_dir.display()))
+}
+
+impl Config {
+    /// Defaults, then the file, then this process's environment, then `opts`.
+    pub fn load(opts: &Opts) -> anyhow::Result<Self> {
+        Self::load_with_env(opts, |name| std::env::var_os(name))
+    }
+
+    /// As `load`, with the environment read through `env` (name → value);
+    /// `|_| None` leaves the environment out, as tests do.
+    pub fn load_with_env(opts: &Opts, env: impl Fn(&str) -> Option<OsString>) -> anyhow::Result<Self> {
+        // An empty variable counts as unset (`APP_BIND=` leaves the file's address).
+        let env = |name: &str| env(name).filter(|v| !v.is_empty());
+        let file = opts.config.clone().or_else(|| env("APP_CONFIG").map(PathBuf::from));
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            figment = figment.merge(Layer::file(&path)?);
+        }
+        let figment = figment.merge(Layer::env(&env)?).merge(Layer::flags(opts)?);
+        let figment = s3_only_with_endpoint(figment)?;
+        let mut cfg: Config = figment.extract_lossy().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        if !figment.contains("database_url") {
+            cfg.database_url = sqlite_in(&cfg.data_dir);
+        }
+        if !figment.contains("public_url") {
+            cfg.public_url = format!("http://{}", cfg.bind);
+        }
+        Ok(cfg)
     }
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url.expose().starts_with("sqlite:")
+    }
+}
+
+/// The setting keys, from the flags: each flag is also a file key and a variable.
+fn keys() -> Vec<String> {
+    Opts::augment_args(clap::Command::new("api"))
+        .get_arguments()
+        .map(|a| a.get_id().as_str().to_owned())
+        .filter(|k| k != "config")
+        .collect()
+}
+
+/// `bind` → `APP_BIND`; `database_url` keeps the name every database tool reads.
+fn env_name(key: &str) -> String {
+    match key {
+        "database_url" => "DATABASE_URL".into(),
+        _ => format!("APP_{}", key.to_ascii_uppercase()),
+    }
+}
+
+fn flag_name(key: &str) -> String {
+    format!("--{}", key.replace('_', "-"))
+}
+
+/// Without `s3_endpoint` photos stay on local disk and the other `s3_*`
+/// settings are unused; with it, bucket and keys must be set somewhere.
+fn s3_only_with_endpoint(figment: Figment) -> anyhow::Result<Figment> {
+    if !figment.contains("s3.endpoint") {
+        return Ok(figment.merge(Serialized::default("s3", None::<()>)));
+    }
+    for key in ["s3_bucket", "s3_access_key", "s3_secret_key"] {
+        if !figment.contains(&key.replacen('_', ".", 1)) {
+            anyhow::bail!(
+                "configuration: `{key}` ({}, {}) is required with `s3_endpoint`",
+                env_name(key),
+                flag_name(key)
+            );
+        }
+    }
+    Ok(figment)
+}
+
+/// One source of settings under the flat keys users write (`s3_bucket`); its
+/// errors name a key the way that source spells it (`APP_S3_BUCKET`, `--s3-bucket`).
+struct Layer {
+    name: &'static str,
+    file: Option<PathBuf>,
+    spell: fn(&str) -> String,
+    settings: Dict,
+}
+
+impl Layer {
+    fn new(name: &'static str, file: Option<PathBuf>, spell: fn(&str) -> String, flat: Dict) -> Self {
+        // `s3_bucket` → `s3.bucket`, for `Config::s3`; unset values are left out.
+        let (mut settings, mut s3) = (Dict::new(), Dict::new());
+        for (key, value) in flat.into_iter().filter(|(_, v)| !matches!(v, Value::Empty(..))) {
+            match key.strip_prefix("s3_") {
+                Some(rest) => s3.insert(rest.to_owned(), value),
+                None => settings.insert(key, value),
+            };
+        }
+        if !s3.is_empty() {
+            settings.insert("s3".into(), s3.into());
+        }
+        Self { name, file, spell, settings }
+    }
+
+    fn file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+        let mut data =
+            Toml::string(&text).data().map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        let flat = data.remove(&Profile::Default).unwrap_or_default();
+        let known = keys();
+        if let Some(key) = flat.keys().find(|k| !known.contains(k)) {
+            anyhow::bail!("config file {}: unknown key `{key}`; the keys are {}", path.display(), known.join(", "));
+        }
+        Ok(Self::new("TOML file", Some(path.to_owned()), str::to_owned, flat))
+    }
+
+    /// Values stay strings (a password `007` stays `007`); `extract_lossy`
+    /// reads numbers and booleans (`true`, `1`, `yes`, `on`) out of them.
+    fn env(env: &dyn Fn(&str) -> Option<OsString>) -> anyhow::Result<Self> {
+        let mut flat = Dict::new();
+        for key in keys() {
+            let name = env_name(&key);
+            if let Some(value) = env(&name) {
+                let value = value.into_string().map_err(|_| anyhow::anyhow!("configuration: {name} is not UTF-8"))?;
+                flat.insert(key, Value::from(value));
+            }
+        }
+        Ok(Self::new("environment variable", None, env_name, flat))
+    }
+
+    fn flags(opts: &Opts) -> anyhow::Result<Self> {
+        let flat = Value::serialize(opts)?.into_dict().unwrap_or_default();
+        Ok(Self::new("command-line flag", None, flag_name, flat))
+    }
+}
+
+impl Provider for Layer {
+    fn metadata(&self) -> Metadata {
+        let spell = self.spell;
+        let metadata = Metadata::named(self.name).interpolater(move |_, path: &[&str]| spell(&path.join("_")));
+        match &self.file {
+            Some(path) => metadata.source(path.as_path()),
+            None => metadata,
+        }
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Profile::Default.collect(self.settings.clone()))
+    }
+}
+
+/// A list, or one comma-separated string (as in an environment variable).
+fn comma_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    struct List;
+    impl<'de> Visitor<'de> for List {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of strings or one comma-separated string")
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Vec<String>, E> {
+            Ok(s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut list = Vec::new();
+            while let Some(item) = seq.next_element::<String>()? {
+                list.push(item);
+            }
+            Ok(list)
+        }
+    }
+    deserializer.deserialize_any(List)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Settings from a TOML text, variables (`NAME=value …`, never the process's) and flags.
+    fn load(toml: Option<&str>, vars: &str, mut opts: Opts) -> anyhow::Result<Config> {
+        let file = toml.map(|text| {
+            let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+            f.write_all(text.as_bytes()).unwrap();
+            f
+        });
+        opts.config = opts.config.or_else(|| file.as_ref().map(|f| f.path().to_owned()));
+        let vars: Vec<(&str, &str)> = vars.split_whitespace().map(|kv| kv.split_once('=').unwrap()).collect();
+        Config::load_with_env(&opts, |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.into()))
+    }
+
+    fn flags(args: &[&str]) -> Opts {
+        #[derive(clap::Parser)]
+        struct Cmd {
+            #[command(flatten)]
+            opts: Opts,
+        }
+        <Cmd as clap::Parser>::try_parse_from(std::iter::once("api").chain(args.iter().copied())).unwrap().opts
+    }
+
+    #[test]
+    fn each_layer_overrides_the_one_before() {
+        let toml = "max_query_depth = 1\nmax_aliases = 1\naccess_token_ttl = 100\n";
+        let env = "APP_MAX_QUERY_DEPTH=2 APP_MAX_ALIASES=2";
+        assert_eq!(load(None, "", Opts::default()).unwrap().max_query_depth, 12);
+        assert_eq!(load(Some(toml), "", Opts::default()).unwrap().max_query_depth, 1);
+        assert_eq!(load(Some(toml), env, Opts::default()).unwrap().max_query_depth, 2);
+        let cfg = load(Some(toml), env, flags(&["--max-query-depth", "3"])).unwrap();
+        assert_eq!(cfg.max_query_depth, 3, "flag over env");
+        assert_eq!(cfg.max_aliases, 2, "env over file; a flag not given overrides nothing");
+        assert_eq!(cfg.access_token_ttl, 100, "file over default");
+        assert_eq!(cfg.refresh_token_ttl, 30 * 24 * 3600, "default");
+    }
+
+    #[test]
+    fn the_file_comes_from_the_flag_over_app_config() {
+        let other = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        std::fs::write(other.path(), "max_aliases = 7\n").unwrap();
+        let env = format!("APP_CONFIG={}", other.path().display());
+        assert_eq!(load(None, &env, Opts::default()).unwrap().max_aliases, 7);
+        assert_eq!(load(Some("max_aliases = 8\n"), &env, Opts::default()).unwrap().max_aliases, 8);
+        let missing = Opts { config: Some("/nonexistent/app.toml".into()), ..Opts::default() };
+        let err = load(None, "", missing).unwrap_err().to_string();
+        assert!(err.contains("cannot read config file /nonexistent/app.toml"), "{err}");
+    }
+
+    #[test]
+    fn defaults_and_derived_values() {
+        let cfg = load(None, "", Opts::default()).unwrap();
+        assert_eq!(cfg.database_url.expose(), "sqlite://./data/app.db?mode=rwc");
+        assert_eq!(cfg.public_url, "http://127.0.0.1:8000");
+        assert!(cfg.is_sqlite() && cfg.s3.is_none() && cfg.jwt_secret.is_none());
+        assert_eq!((cfg.webhook_poll_ms, cfg.sign_in_max_lock), (500, 900));
+        assert_eq!(cfg.jwt_audience, "housing-safety-api");
+        // Derived from the data dir and address as loaded, whichever layer set them.
+        let cfg = load(Some("bind = \"0.0.0.0:9000\"\n"), "APP_DATA_DIR=/srv/hsv", Opts::default()).unwrap();
+        assert_eq!(cfg.database_url.expose(), "sqlite:///srv/hsv/app.db?mode=rwc");
+        assert_eq!(cfg.public_url, "http://0.0.0.0:9000");
+        let cfg =
+            load(None, "DATABASE_URL=postgres://u:p@db/hsv APP_PUBLIC_URL=https://a.cn", Opts::default()).unwrap();
+        assert!(!cfg.is_sqlite());
+        assert_eq!(cfg.public_url, "https://a.cn");
+    }
+
+    /// Every variable the API read before figment, still read, each into its setting.
+    #[test]
+    fn every_variable_is_read() {
+        let vars = "APP_BIND=0.0.0.0:1 APP_DATA_DIR=/d DATABASE_URL=postgres://h/db APP_LOG_FORMAT=json \
+            APP_JWT_SECRET=j APP_ACCESS_TOKEN_TTL=2 APP_REFRESH_TOKEN_TTL=3 APP_MAX_QUERY_DEPTH=4 \
+            APP_MAX_QUERY_COMPLEXITY=5 APP_MAX_BODY_BYTES=6 APP_MAX_ALIASES=7 APP_RATE_LIMIT_ACCOUNT=8 \
+            APP_RATE_LIMIT_TOKEN=9 APP_RATE_LIMIT_ANONYMOUS=10 APP_REQUEST_TIMEOUT=11 APP_WEBHOOK_ALLOW_HTTP=true \
+            APP_WEBHOOK_ALLOW_PRIVATE=1 APP_CORS_ORIGINS=http://a,http://b APP_PUBLIC_URL=http://p \
+            APP_WEB_URL=http://w APP_TRUST_FORWARDED_FOR=yes APP_S3_ENDPOINT=http://s3 APP_S3_BUCKET=b \
+            APP_S3_REGION=r APP_S3_ACCESS_KEY=ak APP_S3_SECRET_KEY=sk APP_S3_PATH_STYLE=false \
+            APP_MAX_PHOTO_BYTES=12 APP_DEMO_PASSWORD=pw";
+        let names: std::collections::BTreeSet<String> = keys().iter().map(|k| env_name(k)).collect();
+        let expected = vars.split_whitespace().map(|kv| kv.split_once('=').unwrap().0.to_owned()).collect();
+        assert_eq!(names, expected);
+        let c = load(None, vars, Opts::default()).unwrap();
+        assert_eq!((c.bind.port(), c.data_dir.to_str(), c.database_url.expose()), (1, Some("/d"), "postgres://h/db"));
+        assert_eq!((c.log_format, c.jwt_secret.unwrap().expose()), (LogFormat::Json, "j"));
+        assert_eq!([c.access_token_ttl, c.refresh_token_ttl], [2, 3]);
+        assert_eq!([c.max_query_depth, c.max_query_complexity, c.max_body_bytes, c.max_aliases], [4, 5, 6, 7]);
+        assert_eq!([c.rate_limit_account, c.rate_limit_token, c.rate_limit_anonymous], [8, 9, 10]);
+        assert_eq!((c.request_timeout, c.max_photo_bytes), (11, 12));
+        assert!(c.webhook_allow_http && c.webhook_allow_private && c.trust_forwarded_for);
+        assert_eq!(c.cors_origins, ["http://a", "http://b"]);
+        assert_eq!([c.public_url.as_str(), c.web_url.as_str()], ["http://p", "http://w"]);
+        assert_eq!(c.demo_password.unwrap().expose(), "pw");
+        let s3 = c.s3.unwrap();
+        assert_eq!([s3.endpoint.as_str(), s3.bucket.as_str(), s3.region.as_str()], ["http://s3", "b", "r"]);
+        assert_eq!((s3.access_key.expose(), s3.secret_key.expose(), s3.path_style), ("ak", "sk", false));
+    }
+
+    #[test]
+    fn clap_reads_no_variables_so_only_given_flags_override() {
+        let args = Opts::augment_args(clap::Command::new("api"));
+        assert!(args.get_arguments().all(|a| a.get_env().is_none()));
+        let opts = flags(&["--cors-origins", "http://a,http://b"]);
+        assert_eq!(load(None, "APP_CORS_ORIGINS=http://env", opts).unwrap().cors_origins, ["http://a", "http://b"]);
+        let cfg = load(Some("cors_origins = [\"http://file\"]\n"), "", Opts::default()).unwrap();
+        assert_eq!(cfg.cors_origins, ["http://file"]);
+    }
+
+    #[test]
+    fn s3_needs_its_endpoint_bucket_and_keys() {
+        let cfg = load(None, "APP_S3_BUCKET=b APP_S3_REGION=r", Opts::default()).unwrap();
+        assert!(cfg.s3.is_none(), "no endpoint: local files");
+        let toml = "s3_endpoint = \"http://s3\"\ns3_bucket = \"b\"\ns3_access_key = \"a\"\n";
+        let err = load(Some(toml), "", Opts::default()).unwrap_err().to_string();
+        assert!(err.contains("`s3_secret_key` (APP_S3_SECRET_KEY, --s3-secret-key) is required"), "{err}");
+        let s3 = load(Some(toml), "APP_S3_SECRET_KEY=s", Opts::default()).unwrap().s3.unwrap();
+        assert_eq!((s3.region.as_str(), s3.path_style, s3.secret_key.expose()), ("us-east-1", true, "s"));
+        // An empty variable is unset: it overrides nothing.
+        let s3 = load(Some(toml), "APP_S3_SECRET_KEY=s APP_S3_ENDPOINT= APP_S3_REGION=", Opts::default());
+        let s3 = s3.unwrap().s3.unwrap();
+        assert_eq!((s3.endpoint.as_str(), s3.region.as_str()), ("http://s3", "us-east-1"));
+    }
+
+    #[test]
+    fn variables_stay_strings_where_strings_are_meant() {
+        let vars = "APP_DEMO_PASSWORD=007 APP_JWT_SECRET=true APP_S3_ENDPOINT=[x APP_S3_BUCKET=0.50 \
+            APP_S3_ACCESS_KEY=1 APP_S3_SECRET_KEY=2";
+        let cfg = load(None, vars, Opts::default()).unwrap();
+        assert_eq!((cfg.demo_password.unwrap().expose(), cfg.jwt_secret.unwrap().expose()), ("007", "true"));
+        let s3 = cfg.s3.unwrap();
+        assert_eq!((s3.endpoint.as_str(), s3.bucket.as_str(), s3.access_key.expose()), ("[x", "0.50", "1"));
+    }
+
+    #[test]
+    fn errors_name_the_key_where_it_was_set() {
+        let err = |toml, vars: &str| load(toml, vars, Opts::default()).unwrap_err().to_string();
+        let e = err(None, "APP_BIND=nowhere");
+        assert!(e.contains("\"APP_BIND\" in environment variable"), "{e}");
+        let s3 = "APP_S3_ENDPOINT=e APP_S3_BUCKET=b APP_S3_ACCESS_KEY=a APP_S3_SECRET_KEY=s";
+        let e = err(None, &format!("{s3} APP_S3_PATH_STYLE=maybe"));
+        assert!(e.contains("\"APP_S3_PATH_STYLE\" in environment variable"), "{e}");
+        let e = err(Some("max_aliases = \"many\"\n"), "");
+        assert!(e.contains("\"max_aliases\" in ") && e.contains("TOML file"), "{e}");
+        let e = err(Some("bnd = \"0.0.0.0:1\"\n"), "");
+        assert!(e.contains("unknown key `bnd`; the keys are bind, data_dir, "), "{e}");
+        let e = err(Some("webhook_poll_ms = 1\n"), "");
+        assert!(e.contains("unknown key `webhook_poll_ms`"), "fixed, not a setting: {e}");
+        let e = err(Some("[s3]\nendpoint = \"e\"\n"), "");
+        assert!(e.contains("unknown key `s3`") && e.contains("s3_endpoint"), "keys are flat: {e}");
+        let e = err(Some("max_aliases = \n"), "");
+        assert!(e.contains("config file "), "{e}");
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let vars = "DATABASE_URL=postgres://u:hunter2@db/hsv APP_JWT_SECRET=hunter3 APP_DEMO_PASSWORD=hunter4";
+        let printed = format!("{:?}", load(None, vars, Opts::default()).unwrap());
+        assert!(!printed.contains("hunter") && printed.contains("[redacted]"), "{printed}");
     }
 }

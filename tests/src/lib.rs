@@ -62,7 +62,8 @@ pub fn config(db_url: &str, data_dir: &std::path::Path) -> api::config::Config {
         demo_password: Some(DEMO_PASSWORD.into()),
         ..Default::default()
     };
-    let mut cfg = api::config::Config::load(&opts).expect("config");
+    // Only these settings: a developer's APP_* variables must not change the tests.
+    let mut cfg = api::config::Config::load_with_env(&opts, |_| None).expect("config");
     // The webhook worker polls the database; tests that count a request's SQL
     // statements must not see its queries. Webhook tests set their own pace.
     cfg.webhook_poll_ms = 3_600_000;
