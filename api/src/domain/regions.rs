@@ -3,6 +3,7 @@
 
 use crate::domain::{
     auth::Viewer,
+    ctx::Ctx,
     error::{AppError, AppResult},
 };
 use entity::{region, RegionLevel};
@@ -29,12 +30,12 @@ fn visible(viewer: &Viewer) -> Condition {
 }
 
 pub async fn list(
+    ctx: &Ctx,
     db: &DatabaseConnection,
-    viewer: &Viewer,
     level: Option<RegionLevel>,
     parent: Option<Uuid>,
 ) -> AppResult<Vec<region::Model>> {
-    let mut q = region::Entity::find().filter(visible(viewer));
+    let mut q = region::Entity::find().filter(visible(ctx.viewer()?));
     if let Some(l) = level {
         q = q.filter(region::Column::Level.eq(l));
     }

@@ -247,8 +247,7 @@ impl AccountsQuery {
 
     /// API tokens in the viewer's region (ADMIN).
     async fn api_tokens(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiTokenNode>> {
-        let viewer = ctx.viewer()?;
-        Ok(list_api_tokens(&ctx.state().db, viewer).await?.into_iter().map(ApiTokenNode).collect())
+        Ok(list_api_tokens(ctx.caller(), &ctx.state().db).await?.into_iter().map(ApiTokenNode).collect())
     }
 
     /// The audit trail in the viewer's region, newest first (ADMIN, TOWNSHIP).
@@ -261,7 +260,6 @@ impl AccountsQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<AuditEventConnection> {
-        let viewer = ctx.viewer()?;
         let account_id = account_id.as_ref().map(|a| ids::decode("Account", a)).transpose()?;
         let household_id = household_id.as_ref().map(|h| ids::decode("Household", h)).transpose()?;
         let before_seq = after
@@ -270,9 +268,16 @@ impl AccountsQuery {
                 a.parse::<i64>().map_err(|_| AppError::validation("after", "The cursor is not one this API returned."))
             })
             .transpose()?;
-        let (rows, more) =
-            audit_events(&ctx.state().db, viewer, account_id, household_id, action, first.unwrap_or(50), before_seq)
-                .await?;
+        let (rows, more) = audit_events(
+            ctx.caller(),
+            &ctx.state().db,
+            account_id,
+            household_id,
+            action,
+            first.unwrap_or(50),
+            before_seq,
+        )
+        .await?;
         let mut conn = Connection::new(after.is_some(), more);
         conn.edges.extend(rows.into_iter().map(|e| Edge::new(e.seq.to_string(), AuditEventNode(e))));
         Ok(conn)

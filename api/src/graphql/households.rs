@@ -241,7 +241,6 @@ impl HouseholdNode {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<AuditEventConnection> {
-        let viewer = ctx.viewer()?;
         let before_seq = after
             .as_deref()
             .map(|a| {
@@ -249,7 +248,7 @@ impl HouseholdNode {
             })
             .transpose()?;
         let (rows, more) =
-            household_history(&ctx.state().db, viewer, self.model.id, first.unwrap_or(50), before_seq).await?;
+            household_history(ctx.caller(), &ctx.state().db, self.model.id, first.unwrap_or(50), before_seq).await?;
         let mut conn = Connection::new(after.is_some(), more);
         conn.edges.extend(rows.into_iter().map(|e| Edge::new(e.seq.to_string(), AuditEventNode(e))));
         Ok(conn)

@@ -56,8 +56,7 @@ impl RegionNode {
     }
     /// The regions directly below, ordered by code.
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RegionNode>> {
-        let viewer = ctx.viewer()?;
-        Ok(list(&ctx.state().db, viewer, None, Some(self.model.id)).await?.into_iter().map(Into::into).collect())
+        Ok(list(ctx.caller(), &ctx.state().db, None, Some(self.model.id)).await?.into_iter().map(Into::into).collect())
     }
     /// Progress of this region in a campaign (default: the newest).
     async fn progress(&self, ctx: &Context<'_>, campaign_id: Option<ID>) -> async_graphql::Result<ProgressNode> {
@@ -91,9 +90,12 @@ impl RegionsQuery {
         level: Option<RegionLevel>,
         parent_id: Option<ID>,
     ) -> async_graphql::Result<Vec<RegionNode>> {
-        let viewer = ctx.viewer()?;
         let parent = parent_id.as_ref().map(|p| ids::decode("Region", p)).transpose()?;
-        Ok(list(&ctx.state().db, viewer, level.map(Into::into), parent).await?.into_iter().map(Into::into).collect())
+        Ok(list(ctx.caller(), &ctx.state().db, level.map(Into::into), parent)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// One region; NOT_FOUND when it does not exist or is outside the viewer's view.

@@ -5,7 +5,7 @@ use super::regions_under;
 use crate::{
     domain::{
         audit::{self, NewEvent},
-        auth::{self, Viewer},
+        auth::{self},
         ctx::Ctx,
         error::{AppError, AppResult},
         regions,
@@ -73,7 +73,8 @@ pub async fn create_api_token(
 }
 
 /// Tokens whose region is inside the viewer's; admins only.
-pub async fn list_api_tokens(db: &DatabaseConnection, viewer: &Viewer) -> AppResult<Vec<api_token::Model>> {
+pub async fn list_api_tokens(ctx: &Ctx, db: &DatabaseConnection) -> AppResult<Vec<api_token::Model>> {
+    let viewer = ctx.viewer()?;
     viewer.require_role(&[entity::Role::Admin], "list API tokens")?;
     Ok(api_token::Entity::find()
         .filter(api_token::Column::RegionId.in_subquery(regions_under(&viewer.scope.path)))
@@ -83,8 +84,7 @@ pub async fn list_api_tokens(db: &DatabaseConnection, viewer: &Viewer) -> AppRes
 }
 
 pub async fn revoke_api_token(ctx: &Ctx, state: &AppState, id: Uuid) -> AppResult<api_token::Model> {
-    let viewer = ctx.viewer()?;
-    let token = list_api_tokens(&state.db, viewer)
+    let token = list_api_tokens(ctx, &state.db)
         .await?
         .into_iter()
         .find(|t| t.id == id)

@@ -2,7 +2,7 @@
 
 use crate::domain::accounts::regions_under;
 use crate::domain::{
-    auth::Viewer,
+    ctx::Ctx,
     error::{AppError, AppResult},
 };
 use entity::audit_event;
@@ -13,14 +13,15 @@ use uuid::Uuid;
 
 /// Audit events in the viewer's region, newest first; ADMIN and TOWNSHIP only.
 pub async fn audit_events(
+    ctx: &Ctx,
     db: &DatabaseConnection,
-    viewer: &Viewer,
     account_id: Option<Uuid>,
     household_id: Option<Uuid>,
     action: Option<String>,
     first: i32,
     before_seq: Option<i64>,
 ) -> AppResult<(Vec<audit_event::Model>, bool)> {
+    let viewer = ctx.viewer()?;
     viewer.require_role(&[entity::Role::Admin, entity::Role::Township], "read the audit trail")?;
     if !(0..=500).contains(&first) {
         return Err(AppError::validation("first", "`first` must be between 0 and 500."));
@@ -51,13 +52,13 @@ pub async fn audit_events(
 
 /// Audit events of one household the viewer can already see, newest first.
 pub async fn household_history(
+    ctx: &Ctx,
     db: &DatabaseConnection,
-    viewer: &Viewer,
     household_id: Uuid,
     first: i32,
     before_seq: Option<i64>,
 ) -> AppResult<(Vec<audit_event::Model>, bool)> {
-    crate::households::get(db, viewer, household_id).await?;
+    crate::households::get(db, ctx.viewer()?, household_id).await?;
     if !(0..=500).contains(&first) {
         return Err(AppError::validation("first", "`first` must be between 0 and 500."));
     }
