@@ -157,6 +157,8 @@ pub struct Drift {
     pub actual: i64,
 }
 
+type Counts = BTreeMap<(Uuid, String), i64>;
+
 /// Recomputes a campaign's counters from its households; stores them and
 /// returns every counter that differed (the drift).
 pub async fn recount<C: ConnectionTrait>(conn: &C, campaign_id: Uuid) -> AppResult<Vec<Drift>> {
@@ -169,6 +171,22 @@ pub async fn recount<C: ConnectionTrait>(conn: &C, campaign_id: Uuid) -> AppResu
         .into_iter()
         .map(|v| (v.household_id, v))
         .collect();
+    let open = open_findings(conn, campaign_id).await?;
+    let actual = tally(conn, campaign_id, &households, &verifications, &open).await?;
+    let stored: Counts = region_counter::Entity::find()
+        .filter(region_counter::Column::CampaignId.eq(campaign_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| ((c.region_id, c.metric), c.n))
+        .collect();
+    let drift = drift(&actual, &stored);
+    replace(conn, campaign_id, actual).await?;
+    Ok(drift)
+}
+
+/// Open (errors, warnings) per household, leaving practice findings out.
+async fn open_findings<C: ConnectionTrait>(conn: &C, campaign_id: Uuid) -> AppResult<HashMap<Uuid, (i64, i64)>> {
     let mut open: HashMap<Uuid, (i64, i64)> = HashMap::new();
     for f in finding::Entity::find()
         .filter(finding::Column::CampaignId.eq(campaign_id))
@@ -184,67 +202,81 @@ pub async fn recount<C: ConnectionTrait>(conn: &C, campaign_id: Uuid) -> AppResu
             e.1 += 1;
         }
     }
+    Ok(open)
+}
+
+/// What the counters should be: every household's figures added to each
+/// region it counts in.
+async fn tally<C: ConnectionTrait>(
+    conn: &C,
+    campaign_id: Uuid,
+    households: &[household::Model],
+    verifications: &HashMap<Uuid, verification::Model>,
+    open: &HashMap<Uuid, (i64, i64)>,
+) -> AppResult<Counts> {
     // Ancestors of every township, from the region tree (one query).
     let campaign = entity::campaign::Entity::find_by_id(campaign_id).one(conn).await?;
     let county = match campaign {
         Some(c) => region::Entity::find_by_id(c.county_id).one(conn).await?,
         None => None,
     };
-    let mut actual: BTreeMap<(Uuid, String), i64> = BTreeMap::new();
-    if let Some(county) = county {
-        let mut wanted = crate::regions::ancestor_paths(&county.path);
-        wanted.pop(); // the county itself comes with the subtree below
-        let above: Vec<Uuid> = region::Entity::find()
-            .filter(region::Column::Path.is_in(wanted))
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
-        let townships: HashMap<Uuid, region::Model> = region::Entity::find()
-            .filter(region::Column::ParentId.eq(county.id))
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        for h in &households {
-            let v = verifications.get(&h.id);
-            let (errors, warnings) = open.get(&h.id).copied().unwrap_or_default();
-            let mut regions = above.clone();
-            regions.push(county.id);
-            if townships.contains_key(&h.township_id) {
-                regions.push(h.township_id);
-            }
-            if let Some(vid) = h.village_id {
-                regions.push(vid);
-            }
-            for r in regions {
-                for (metric, n) in figures(v.map(|v| v.status), v, h, errors, warnings) {
-                    *actual.entry((r, metric)).or_default() += n;
-                }
-            }
-        }
-    }
-    let stored: BTreeMap<(Uuid, String), i64> = region_counter::Entity::find()
-        .filter(region_counter::Column::CampaignId.eq(campaign_id))
+    let mut actual = Counts::new();
+    let Some(county) = county else { return Ok(actual) };
+    let mut wanted = crate::regions::ancestor_paths(&county.path);
+    wanted.pop(); // the county itself comes with the subtree below
+    let above: Vec<Uuid> = region::Entity::find()
+        .filter(region::Column::Path.is_in(wanted))
         .all(conn)
         .await?
         .into_iter()
-        .map(|c| ((c.region_id, c.metric), c.n))
+        .map(|r| r.id)
         .collect();
+    let townships: HashMap<Uuid, region::Model> = region::Entity::find()
+        .filter(region::Column::ParentId.eq(county.id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    for h in households {
+        let v = verifications.get(&h.id);
+        let (errors, warnings) = open.get(&h.id).copied().unwrap_or_default();
+        let mut regions = above.clone();
+        regions.push(county.id);
+        if townships.contains_key(&h.township_id) {
+            regions.push(h.township_id);
+        }
+        if let Some(vid) = h.village_id {
+            regions.push(vid);
+        }
+        for r in regions {
+            for (metric, n) in figures(v.map(|v| v.status), v, h, errors, warnings) {
+                *actual.entry((r, metric)).or_default() += n;
+            }
+        }
+    }
+    Ok(actual)
+}
+
+/// Every counter whose stored value differs from the recount.
+fn drift(actual: &Counts, stored: &Counts) -> Vec<Drift> {
     let mut drift = Vec::new();
-    for (k, n) in &actual {
+    for (k, n) in actual {
         let s = stored.get(k).copied().unwrap_or(0);
         if s != *n {
             drift.push(Drift { region_id: k.0, metric: k.1.clone(), stored: s, actual: *n });
         }
     }
-    for (k, s) in &stored {
+    for (k, s) in stored {
         if !actual.contains_key(k) && *s != 0 {
             drift.push(Drift { region_id: k.0, metric: k.1.clone(), stored: *s, actual: 0 });
         }
     }
+    drift
+}
+
+/// Replaces the campaign's stored counters with the recount (zeros left out).
+async fn replace<C: ConnectionTrait>(conn: &C, campaign_id: Uuid, actual: Counts) -> AppResult<()> {
     region_counter::Entity::delete_many().filter(region_counter::Column::CampaignId.eq(campaign_id)).exec(conn).await?;
     let rows: Vec<region_counter::ActiveModel> = actual
         .into_iter()
@@ -259,7 +291,7 @@ pub async fn recount<C: ConnectionTrait>(conn: &C, campaign_id: Uuid) -> AppResu
     for chunk in rows.chunks(500) {
         region_counter::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await?;
     }
-    Ok(drift)
+    Ok(())
 }
 
 /// The stored figures of some regions.

@@ -2,8 +2,9 @@
 //! the offices' rows (new, changed, unchanged, superseded), then each
 //! household's expected path.
 
-use super::{parse::expected_path, read::err, RefRow, RegionRow, Report};
+use super::{parse::expected_path, read::err, Job, RefRow, RegionRow, Report};
 use crate::domain::{auth::Viewer, error::AppResult};
+use chrono::{DateTime, Utc};
 use entity::{household, reference_record, region, ReferenceSource, RegionLevel, SafetyPath};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
@@ -90,121 +91,24 @@ fn same_record(old: &reference_record::Model, new: &RefRow) -> bool {
         && old.subsidy_yuan == new.subsidy
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Applies the offices' rows: the poverty list first places its households,
+/// then every list's rows are stored as new, changed, unchanged or superseded.
 pub(super) async fn references<C: ConnectionTrait>(
     conn: &C,
-    campaign: &entity::campaign::Model,
-    county: &region::Model,
-    kind: ReferenceSource,
-    import_id: Uuid,
-    file_name: &str,
+    job: &Job<'_>,
     rows: &[RefRow],
     report: &mut Report,
 ) -> AppResult<()> {
+    // One instant for every row this import writes.
     let now = crate::domain::audit::now();
-    let mut households: HashMap<String, household::Model> = household::Entity::find()
-        .filter(household::Column::CampaignId.eq(campaign.id))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|h| (h.code.clone(), h))
-        .collect();
-    if kind == ReferenceSource::Poverty {
-        // Townships and villages by name, from the official list.
-        let regions = region::Entity::find().filter(region::Column::Path.starts_with(&county.path)).all(conn).await?;
-        let townships: HashMap<&str, &region::Model> =
-            regions.iter().filter(|r| r.level == RegionLevel::Township).map(|r| (r.name.as_str(), r)).collect();
-        let villages: HashMap<(Uuid, &str), &region::Model> = regions
-            .iter()
-            .filter(|r| r.level == RegionLevel::Village)
-            .filter_map(|r| r.parent_id.map(|p| ((p, r.name.as_str()), r)))
-            .collect();
-        let mut new_households = Vec::new();
-        for r in rows {
-            let tname = r.township.as_deref().unwrap_or("");
-            let Some(t) = townships.get(tname) else {
-                report.errors.push(err(
-                    r.row,
-                    Some("乡镇"),
-                    format!("Township '{tname}' is not on the official region list."),
-                ));
-                continue;
-            };
-            let village = villages.get(&(t.id, r.village.as_deref().unwrap_or(""))).map(|v| v.id);
-            match households.get(&r.code) {
-                Some(h) => {
-                    let changed = h.head_name != r.head_name
-                        || h.id_number != r.id_number
-                        || h.size != r.size
-                        || h.phone != r.phone
-                        || h.township_id != t.id
-                        || h.village_id != village;
-                    if changed {
-                        let mut am: household::ActiveModel = h.clone().into();
-                        am.head_name = Set(r.head_name.clone());
-                        am.id_number = Set(r.id_number.clone());
-                        am.size = Set(r.size);
-                        am.phone = Set(r.phone.clone());
-                        am.township_id = Set(t.id);
-                        am.village_id = Set(village);
-                        am.updated_at = Set(now);
-                        let h2 = am.update(conn).await?;
-                        households.insert(r.code.clone(), h2);
-                    }
-                }
-                None => {
-                    let h = household::Model {
-                        id: Uuid::new_v4(),
-                        campaign_id: campaign.id,
-                        code: r.code.clone(),
-                        head_name: r.head_name.clone(),
-                        id_number: r.id_number.clone(),
-                        size: r.size,
-                        phone: r.phone.clone(),
-                        county_id: county.id,
-                        township_id: t.id,
-                        village_id: village,
-                        expected_path: None,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    new_households.push(household::ActiveModel::from(h.clone()));
-                    households.insert(r.code.clone(), h);
-                }
-            }
-        }
+    let mut households = campaign_households(conn, job.campaign.id).await?;
+    if job.kind == ReferenceSource::Poverty {
+        place_households(conn, job, rows, &mut households, now, report).await?;
         if !report.errors.is_empty() {
             return Ok(());
         }
-        for chunk in new_households.chunks(300) {
-            household::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await?;
-        }
-        // References imported earlier for households that now exist get linked.
-        for chunk in rows.chunks(300) {
-            for r in chunk {
-                if let Some(h) = households.get(&r.code) {
-                    reference_record::Entity::update_many()
-                        .col_expr(reference_record::Column::HouseholdId, Expr::value(h.id))
-                        .filter(reference_record::Column::CampaignId.eq(campaign.id))
-                        .filter(reference_record::Column::HouseholdCode.eq(r.code.clone()))
-                        .filter(reference_record::Column::HouseholdId.is_null())
-                        .exec(conn)
-                        .await?;
-                }
-            }
-        }
     }
-    // The current records of this source, by household code.
-    let current: HashMap<String, reference_record::Model> = reference_record::Entity::find()
-        .filter(reference_record::Column::CampaignId.eq(campaign.id))
-        .filter(reference_record::Column::Source.eq(kind))
-        .filter(reference_record::Column::Current.eq(true))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.household_code.clone(), r))
-        .collect();
-    let in_file: HashSet<&str> = rows.iter().map(|r| r.code.as_str()).collect();
+    let current = current_records(conn, job.campaign.id, job.kind).await?;
     let mut inserts = Vec::new();
     let mut supersede = Vec::new();
     for r in rows {
@@ -223,40 +127,230 @@ pub(super) async fn references<C: ConnectionTrait>(
             }
             None => report.created += 1,
         }
-        inserts.push(reference_record::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            campaign_id: Set(campaign.id),
-            import_id: Set(Some(import_id)),
-            source: Set(kind),
-            household_code: Set(r.code.clone()),
-            household_id: Set(household_id),
-            head_name: Set(r.head_name.clone()),
-            id_number: Set(r.id_number.clone()),
-            township_name: Set(r.township.clone()),
-            village_name: Set(r.village.clone()),
-            household_size: Set(r.size),
-            phone: Set(r.phone.clone()),
-            exit_year: Set(r.exit_year),
-            grade: Set(r.grade.clone()),
-            appraised_on: Set(r.appraised_on),
-            appraiser: Set(r.appraiser.clone()),
-            renovation_year: Set(r.renovation_year),
-            renovation_kind: Set(r.renovation_kind.clone()),
-            accepted_on: Set(r.accepted_on),
-            subsidy_yuan: Set(r.subsidy),
-            source_file: Set(file_name.into()),
-            row_number: Set(r.row),
-            current: Set(true),
-            created_at: Set(now),
-        });
+        inserts.push(new_record(job, r, household_id, now));
     }
-    // A newer list no longer holding a household: its old row becomes history.
-    for (code, old) in &current {
+    supersede_missing(rows, &current, &mut supersede, report);
+    write_records(conn, &supersede, &inserts).await
+}
+
+/// The campaign's households by code.
+async fn campaign_households<C: ConnectionTrait>(
+    conn: &C,
+    campaign_id: Uuid,
+) -> AppResult<HashMap<String, household::Model>> {
+    Ok(household::Entity::find()
+        .filter(household::Column::CampaignId.eq(campaign_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|h| (h.code.clone(), h))
+        .collect())
+}
+
+/// The poverty list defines the households: each row is matched to its
+/// township and village by name, and its household created or updated. A
+/// township not on the official list is a row error (and nothing more is
+/// written, as the file will be refused).
+async fn place_households<C: ConnectionTrait>(
+    conn: &C,
+    job: &Job<'_>,
+    rows: &[RefRow],
+    households: &mut HashMap<String, household::Model>,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> AppResult<()> {
+    // Townships and villages by name, from the official list.
+    let regions = region::Entity::find().filter(region::Column::Path.starts_with(&job.county.path)).all(conn).await?;
+    let townships: HashMap<&str, &region::Model> =
+        regions.iter().filter(|r| r.level == RegionLevel::Township).map(|r| (r.name.as_str(), r)).collect();
+    let villages: HashMap<(Uuid, &str), &region::Model> = regions
+        .iter()
+        .filter(|r| r.level == RegionLevel::Village)
+        .filter_map(|r| r.parent_id.map(|p| ((p, r.name.as_str()), r)))
+        .collect();
+    let mut new_households = Vec::new();
+    for r in rows {
+        let tname = r.township.as_deref().unwrap_or("");
+        let Some(t) = townships.get(tname) else {
+            report.errors.push(err(
+                r.row,
+                Some("乡镇"),
+                format!("Township '{tname}' is not on the official region list."),
+            ));
+            continue;
+        };
+        let village = villages.get(&(t.id, r.village.as_deref().unwrap_or(""))).map(|v| v.id);
+        match households.get(&r.code) {
+            Some(h) => {
+                if let Some(h2) = update_household(conn, h, r, t.id, village, now).await? {
+                    households.insert(r.code.clone(), h2);
+                }
+            }
+            None => {
+                let h = new_household(job, r, t.id, village, now);
+                new_households.push(household::ActiveModel::from(h.clone()));
+                households.insert(r.code.clone(), h);
+            }
+        }
+    }
+    if !report.errors.is_empty() {
+        return Ok(());
+    }
+    for chunk in new_households.chunks(300) {
+        household::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await?;
+    }
+    link_references(conn, job.campaign.id, rows, households).await
+}
+
+/// Updates a listed household whose details changed; `None` if none did.
+async fn update_household<C: ConnectionTrait>(
+    conn: &C,
+    h: &household::Model,
+    r: &RefRow,
+    township_id: Uuid,
+    village: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> AppResult<Option<household::Model>> {
+    let changed = h.head_name != r.head_name
+        || h.id_number != r.id_number
+        || h.size != r.size
+        || h.phone != r.phone
+        || h.township_id != township_id
+        || h.village_id != village;
+    if !changed {
+        return Ok(None);
+    }
+    let mut am: household::ActiveModel = h.clone().into();
+    am.head_name = Set(r.head_name.clone());
+    am.id_number = Set(r.id_number.clone());
+    am.size = Set(r.size);
+    am.phone = Set(r.phone.clone());
+    am.township_id = Set(township_id);
+    am.village_id = Set(village);
+    am.updated_at = Set(now);
+    Ok(Some(am.update(conn).await?))
+}
+
+/// A household first seen on the poverty list (inserted in bulk later).
+fn new_household(
+    job: &Job<'_>,
+    r: &RefRow,
+    township_id: Uuid,
+    village: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> household::Model {
+    household::Model {
+        id: Uuid::new_v4(),
+        campaign_id: job.campaign.id,
+        code: r.code.clone(),
+        head_name: r.head_name.clone(),
+        id_number: r.id_number.clone(),
+        size: r.size,
+        phone: r.phone.clone(),
+        county_id: job.county.id,
+        township_id,
+        village_id: village,
+        expected_path: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// References imported earlier for households that now exist get linked.
+async fn link_references<C: ConnectionTrait>(
+    conn: &C,
+    campaign_id: Uuid,
+    rows: &[RefRow],
+    households: &HashMap<String, household::Model>,
+) -> AppResult<()> {
+    for r in rows {
+        if let Some(h) = households.get(&r.code) {
+            reference_record::Entity::update_many()
+                .col_expr(reference_record::Column::HouseholdId, Expr::value(h.id))
+                .filter(reference_record::Column::CampaignId.eq(campaign_id))
+                .filter(reference_record::Column::HouseholdCode.eq(r.code.clone()))
+                .filter(reference_record::Column::HouseholdId.is_null())
+                .exec(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The current records of this source, by household code.
+async fn current_records<C: ConnectionTrait>(
+    conn: &C,
+    campaign_id: Uuid,
+    kind: ReferenceSource,
+) -> AppResult<HashMap<String, reference_record::Model>> {
+    Ok(reference_record::Entity::find()
+        .filter(reference_record::Column::CampaignId.eq(campaign_id))
+        .filter(reference_record::Column::Source.eq(kind))
+        .filter(reference_record::Column::Current.eq(true))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.household_code.clone(), r))
+        .collect())
+}
+
+/// The stored form of one row, current from now on.
+fn new_record(
+    job: &Job<'_>,
+    r: &RefRow,
+    household_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> reference_record::ActiveModel {
+    reference_record::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        campaign_id: Set(job.campaign.id),
+        import_id: Set(Some(job.import_id)),
+        source: Set(job.kind),
+        household_code: Set(r.code.clone()),
+        household_id: Set(household_id),
+        head_name: Set(r.head_name.clone()),
+        id_number: Set(r.id_number.clone()),
+        township_name: Set(r.township.clone()),
+        village_name: Set(r.village.clone()),
+        household_size: Set(r.size),
+        phone: Set(r.phone.clone()),
+        exit_year: Set(r.exit_year),
+        grade: Set(r.grade.clone()),
+        appraised_on: Set(r.appraised_on),
+        appraiser: Set(r.appraiser.clone()),
+        renovation_year: Set(r.renovation_year),
+        renovation_kind: Set(r.renovation_kind.clone()),
+        accepted_on: Set(r.accepted_on),
+        subsidy_yuan: Set(r.subsidy),
+        source_file: Set(job.file_name.into()),
+        row_number: Set(r.row),
+        current: Set(true),
+        created_at: Set(now),
+    }
+}
+
+/// A newer list no longer holding a household: its old row becomes history.
+fn supersede_missing(
+    rows: &[RefRow],
+    current: &HashMap<String, reference_record::Model>,
+    supersede: &mut Vec<Uuid>,
+    report: &mut Report,
+) {
+    let in_file: HashSet<&str> = rows.iter().map(|r| r.code.as_str()).collect();
+    for (code, old) in current {
         if !in_file.contains(code.as_str()) {
             supersede.push(old.id);
             report.superseded += 1;
         }
     }
+}
+
+/// Marks replaced rows as history, then stores the new ones.
+async fn write_records<C: ConnectionTrait>(
+    conn: &C,
+    supersede: &[Uuid],
+    inserts: &[reference_record::ActiveModel],
+) -> AppResult<()> {
     for chunk in supersede.chunks(300) {
         reference_record::Entity::update_many()
             .col_expr(reference_record::Column::Current, Expr::value(false))

@@ -17,6 +17,7 @@ pub use read::read_table;
 use crate::{
     domain::{
         audit::NewEvent,
+        auth::Viewer,
         checks,
         ctx::Ctx,
         error::{AppError, AppResult},
@@ -26,8 +27,10 @@ use crate::{
     },
     AppState,
 };
-use entity::{household, reference_import, region, ReferenceSource};
-use sea_orm::{sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use entity::{campaign, household, reference_import, region, ReferenceSource};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -77,6 +80,15 @@ impl Report {
     }
 }
 
+/// What one import works on; handed to each step instead of a long argument list.
+struct Job<'a> {
+    campaign: &'a campaign::Model,
+    county: &'a region::Model,
+    kind: ReferenceSource,
+    import_id: Uuid,
+    file_name: &'a str,
+}
+
 /// Imports one official spreadsheet into a campaign (ADMIN of its county).
 pub async fn import(
     ctx: &Ctx,
@@ -87,6 +99,37 @@ pub async fn import(
     bytes: &[u8],
 ) -> AppResult<Report> {
     let viewer = ctx.viewer()?;
+    let (campaign, county) = authorise(state, viewer, campaign_id).await?;
+    let sha = hex::encode(Sha256::digest(bytes));
+    if let Some(r) = already_imported(state, campaign.id, kind, &sha).await? {
+        return Ok(r);
+    }
+    let mut report = Report { kind: kind.as_str().into(), file_name: file_name.into(), ..Default::default() };
+    let Some((parsed, encoding)) = read_and_parse(kind, bytes, &mut report) else { return Ok(report) };
+    // Everything from here on is one transaction: a refused file leaves no trace.
+    let tx = Tx::begin(state, ctx.actor()?).await?;
+    let job = Job { campaign: &campaign, county: &county, kind, import_id: Uuid::new_v4(), file_name };
+    record(&tx, ctx, viewer, &job, sha, encoding, report.rows).await?;
+    match parsed {
+        Parsed::Regions(rows) => apply::regions(tx.conn(), viewer, &rows, &mut report).await?,
+        Parsed::References(rows) => apply::references(tx.conn(), &job, &rows, &mut report).await?,
+    }
+    if !report.errors.is_empty() {
+        // Row problems found while applying (a township not on the list, a region
+        // outside the county): the whole file is refused and the transaction rolled back.
+        drop(tx);
+        return Ok(report);
+    }
+    finish(state, tx, &job, &mut report).await?;
+    Ok(report)
+}
+
+/// The campaign and its county, if the viewer's team covers that county.
+async fn authorise(
+    state: &AppState,
+    viewer: &Viewer,
+    campaign_id: Uuid,
+) -> AppResult<(campaign::Model, region::Model)> {
     let campaign = progress::campaign_or_latest(&state.db, viewer, Some(campaign_id)).await?;
     let county = region::Entity::find_by_id(campaign.county_id)
         .one(&state.db)
@@ -95,116 +138,135 @@ pub async fn import(
     if !viewer.covers(&county) {
         return Err(AppError::forbidden("Only the county's own team imports its reference data."));
     }
-    let sha = hex::encode(Sha256::digest(bytes));
-    let mut report = Report { kind: kind.as_str().into(), file_name: file_name.into(), ..Default::default() };
-    if let Some(prev) = reference_import::Entity::find()
-        .filter(reference_import::Column::CampaignId.eq(campaign.id))
+    Ok((campaign, county))
+}
+
+/// The stored answer when this exact content was imported before, so a
+/// repeated upload changes nothing.
+async fn already_imported(
+    state: &AppState,
+    campaign_id: Uuid,
+    kind: ReferenceSource,
+    sha: &str,
+) -> AppResult<Option<Report>> {
+    let Some(prev) = reference_import::Entity::find()
+        .filter(reference_import::Column::CampaignId.eq(campaign_id))
         .filter(reference_import::Column::Kind.eq(kind))
-        .filter(reference_import::Column::ContentSha256.eq(&sha))
+        .filter(reference_import::Column::ContentSha256.eq(sha))
         .one(&state.db)
         .await?
-    {
-        let mut r: Report = serde_json::from_value::<Report>(prev.report).unwrap_or_default().stored();
-        r.accepted = true;
-        r.already_imported = true;
-        return Ok(r);
-    }
+    else {
+        return Ok(None);
+    };
+    let mut r: Report = serde_json::from_value::<Report>(prev.report).unwrap_or_default().stored();
+    r.accepted = true;
+    r.already_imported = true;
+    Ok(Some(r))
+}
+
+/// Reads and parses the file, noting encoding and row count in the report;
+/// `None` when the file is refused (the errors are then in the report).
+fn read_and_parse(kind: ReferenceSource, bytes: &[u8], report: &mut Report) -> Option<(Parsed, &'static str)> {
     let (table, encoding) = match read_table(bytes) {
         Ok(t) => t,
         Err(e) => {
             report.errors = vec![e];
-            return Ok(report);
+            return None;
         }
     };
     report.encoding = encoding.into();
     report.rows = table.len().saturating_sub(1) as i32;
-    let parsed = match parse(kind, &table) {
-        Ok(p) => p,
+    match parse(kind, &table) {
+        Ok(p) => Some((p, encoding)),
         Err(errors) => {
             report.errors = errors;
-            return Ok(report);
+            None
         }
-    };
-    let tx = Tx::begin(state, ctx.actor()?).await?;
-    let txn = tx.conn();
-    let import_id = Uuid::new_v4();
-    let now = ctx.now();
+    }
+}
+
+/// Records the import itself; its report is filled in once it is accepted.
+async fn record(
+    tx: &Tx,
+    ctx: &Ctx,
+    viewer: &Viewer,
+    job: &Job<'_>,
+    sha: String,
+    encoding: &str,
+    rows: i32,
+) -> AppResult<()> {
     reference_import::ActiveModel {
-        id: Set(import_id),
-        campaign_id: Set(campaign.id),
-        kind: Set(kind),
-        file_name: Set(file_name.into()),
+        id: Set(job.import_id),
+        campaign_id: Set(job.campaign.id),
+        kind: Set(job.kind),
+        file_name: Set(job.file_name.into()),
         content_sha256: Set(sha),
         encoding: Set(encoding.into()),
-        row_count: Set(report.rows),
+        row_count: Set(rows),
         report: Set(serde_json::json!({})),
         imported_by: Set(viewer.account_id()),
-        created_at: Set(now),
+        created_at: Set(ctx.now()),
     }
-    .insert(txn)
+    .insert(tx.conn())
     .await?;
-    let outcome = match parsed {
-        Parsed::Regions(rows) => apply::regions(txn, viewer, &rows, &mut report).await,
-        Parsed::References(rows) => {
-            apply::references(txn, &campaign, &county, kind, import_id, file_name, &rows, &mut report).await
-        }
-    };
-    outcome?;
-    if !report.errors.is_empty() {
-        // Row problems found while applying (a township not on the list, a region
-        // outside the county): the whole file is refused and the transaction rolled back.
-        drop(tx);
-        return Ok(report);
-    }
+    Ok(())
+}
+
+/// After an accepted file: expected paths, every check, the counters, the
+/// stored report, the audit event and webhook; then commits.
+async fn finish(state: &AppState, tx: Tx, job: &Job<'_>, report: &mut Report) -> AppResult<()> {
+    let txn = tx.conn();
     // Recompute expected paths and run every check over the campaign.
-    if kind != ReferenceSource::Regions {
-        apply::refresh_expected_paths(txn, campaign.id).await?;
+    if job.kind != ReferenceSource::Regions {
+        apply::refresh_expected_paths(txn, job.campaign.id).await?;
     }
-    let ids: Vec<Uuid> = {
-        use sea_orm::QuerySelect;
-        household::Entity::find()
-            .select_only()
-            .column(household::Column::Id)
-            .filter(household::Column::CampaignId.eq(campaign.id))
-            .into_tuple()
-            .all(txn)
-            .await?
-    };
-    let summary = checks::run(txn, campaign.id, &ids).await?;
-    checks::audit(txn, tx.actor(), &summary, Some(county.id)).await?;
-    let mut flagged: Vec<(String, u64)> = summary.open_errors_by_rule.into_iter().collect();
-    flagged.sort();
-    report.flagged = flagged;
+    report.flagged = run_checks(&tx, job).await?;
     report.accepted = true;
-    crate::domain::counters::recount(txn, campaign.id).await?;
+    crate::domain::counters::recount(txn, job.campaign.id).await?;
     reference_import::Entity::update_many()
         .col_expr(
             reference_import::Column::Report,
             Expr::value(serde_json::to_value(report.stored()).unwrap_or_default()),
         )
-        .filter(reference_import::Column::Id.eq(import_id))
+        .filter(reference_import::Column::Id.eq(job.import_id))
         .exec(txn)
         .await?;
+    announce(&tx, job, report).await?;
+    tx.moved(regions::subtree_ids(&state.db, job.county).await?);
+    tx.commit(state).await
+}
+
+/// Runs every check over the campaign's households and audits the outcome;
+/// returns the open ERROR findings by rule.
+async fn run_checks(tx: &Tx, job: &Job<'_>) -> AppResult<Vec<(String, u64)>> {
+    let txn = tx.conn();
+    let ids: Vec<Uuid> = household::Entity::find()
+        .select_only()
+        .column(household::Column::Id)
+        .filter(household::Column::CampaignId.eq(job.campaign.id))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let summary = checks::run(txn, job.campaign.id, &ids).await?;
+    checks::audit(txn, tx.actor(), &summary, Some(job.county.id)).await?;
+    let mut flagged: Vec<(String, u64)> = summary.open_errors_by_rule.into_iter().collect();
+    flagged.sort();
+    Ok(flagged)
+}
+
+/// The IMPORT_DONE audit event and webhook, with the same figures.
+async fn announce(tx: &Tx, job: &Job<'_>, report: &Report) -> AppResult<()> {
+    let figures = serde_json::json!({ "kind": job.kind.as_str(), "file": job.file_name, "rows": report.rows,
+        "created": report.created, "updated": report.updated, "superseded": report.superseded });
     tx.audit(NewEvent {
         action: "IMPORT_DONE",
         entity_type: "ReferenceImport",
-        entity_id: Some(import_id),
-        region_id: Some(county.id),
-        after: Some(serde_json::json!({ "kind": kind.as_str(), "file": file_name, "rows": report.rows,
-                "created": report.created, "updated": report.updated, "superseded": report.superseded })),
+        entity_id: Some(job.import_id),
+        region_id: Some(job.county.id),
+        after: Some(figures.clone()),
         ..Default::default()
     })
     .await?;
-    webhooks::enqueue(
-        txn,
-        county.id,
-        WebhookEvent::ImportDone,
-        serde_json::json!({ "kind": kind.as_str(), "file": file_name, "rows": report.rows, "created": report.created,
-            "updated": report.updated, "superseded": report.superseded }),
-        None,
-    )
-    .await?;
-    tx.moved(regions::subtree_ids(&state.db, &county).await?);
-    tx.commit(state).await?;
-    Ok(report)
+    webhooks::enqueue(tx.conn(), job.county.id, WebhookEvent::ImportDone, figures, None).await?;
+    Ok(())
 }

@@ -121,6 +121,25 @@ pub enum Parsed {
 
 /// Parses and validates the whole table; every malformed row is reported.
 pub fn parse(kind: ReferenceSource, table: &[Vec<String>]) -> Result<Parsed, Vec<RowError>> {
+    let cols = header(kind, table)?;
+    let data = data_rows(table, &cols)?;
+    let mut errors = Vec::new();
+    let parsed = if kind == ReferenceSource::Regions {
+        Parsed::Regions(region_rows(&data, &mut errors))
+    } else {
+        Parsed::References(reference_rows(kind, &data, &mut errors))
+    };
+    if errors.is_empty() {
+        Ok(parsed)
+    } else {
+        errors.sort_by_key(|e| e.row);
+        Err(errors)
+    }
+}
+
+/// Column positions by name from the first row; refuses a file missing a
+/// column the list needs.
+fn header(kind: ReferenceSource, table: &[Vec<String>]) -> Result<HashMap<String, usize>, Vec<RowError>> {
     let Some(header) = table.first() else { return Err(vec![err(0, None, "The file is empty.")]) };
     let cols: HashMap<String, usize> = header.iter().enumerate().map(|(i, h)| (h.trim().to_owned(), i)).collect();
     let (required, _optional) = columns(kind);
@@ -132,99 +151,114 @@ pub fn parse(kind: ReferenceSource, table: &[Vec<String>]) -> Result<Parsed, Vec
     if !missing.is_empty() {
         return Err(missing);
     }
-    let mut errors = Vec::new();
+    Ok(cols)
+}
+
+/// The rows below the header that hold anything, numbered as Excel shows them.
+fn data_rows<'a>(table: &'a [Vec<String>], cols: &'a HashMap<String, usize>) -> Result<Vec<Row<'a>>, Vec<RowError>> {
     let data: Vec<Row> = table[1..]
         .iter()
         .enumerate()
         .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
-        .map(|(i, cells)| Row { number: i as i32 + 2, cells, cols: &cols })
+        .map(|(i, cells)| Row { number: i as i32 + 2, cells, cols })
         .collect();
     if data.is_empty() {
         return Err(vec![err(0, None, "The file has a header but no rows.")]);
     }
-    let parsed = if kind == ReferenceSource::Regions {
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        for r in &data {
-            let code = r.required("区划代码", &mut errors);
-            if !code.is_empty() && (code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit())) {
-                errors.push(err(r.number, Some("区划代码"), format!("'{code}' is not a 12-digit region code.")));
-            } else if !code.is_empty() && !seen.insert(code.clone()) {
-                errors.push(err(r.number, Some("区划代码"), format!("Region code {code} appears twice in the file.")));
-            }
-            let name = r.required("名称", &mut errors);
-            let level = match r.get("级别") {
-                "省" => Some(RegionLevel::Province),
-                "市" => Some(RegionLevel::City),
-                "县" | "区" | "县级市" => Some(RegionLevel::County),
-                "乡镇" | "乡" | "镇" | "街道" => Some(RegionLevel::Township),
-                "村" | "行政村" | "社区" => Some(RegionLevel::Village),
-                other => {
-                    errors.push(err(r.number, Some("级别"), format!("'{other}' is not a level (县, 乡镇 or 村).")));
-                    None
-                }
-            };
-            if let Some(level) = level {
-                out.push(RegionRow { row: r.number, code, name, level, parent: r.opt("上级区划代码") });
-            }
+    Ok(data)
+}
+
+/// The official region list: 12-digit codes, each once, and a known level.
+fn region_rows(data: &[Row], errors: &mut Vec<RowError>) -> Vec<RegionRow> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for r in data {
+        let code = r.required("区划代码", errors);
+        if !code.is_empty() && (code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit())) {
+            errors.push(err(r.number, Some("区划代码"), format!("'{code}' is not a 12-digit region code.")));
+        } else if !code.is_empty() && !seen.insert(code.clone()) {
+            errors.push(err(r.number, Some("区划代码"), format!("Region code {code} appears twice in the file.")));
         }
-        Parsed::Regions(out)
-    } else {
-        let mut out = Vec::new();
-        let mut seen: HashMap<String, i32> = HashMap::new();
-        for r in &data {
-            let code = r.required("户编号", &mut errors);
-            if let Some(first) = seen.get(&code) {
-                errors.push(err(r.number, Some("户编号"), format!("Household code {code} is also on row {first}.")));
-            } else if !code.is_empty() {
-                seen.insert(code.clone(), r.number);
-            }
-            let mut row = RefRow {
-                row: r.number,
-                head_name: r.required("户主姓名", &mut errors),
-                id_number: r.required("证件号码", &mut errors).to_uppercase(),
-                code,
-                ..Default::default()
-            };
-            match kind {
-                ReferenceSource::Poverty => {
-                    row.township = Some(r.required("乡镇", &mut errors));
-                    row.village = Some(r.required("行政村", &mut errors));
-                    row.size = r.int("家庭人口数", 1..=30, true, &mut errors).map(|n| n as i32);
-                    row.phone = r.opt("联系电话");
-                    row.exit_year = r.int("脱贫年度", 2000..=2100, false, &mut errors).map(|n| n as i32);
-                }
-                ReferenceSource::Appraisal => {
-                    let g = r.required("鉴定等级", &mut errors).to_uppercase();
-                    if !g.is_empty() && !matches!(g.as_str(), "A" | "B" | "C" | "D") {
-                        errors.push(err(r.number, Some("鉴定等级"), format!("'{g}' is not a grade (A, B, C or D).")));
-                    }
-                    row.grade = Some(g);
-                    row.appraised_on = r.date("鉴定日期", true, &mut errors);
-                    row.appraiser = r.opt("鉴定单位");
-                }
-                ReferenceSource::Renovation => {
-                    row.renovation_year = r.int("改造年度", 1990..=2100, true, &mut errors).map(|n| n as i32);
-                    let k = r.required("改造方式", &mut errors);
-                    if !k.is_empty() && !matches!(k.as_str(), "拆除重建" | "修缮加固") {
-                        errors.push(err(r.number, Some("改造方式"), format!("'{k}' is not 拆除重建 or 修缮加固.")));
-                    }
-                    row.renovation_kind = Some(k);
-                    row.accepted_on = r.date("竣工验收日期", false, &mut errors);
-                    row.subsidy = r.int("补助金额(元)", 0..=10_000_000, false, &mut errors);
-                }
-                ReferenceSource::Regions => {}
-            }
-            out.push(row);
+        let name = r.required("名称", errors);
+        if let Some(level) = region_level(r, errors) {
+            out.push(RegionRow { row: r.number, code, name, level, parent: r.opt("上级区划代码") });
         }
-        Parsed::References(out)
-    };
-    if errors.is_empty() {
-        Ok(parsed)
-    } else {
-        errors.sort_by_key(|e| e.row);
-        Err(errors)
     }
+    out
+}
+
+/// The level as the official list spells it (several names per level).
+fn region_level(r: &Row, errors: &mut Vec<RowError>) -> Option<RegionLevel> {
+    match r.get("级别") {
+        "省" => Some(RegionLevel::Province),
+        "市" => Some(RegionLevel::City),
+        "县" | "区" | "县级市" => Some(RegionLevel::County),
+        "乡镇" | "乡" | "镇" | "街道" => Some(RegionLevel::Township),
+        "村" | "行政村" | "社区" => Some(RegionLevel::Village),
+        other => {
+            errors.push(err(r.number, Some("级别"), format!("'{other}' is not a level (县, 乡镇 or 村).")));
+            None
+        }
+    }
+}
+
+/// An office's list: the household columns all share, each code once, then
+/// the columns of that list.
+fn reference_rows(kind: ReferenceSource, data: &[Row], errors: &mut Vec<RowError>) -> Vec<RefRow> {
+    let mut out = Vec::new();
+    let mut seen: HashMap<String, i32> = HashMap::new();
+    for r in data {
+        let code = r.required("户编号", errors);
+        if let Some(first) = seen.get(&code) {
+            errors.push(err(r.number, Some("户编号"), format!("Household code {code} is also on row {first}.")));
+        } else if !code.is_empty() {
+            seen.insert(code.clone(), r.number);
+        }
+        let mut row = RefRow {
+            row: r.number,
+            head_name: r.required("户主姓名", errors),
+            id_number: r.required("证件号码", errors).to_uppercase(),
+            code,
+            ..Default::default()
+        };
+        match kind {
+            ReferenceSource::Poverty => poverty_fields(r, &mut row, errors),
+            ReferenceSource::Appraisal => appraisal_fields(r, &mut row, errors),
+            ReferenceSource::Renovation => renovation_fields(r, &mut row, errors),
+            ReferenceSource::Regions => {}
+        }
+        out.push(row);
+    }
+    out
+}
+
+fn poverty_fields(r: &Row, row: &mut RefRow, errors: &mut Vec<RowError>) {
+    row.township = Some(r.required("乡镇", errors));
+    row.village = Some(r.required("行政村", errors));
+    row.size = r.int("家庭人口数", 1..=30, true, errors).map(|n| n as i32);
+    row.phone = r.opt("联系电话");
+    row.exit_year = r.int("脱贫年度", 2000..=2100, false, errors).map(|n| n as i32);
+}
+
+fn appraisal_fields(r: &Row, row: &mut RefRow, errors: &mut Vec<RowError>) {
+    let g = r.required("鉴定等级", errors).to_uppercase();
+    if !g.is_empty() && !matches!(g.as_str(), "A" | "B" | "C" | "D") {
+        errors.push(err(r.number, Some("鉴定等级"), format!("'{g}' is not a grade (A, B, C or D).")));
+    }
+    row.grade = Some(g);
+    row.appraised_on = r.date("鉴定日期", true, errors);
+    row.appraiser = r.opt("鉴定单位");
+}
+
+fn renovation_fields(r: &Row, row: &mut RefRow, errors: &mut Vec<RowError>) {
+    row.renovation_year = r.int("改造年度", 1990..=2100, true, errors).map(|n| n as i32);
+    let k = r.required("改造方式", errors);
+    if !k.is_empty() && !matches!(k.as_str(), "拆除重建" | "修缮加固") {
+        errors.push(err(r.number, Some("改造方式"), format!("'{k}' is not 拆除重建 or 修缮加固.")));
+    }
+    row.renovation_kind = Some(k);
+    row.accepted_on = r.date("竣工验收日期", false, errors);
+    row.subsidy = r.int("补助金额(元)", 0..=10_000_000, false, errors);
 }
 
 /// The path the reference data points to: an accepted renovation → RENOVATED;
