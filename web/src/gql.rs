@@ -325,7 +325,8 @@ pub async fn call_cached<Q: GraphQLQuery>(key: &str, vars: Q::Variables) -> Resu
             decode(v)
         }
         Err(e) if e.is_network() => match crate::state::load(&key) {
-            Some(s) => serde_json::from_str(&s).map_err(|_| e),
+            // Through `Value`, like answers from the network: one deserializer per type, not two.
+            Some(s) => serde_json::from_str::<Value>(&s).and_then(serde_json::from_value).map_err(|_| e),
             None => Err(e),
         },
         Err(e) => Err(e),
