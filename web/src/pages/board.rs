@@ -8,28 +8,19 @@ use crate::i18n::{label, t};
 use crate::state::{ctx, enc, now_ms, parse_ms};
 use crate::Link;
 use leptos::prelude::*;
+use std::{cell::Cell, rc::Rc};
 
 #[component]
 pub fn BoardPage(region: String) -> impl IntoView {
-    let region = StoredValue::new(region);
     let tick = RwSignal::new(0u32);
     let last_update = RwSignal::new(None::<f64>);
+    let handle = follow(region.clone(), tick, last_update);
+    on_cleanup(move || gql::unsubscribe(handle));
+    let region = StoredValue::new(region);
     let data = LocalResource::new(move || {
         tick.track();
         gql::call::<gql::Board>(q::Variables { region_id: region.get_value() })
     });
-    // Each update (at most one per half second) reloads the board: the
-    // children's bars and the burn-up come from the query, not the update.
-    let handle = gql::subscribe::<gql::ProgressLive>(
-        gql::progress_live::Variables { region_id: region.get_value() },
-        move |d| {
-            if d.progress_changed.households >= 0 {
-                last_update.set(Some(now_ms()));
-                tick.update(|t| *t += 1);
-            }
-        },
-    );
-    on_cleanup(move || gql::unsubscribe(handle));
     view! {
         <section id="board">
             <Transition fallback=move || view! { <p class="muted">{t("loading")}</p> }>
@@ -42,6 +33,30 @@ pub fn BoardPage(region: String) -> impl IntoView {
             </Transition>
         </section>
     }
+}
+
+/// Keeps the board live. The server says which region changed (at most every
+/// half second) and the board refetches its own query: once per burst of
+/// messages, never twice for one. Its first message is the state at
+/// subscription time, which the first load already fetched: that one only
+/// starts the clock. After a reconnect its first message does refetch
+/// (changes may have been missed meanwhile).
+fn follow(region: String, tick: RwSignal<u32>, last_update: RwSignal<Option<f64>>) -> u32 {
+    let first = Cell::new(true);
+    let pending = Rc::new(Cell::new(false));
+    let vars = gql::progress_live::Variables { region_id: region };
+    gql::subscribe::<gql::ProgressLive>(vars, move |_| {
+        last_update.set(Some(now_ms()));
+        if first.replace(false) || pending.replace(true) {
+            return;
+        }
+        let pending = pending.clone();
+        let refetch = move || {
+            pending.set(false);
+            tick.try_update(|t| *t += 1);
+        };
+        set_timeout(refetch, std::time::Duration::from_millis(250));
+    })
 }
 
 #[component]
