@@ -16,6 +16,8 @@ pub type NaiveDate = String;
 #[allow(clippy::upper_case_acronyms, dead_code)]
 pub type JSON = Value;
 pub type Upload = Value;
+// The schema's enums, one definition for every operation (see `extern_enums` below).
+pub use crate::enums::*;
 
 // One file per operation (with the fragments it uses): graphql_client sends
 // the whole file as the document, and keeps a copy of it in the binary.
@@ -26,7 +28,12 @@ macro_rules! ops {
             schema_path = "../schema.graphql",
             query_path = $path,
             response_derives = "Debug, Clone",
-            variables_derives = "Debug, Clone"
+            variables_derives = "Debug, Clone",
+            extern_enums(
+                "Role", "RegionLevel", "VerificationStatus", "SafetyPath", "RenovationKind", "Arrangement",
+                "Severity", "MilestoneState", "MilestoneMetric", "PhotoKind", "ImportKind", "ExportKind",
+                "ExportFormat"
+            )
         )]
         pub struct $name;
     )*};
@@ -88,14 +95,14 @@ impl ApiError {
     }
 }
 
-/// An enum value's GraphQL name (e.g. `SUBMITTED`), whatever module generated it.
-pub fn name<T: std::fmt::Debug>(v: &T) -> String {
-    let s = format!("{v:?}");
-    match s.strip_prefix("Other(\"") {
-        Some(rest) => rest.trim_end_matches("\")").to_owned(),
-        None => s,
+// Shown by an `ErrorBoundary` (an `Err` in a view is thrown to the nearest one).
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
     }
 }
+
+impl std::error::Error for ApiError {}
 
 pub async fn sleep(ms: i32) {
     let p = js_sys::Promise::new(&mut |resolve, _| {
@@ -325,7 +332,8 @@ pub async fn call_cached<Q: GraphQLQuery>(key: &str, vars: Q::Variables) -> Resu
             decode(v)
         }
         Err(e) if e.is_network() => match crate::state::load(&key) {
-            Some(s) => serde_json::from_str(&s).map_err(|_| e),
+            // Through `Value`, like answers from the network: one deserializer per type, not two.
+            Some(s) => serde_json::from_str::<Value>(&s).and_then(serde_json::from_value).map_err(|_| e),
             None => Err(e),
         },
         Err(e) => Err(e),

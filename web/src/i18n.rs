@@ -1,6 +1,7 @@
 //! Chinese first, English on request. `t` reads the language signal, so text
 //! inside `move ||` closures follows a switch at once.
 
+use crate::enums::*;
 use crate::state::ctx;
 use leptos::prelude::*;
 
@@ -75,15 +76,8 @@ static TEXT: &[(&str, &str, &str)] = &[
     ("save_draft", "保存草稿", "Save draft"),
     ("submit", "提交复验", "Submit"),
     ("queued", "已保存在本机，正在发送", "Kept on this phone, sending"),
-    ("q_waiting", "等待网络", "Waiting"),
-    ("q_sending", "发送中", "Sending"),
-    ("q_sent", "已发送", "Sent"),
-    ("q_refused", "被拒绝", "Refused"),
     ("retry", "重试", "Retry"),
     ("remove", "移除", "Remove"),
-    ("k_save", "保存", "Save"),
-    ("k_submit", "提交", "Submit"),
-    ("k_photo", "照片", "Photo"),
     ("outbox_empty", "没有待发送的内容。", "Nothing waiting to be sent."),
     ("acknowledge", "确认并说明", "Acknowledge"),
     ("ack_reason", "说明原因", "Reason"),
@@ -171,32 +165,129 @@ pub fn t(key: &str) -> &'static str {
     tr(key, ctx().english.get())
 }
 
-#[rustfmt::skip]
-static ENUMS: &[(&str, &str, &str)] = &[
-    ("NOT_STARTED", "未开始", "Not started"), ("DRAFT", "草稿", "Draft"), ("SUBMITTED", "待审核", "Submitted"),
-    ("RETURNED", "已退回", "Returned"), ("APPROVED", "已核准", "Approved"), ("REOPENED", "回头看重开", "Reopened"),
-    ("APPRAISED", "鉴定安全", "Appraised safe"), ("RENOVATED", "改造安全", "Renovated safe"),
-    ("SECURED", "保障安全", "Secured safe"), ("ERROR", "错误", "Error"), ("WARNING", "提醒", "Warning"),
-    ("REBUILT", "拆除重建", "Rebuilt"), ("REINFORCED", "修缮加固", "Reinforced"),
-    ("RELOCATED", "易地扶贫搬迁", "Relocated"), ("RESETTLED", "其他移民搬迁", "Resettled"),
-    ("PUBLIC_RENTAL", "集体公租房", "Public rental"), ("ELDERLY_HOME", "幸福大院", "Shared elderly home"),
-    ("RENTED_FARMHOUSE", "租赁闲置农房", "Rented farmhouse"), ("RELATIVES", "投亲靠友", "With relatives"),
-    ("OTHER", "其他", "Other"), ("UPCOMING", "未开始", "Upcoming"), ("ACTIVE", "进行中", "Active"),
-    ("MET", "已达成", "Met"), ("MISSED", "未达成", "Missed"), ("AT_RISK", "有风险", "At risk"),
-    ("ADMIN", "县管理员", "Admin"), ("SUPERVISOR", "县督导", "Supervisor"), ("TOWNSHIP", "乡镇专干", "Township"),
-    ("VERIFIER", "核验员", "Verifier"), ("REGIONS", "行政区划", "Regions"), ("POVERTY", "扶贫办建档立卡户", "Poverty list"),
-    ("APPRAISAL", "住建局房屋鉴定", "Appraisals"), ("RENOVATION", "危房改造", "Renovations"),
-    ("COUNTY", "县", "County"), ("TOWNSHIP_L", "乡镇", "Township"), ("VILLAGE", "村", "Village"),
-];
+/// An enum value people see: its Chinese and English names.
+pub trait Label: Copy {
+    fn names(self) -> (&'static str, &'static str);
+}
 
-/// Label of an enum value (status, path, severity…) in the current language.
-pub fn label(value: &str) -> String {
-    let english = ctx().english.get();
-    ENUMS
-        .iter()
-        .find(|(k, _, _)| *k == value)
-        .map(|(_, zh, en)| if english { *en } else { *zh }.to_owned())
-        .unwrap_or_else(|| value.to_owned())
+/// Label of an enum value (status, path, severity…) in the current language (reactive).
+pub fn label(v: impl Label) -> &'static str {
+    let (zh, en) = v.names();
+    if ctx().english.get() {
+        en
+    } else {
+        zh
+    }
+}
+
+// A value newer than this app has no name yet.
+const UNKNOWN: (&str, &str) = ("—", "—");
+
+impl Label for VerificationStatus {
+    fn names(self) -> (&'static str, &'static str) {
+        use VerificationStatus::*;
+        match self {
+            NOT_STARTED => ("未开始", "Not started"),
+            DRAFT => ("草稿", "Draft"),
+            SUBMITTED => ("待审核", "Submitted"),
+            RETURNED => ("已退回", "Returned"),
+            APPROVED => ("已核准", "Approved"),
+            REOPENED => ("回头看重开", "Reopened"),
+            Other => UNKNOWN,
+        }
+    }
+}
+
+impl Label for SafetyPath {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::APPRAISED => ("鉴定安全", "Appraised safe"),
+            Self::RENOVATED => ("改造安全", "Renovated safe"),
+            Self::SECURED => ("保障安全", "Secured safe"),
+            Self::Other => UNKNOWN,
+        }
+    }
+}
+
+impl Label for Severity {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::ERROR => ("错误", "Error"),
+            Self::WARNING => ("提醒", "Warning"),
+            Self::Other => UNKNOWN,
+        }
+    }
+}
+
+impl Label for RenovationKind {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::REBUILT => ("拆除重建", "Rebuilt"),
+            Self::REINFORCED => ("修缮加固", "Reinforced"),
+            Self::RELOCATED => ("易地扶贫搬迁", "Relocated"),
+            Self::RESETTLED => ("其他移民搬迁", "Resettled"),
+            Self::Other => UNKNOWN,
+        }
+    }
+}
+
+impl Label for Arrangement {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::PUBLIC_RENTAL => ("集体公租房", "Public rental"),
+            Self::ELDERLY_HOME => ("幸福大院", "Shared elderly home"),
+            Self::RENTED_FARMHOUSE => ("租赁闲置农房", "Rented farmhouse"),
+            Self::RELATIVES => ("投亲靠友", "With relatives"),
+            Self::OTHER => ("其他", "Other"),
+            Self::Other => UNKNOWN,
+        }
+    }
+}
+
+impl Label for MilestoneState {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::UPCOMING => ("未开始", "Upcoming"),
+            Self::ACTIVE => ("进行中", "Active"),
+            Self::MET => ("已达成", "Met"),
+            Self::MISSED => ("未达成", "Missed"),
+            Self::AT_RISK => ("有风险", "At risk"),
+            Self::Other => UNKNOWN,
+        }
+    }
+}
+
+impl Label for ImportKind {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::REGIONS => ("行政区划", "Regions"),
+            Self::POVERTY => ("扶贫办建档立卡户", "Poverty list"),
+            Self::APPRAISAL => ("住建局房屋鉴定", "Appraisals"),
+            Self::RENOVATION => ("危房改造", "Renovations"),
+            Self::Other => UNKNOWN,
+        }
+    }
+}
+
+impl Label for State {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            State::Waiting => ("等待网络", "Waiting"),
+            State::Sending => ("发送中", "Sending"),
+            State::Sent => ("已发送", "Sent"),
+            State::Refused => ("被拒绝", "Refused"),
+        }
+    }
+}
+
+impl Label for Kind {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Save => ("保存", "Save"),
+            Kind::Submit => ("提交", "Submit"),
+            Kind::Photo => ("照片", "Photo"),
+        }
+    }
 }
 
 /// A person-readable message for an API error.

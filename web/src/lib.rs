@@ -3,6 +3,7 @@
 //! tells it where the API is, so one build serves every deployment.
 
 mod charts;
+mod enums;
 mod gql;
 mod i18n;
 mod idb;
@@ -10,6 +11,7 @@ mod outbox;
 mod pages;
 mod state;
 
+use enums::Role;
 use i18n::t;
 use leptos::prelude::*;
 use state::{ctx, Ctx, Route};
@@ -31,28 +33,22 @@ pub fn Link(href: String, children: Children, #[prop(optional, into)] class: Str
 fn Nav() -> impl IntoView {
     let c = ctx();
     let ob = outbox::outbox();
-    let links = move || {
-        let role = c.role();
-        let mut v: Vec<(&str, &str)> = Vec::new();
-        match role.as_str() {
-            "VERIFIER" => v.extend([("/households", "households"), ("/outbox", "outbox")]),
-            "TOWNSHIP" => v.extend([
-                ("/review", "review"),
-                ("/households", "households"),
-                ("/board", "board"),
-                ("/findings", "findings"),
-            ]),
-            "SUPERVISOR" => v.extend([("/board", "board"), ("/findings", "findings"), ("/households", "households")]),
-            "ADMIN" => v.extend([
+    let links = move || -> &'static [(&'static str, &'static str)] {
+        match c.role() {
+            Some(Role::VERIFIER) => &[("/households", "households"), ("/outbox", "outbox")],
+            Some(Role::TOWNSHIP) => {
+                &[("/review", "review"), ("/households", "households"), ("/board", "board"), ("/findings", "findings")]
+            }
+            Some(Role::SUPERVISOR) => &[("/board", "board"), ("/findings", "findings"), ("/households", "households")],
+            Some(Role::ADMIN) => &[
                 ("/board", "board"),
                 ("/findings", "findings"),
                 ("/households", "households"),
                 ("/review", "review"),
                 ("/admin", "admin"),
-            ]),
-            _ => {}
+            ],
+            _ => &[],
         }
-        v
     };
     let sign_out = move |_| {
         let refresh = c.session.get_untracked().map(|s| s.refresh);
@@ -73,7 +69,7 @@ fn Nav() -> impl IntoView {
             </div>
             <Show when=move || c.session.with(|s| s.as_ref().is_some_and(|s| !s.must_change))>
                 <nav>
-                    {move || links().into_iter().map(|(href, key)| view! {
+                    {move || links().iter().map(|&(href, key)| view! {
                         <Link href=href.to_owned()>
                             {move || t(key)}
                             {(key == "outbox").then(|| view! {
@@ -86,7 +82,7 @@ fn Nav() -> impl IntoView {
                     <span class="who">{move || c.session.get().map(|s| s.display_name).unwrap_or_default()}</span>
                     <button class="link" id="sign-out" on:click=sign_out>{move || t("sign_out")}</button>
                 </nav>
-                <Show when=move || c.role() == "VERIFIER">
+                <Show when=move || matches!(c.role(), Some(Role::VERIFIER))>
                     <label class="switch">
                         <input type="checkbox" id="practice" prop:checked=move || c.practice.get()
                             on:change=move |ev| c.set_practice(event_target_checked(&ev)) />
@@ -98,7 +94,7 @@ fn Nav() -> impl IntoView {
         <Show when=move || !c.online.get()>
             <div class="banner offline" role="status">{move || t("offline")}</div>
         </Show>
-        <Show when=move || c.practice.get() && c.role() == "VERIFIER">
+        <Show when=move || c.practice.get() && matches!(c.role(), Some(Role::VERIFIER))>
             <div class="banner practice" role="status">{move || t("practice_banner")}</div>
         </Show>
     }
@@ -121,9 +117,9 @@ fn Main() -> impl IntoView {
             return view! { <pages::signin::ChangePassword /> }.into_any();
         }
         let route = match route {
-            Route::Home | Route::SignIn(_) => match s.role.as_str() {
-                "VERIFIER" => Route::Households(None),
-                "TOWNSHIP" => Route::Review,
+            Route::Home | Route::SignIn(_) => match s.role {
+                Role::VERIFIER => Route::Households(None),
+                Role::TOWNSHIP => Route::Review,
                 _ => Route::Board(None),
             },
             r => r,

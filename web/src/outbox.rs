@@ -4,21 +4,24 @@
 //! is online), an API refusal marks them refused with the reason. Each item's
 //! id is its idempotency key, so an item sent twice is applied once.
 
+use crate::enums::{Kind, State, StrEnum};
 use crate::gql::{self, ApiError};
-use crate::i18n::{error_text, t};
+use crate::i18n::{error_text, label, t};
 use crate::state::{ctx, now_ms, save};
+use graphql_client::GraphQLQuery;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::cell::Cell;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 
+/// One queued change, as kept in IndexedDB (field names and the kind and
+/// state words are what older versions stored: their items still send).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Item {
+pub struct OutboxItem {
     pub id: String,
     pub seq: f64,
-    /// save | submit | photo
-    pub kind: String,
+    pub kind: Kind,
     pub household_id: String,
     pub label: String,
     pub practice: bool,
@@ -32,8 +35,7 @@ pub struct Item {
     pub content_type: Option<String>,
     #[serde(default)]
     pub size: Option<f64>,
-    /// waiting | sending | sent | refused
-    pub state: String,
+    pub state: State,
     #[serde(default)]
     pub error: Option<String>,
     #[serde(default)]
@@ -42,9 +44,62 @@ pub struct Item {
     pub thumb: Option<String>,
 }
 
+impl OutboxItem {
+    fn new(kind: Kind, household_id: &str, label: &str, practice: bool) -> Self {
+        Self {
+            id: new_id(),
+            seq: now_ms(),
+            kind,
+            household_id: household_id.to_owned(),
+            label: label.to_owned(),
+            practice,
+            input: None,
+            verification_id: None,
+            version: None,
+            content_type: None,
+            size: None,
+            state: State::Waiting,
+            error: None,
+            progress: 0.0,
+            thumb: None,
+        }
+    }
+
+    /// A draft save: the whole SaveVerification request, sent later with the
+    /// newest version of the record and this item's id as idempotency key.
+    pub fn save(
+        input: gql::save_verification::SaveVerificationInput,
+        label: &str,
+        verification_id: Option<String>,
+    ) -> Self {
+        let (household, practice, version) = (input.household_id.clone(), input.practice, input.version);
+        let vars = gql::save_verification::Variables { input };
+        Self {
+            input: serde_json::to_value(gql::SaveVerification::build_query(vars)).ok(),
+            verification_id,
+            version: Some(version),
+            ..Self::new(Kind::Save, &household, label, practice)
+        }
+    }
+
+    /// Submitting the record right after `save` (it goes on from the version that save produces).
+    pub fn submit(save: &Self) -> Self {
+        Self { id: new_id(), seq: save.seq + 0.5, kind: Kind::Submit, input: None, ..save.clone() }
+    }
+
+    /// The front photo; the picture itself is stored beside the item.
+    pub fn photo(household_id: &str, label: &str, practice: bool, file: &web_sys::File) -> Self {
+        Self {
+            content_type: Some(file.type_()).filter(|s| !s.is_empty()),
+            size: Some(file.size()),
+            ..Self::new(Kind::Photo, household_id, label, practice)
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 pub struct Outbox {
-    pub items: RwSignal<Vec<Item>>,
+    pub items: RwSignal<Vec<OutboxItem>>,
 }
 
 thread_local! {
@@ -79,7 +134,7 @@ impl Outbox {
     /// Loads what a previous page left, drops old sent items, starts sending.
     pub fn start(self) {
         leptos::task::spawn_local(async move {
-            let mut items: Vec<Item> = crate::idb::all()
+            let mut items: Vec<OutboxItem> = crate::idb::all()
                 .await
                 .unwrap_or_default()
                 .iter()
@@ -87,15 +142,15 @@ impl Outbox {
                 .collect();
             let day_ago = now_ms() - 86_400_000.0;
             for it in items.iter_mut() {
-                if it.state == "sending" {
+                if it.state == State::Sending {
                     // The page closed mid-send; the idempotency key makes a resend safe.
-                    it.state = "waiting".into();
+                    it.state = State::Waiting;
                 }
             }
-            for old in items.iter().filter(|i| i.state == "sent" && i.seq < day_ago) {
+            for old in items.iter().filter(|i| i.state == State::Sent && i.seq < day_ago) {
                 let _ = crate::idb::delete(&old.id).await;
             }
-            items.retain(|i| !(i.state == "sent" && i.seq < day_ago));
+            items.retain(|i| !(i.state == State::Sent && i.seq < day_ago));
             items.sort_by(|a, b| a.seq.total_cmp(&b.seq));
             self.items.set(items);
             self.kick();
@@ -108,11 +163,11 @@ impl Outbox {
     }
 
     pub fn waiting(&self) -> usize {
-        self.items.with(|v| v.iter().filter(|i| i.state == "waiting" || i.state == "sending").count())
+        self.items.with(|v| v.iter().filter(|i| matches!(i.state, State::Waiting | State::Sending)).count())
     }
 
     /// Keeps an item (and its photo) on the device, then tries to send it.
-    pub async fn enqueue(self, item: Item, blob: Option<web_sys::Blob>) -> Result<(), String> {
+    pub async fn enqueue(self, item: OutboxItem, blob: Option<web_sys::Blob>) -> Result<(), String> {
         let meta = serde_json::to_string(&item).map_err(|e| e.to_string())?;
         crate::idb::put(&item.id, &meta, blob.as_ref()).await.map_err(|e| format!("{e:?}"))?;
         self.items.update(|v| v.push(item));
@@ -124,7 +179,7 @@ impl Outbox {
         let id = id.to_owned();
         leptos::task::spawn_local(async move {
             self.set(&id, |i| {
-                i.state = "waiting".into();
+                i.state = State::Waiting;
                 i.error = None;
                 i.progress = 0.0;
             })
@@ -141,7 +196,7 @@ impl Outbox {
         });
     }
 
-    async fn set(self, id: &str, f: impl FnOnce(&mut Item)) {
+    async fn set(self, id: &str, f: impl FnOnce(&mut OutboxItem)) {
         let mut changed = None;
         self.items.update(|v| {
             if let Some(i) = v.iter_mut().find(|i| i.id == id) {
@@ -171,26 +226,26 @@ impl Outbox {
             if c.session.with_untracked(|s| s.as_ref().is_none_or(|s| s.must_change)) {
                 return;
             }
-            let next = self.items.with_untracked(|v| v.iter().find(|i| i.state == "waiting").cloned());
+            let next = self.items.with_untracked(|v| v.iter().find(|i| i.state == State::Waiting).cloned());
             let Some(item) = next else { return };
-            self.set(&item.id, |i| i.state = "sending".into()).await;
+            self.set(&item.id, |i| i.state = State::Sending).await;
             match self.send(&item).await {
                 Ok(()) => {
                     self.set(&item.id, |i| {
-                        i.state = "sent".into();
+                        i.state = State::Sent;
                         i.progress = 1.0;
                     })
                     .await;
                     c.revision.update(|r| *r += 1);
                 }
                 Err(e) if e.is_network() => {
-                    self.set(&item.id, |i| i.state = "waiting".into()).await;
+                    self.set(&item.id, |i| i.state = State::Waiting).await;
                     return;
                 }
                 Err(e) => {
                     let msg = format!("{} ({})", error_text(&e), e.code);
                     self.set(&item.id, |i| {
-                        i.state = "refused".into();
+                        i.state = State::Refused;
                         i.error = Some(msg);
                     })
                     .await;
@@ -199,9 +254,9 @@ impl Outbox {
         }
     }
 
-    async fn send(self, item: &Item) -> Result<(), ApiError> {
-        match item.kind.as_str() {
-            "save" => {
+    async fn send(self, item: &OutboxItem) -> Result<(), ApiError> {
+        match item.kind {
+            Kind::Save => {
                 // The typed SaveVerification body, with the newest version and this item's key.
                 let mut body = item.input.clone().unwrap_or_default();
                 if let Some(v) = item.version {
@@ -215,7 +270,9 @@ impl Outbox {
                 // Later items of the same record continue from the version this save produced.
                 let later: Vec<String> = self.items.with_untracked(|v| {
                     v.iter()
-                        .filter(|i| i.seq > item.seq && i.household_id == item.household_id && i.state == "waiting")
+                        .filter(|i| {
+                            i.seq > item.seq && i.household_id == item.household_id && i.state == State::Waiting
+                        })
                         .filter(|i| i.practice == item.practice)
                         .map(|i| i.id.clone())
                         .collect()
@@ -230,7 +287,7 @@ impl Outbox {
                 }
                 Ok(())
             }
-            "submit" => {
+            Kind::Submit => {
                 let (Some(id), Some(version)) = (item.verification_id.clone(), item.version) else {
                     return Err(ApiError::new("VALIDATION", "Save first."));
                 };
@@ -242,12 +299,11 @@ impl Outbox {
                 .await?;
                 Ok(())
             }
-            "photo" => self.send_photo(item).await,
-            _ => Ok(()),
+            Kind::Photo => self.send_photo(item).await,
         }
     }
 
-    async fn send_photo(self, item: &Item) -> Result<(), ApiError> {
+    async fn send_photo(self, item: &OutboxItem) -> Result<(), ApiError> {
         let Some(blob) = crate::idb::get_blob(&item.id).await else {
             return Err(ApiError::new("VALIDATION", "Photo missing."));
         };
@@ -335,47 +391,37 @@ async fn put_with_progress(
     }
 }
 
-pub fn state_class(s: &str) -> &'static str {
+fn state_class(s: State) -> &'static str {
     match s {
-        "sent" => "badge ok",
-        "refused" => "badge err",
-        "sending" => "badge info",
-        _ => "badge warn",
-    }
-}
-
-pub fn state_label(s: &str) -> &'static str {
-    match s {
-        "sent" => t("q_sent"),
-        "refused" => t("q_refused"),
-        "sending" => t("q_sending"),
-        _ => t("q_waiting"),
+        State::Sent => "badge ok",
+        State::Refused => "badge err",
+        State::Sending => "badge info",
+        State::Waiting => "badge warn",
     }
 }
 
 /// One queue entry, as the outbox page and the entry form show it.
 #[component]
-pub fn QueueRow(item: Item) -> impl IntoView {
+pub fn QueueRow(item: OutboxItem) -> impl IntoView {
     let ob = outbox();
     let id = item.id.clone();
     let id2 = item.id.clone();
     let live = Memo::new(move |_| ob.items.with(|v| v.iter().find(|i| i.id == id).cloned()));
-    let kind = item.kind.clone();
+    let state = move || live.with(|i| i.as_ref().map_or(State::Waiting, |i| i.state));
+    let kind = item.kind;
     view! {
-        <li class="queue-item" data-state=move || live.get().map(|i| i.state).unwrap_or_default()>
+        <li class="queue-item" data-state=move || state().as_str()>
             <div class="row">
-                <span class=move || state_class(&live.get().map(|i| i.state).unwrap_or_default())>
-                    {move || state_label(&live.get().map(|i| i.state).unwrap_or_default())}
-                </span>
-                <span>{move || t(match kind.as_str() { "save" => "k_save", "submit" => "k_submit", _ => "k_photo" })}</span>
+                <span class=move || state_class(state())>{move || label(state())}</span>
+                <span>{move || label(kind)}</span>
                 <span class="muted">{item.label.clone()}</span>
                 {item.practice.then(|| view! { <span class="badge warn">{move || t("practice")}</span> })}
             </div>
-            {move || live.get().filter(|i| i.kind == "photo" && i.state != "refused").map(|i| view! {
-                <progress max="100" value=(i.progress * 100.0).round() aria-label=t("k_photo")></progress>
+            {move || live.get().filter(|i| i.kind == Kind::Photo && i.state != State::Refused).map(|i| view! {
+                <progress max="100" value=(i.progress * 100.0).round() aria-label=label(Kind::Photo)></progress>
             })}
             {move || live.get().and_then(|i| i.error).map(|e| view! { <p class="error">{e}</p> })}
-            {move || live.get().filter(|i| i.state == "refused").map(|_| {
+            {move || (state() == State::Refused).then(|| {
                 let (a, b) = (id2.clone(), id2.clone());
                 view! {
                     <button on:click=move |_| ob.retry(&a)>{t("retry")}</button>
@@ -403,5 +449,27 @@ pub fn OutboxPage() -> impl IntoView {
                 </ul>
             </Show>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Items queued by the version before typed kinds and states (strings
+    /// then) are read, sent and written back unchanged.
+    #[test]
+    fn items_stored_by_the_previous_version_still_read() {
+        let old = [
+            r#"{"id":"a","seq":1.0,"kind":"save","household_id":"h","label":"L","practice":false,"input":{"query":"q","variables":{"input":{"version":0}}},"verification_id":null,"version":0,"content_type":null,"size":null,"state":"waiting","error":null,"progress":0.0,"thumb":null}"#,
+            r#"{"id":"b","seq":1.5,"kind":"submit","household_id":"h","label":"L","practice":true,"input":null,"verification_id":"v","version":3,"content_type":null,"size":null,"state":"sending","error":null,"progress":0.0,"thumb":null}"#,
+            r#"{"id":"c","seq":2.0,"kind":"photo","household_id":"h","label":"L","practice":false,"input":null,"verification_id":null,"version":null,"content_type":"image/jpeg","size":1000.0,"state":"refused","error":"x (UPLOAD)","progress":0.5,"thumb":null}"#,
+        ];
+        for json in old {
+            let item: OutboxItem = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::to_string(&item).unwrap(), json);
+        }
+        let sent: OutboxItem = serde_json::from_str(&old[0].replace("waiting", "sent")).unwrap();
+        assert_eq!((sent.kind, sent.state), (Kind::Save, State::Sent));
     }
 }

@@ -1,6 +1,7 @@
 //! App-wide state, provided once as context: the API's address (from
 //! `config.json` at run time), the session, language, practice mode, the route.
 
+use crate::gql::Role;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -13,10 +14,8 @@ pub struct Session {
     pub account_id: String,
     pub username: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub region_id: String,
-    pub region_name: String,
-    pub region_level: String,
 }
 
 macro_rules! from_fields {
@@ -31,10 +30,8 @@ macro_rules! from_fields {
                 account_id: a.id.clone(),
                 username: a.username.clone(),
                 display_name: a.display_name.clone(),
-                role: crate::gql::name(&a.role),
+                role: a.role,
                 region_id: a.region.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
-                region_name: a.region.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
-                region_level: a.region.as_ref().map(|r| crate::gql::name(&r.level)).unwrap_or_default(),
             }
         }
     };
@@ -200,8 +197,9 @@ impl Ctx {
         self.session.set(s);
     }
 
-    pub fn role(&self) -> String {
-        self.session.with(|s| s.as_ref().map(|s| s.role.clone()).unwrap_or_default())
+    /// The signed-in account's role (reactive); none when signed out.
+    pub fn role(&self) -> Option<Role> {
+        self.session.with(|s| s.as_ref().map(|s| s.role))
     }
 
     /// Goes to a path inside the app (history.pushState, no reload).

@@ -1,8 +1,8 @@
 //! Admin: import the official spreadsheets, issue accounts and print the QR
 //! sheet, edit milestones, create and revoke API tokens.
 
-use super::{error_view, local_time};
-use crate::gql::{self, name, ApiError};
+use super::{error_view, local_time, show, Loaded, Outcome};
+use crate::gql::{self, import_reference_file as imp, ApiError, ImportKind, RegionLevel, StrEnum};
 use crate::i18n::{label, t};
 use leptos::prelude::*;
 
@@ -40,7 +40,7 @@ fn region_select(value: RwSignal<String>) -> impl IntoView {
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         let list: Vec<_> = regions.await.map(|d| d.regions).unwrap_or_default().into_iter()
-                            .filter(|r| matches!(name(&r.level).as_str(), "COUNTY" | "TOWNSHIP"))
+                            .filter(|r| matches!(r.level, RegionLevel::COUNTY | RegionLevel::TOWNSHIP))
                             .collect();
                         if value.get_untracked().is_empty() {
                             if let Some(first) = list.first() {
@@ -59,20 +59,17 @@ fn region_select(value: RwSignal<String>) -> impl IntoView {
 
 #[component]
 fn Import() -> impl IntoView {
-    let kind = RwSignal::new("POVERTY".to_owned());
+    let kind = RwSignal::new(ImportKind::POVERTY);
     let busy = RwSignal::new(false);
-    let report =
-        RwSignal::new(None::<Result<gql::import_reference_file::ImportReferenceFileImportReferenceFile, ApiError>>);
+    let report = RwSignal::new(None::<Result<imp::ImportReferenceFileImportReferenceFile, ApiError>>);
     let file_ref = NodeRef::<leptos::html::Input>::new();
     let upload = move |_| {
         let Some(input) = file_ref.get() else { return };
         let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
-        let kind: gql::import_reference_file::ImportKind =
-            serde_json::from_value(serde_json::Value::String(kind.get_untracked()))
-                .unwrap_or(gql::import_reference_file::ImportKind::POVERTY);
+        let kind = kind.get_untracked();
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let vars = gql::import_reference_file::Variables { kind, file: serde_json::Value::Null };
+            let vars = imp::Variables { kind, file: serde_json::Value::Null };
             let r = gql::call_multipart::<gql::ImportReferenceFile>(vars, "file", &file).await;
             report.set(Some(r.map(|d| d.import_reference_file)));
             busy.set(false);
@@ -82,8 +79,8 @@ fn Import() -> impl IntoView {
         <div class="card">
             <h3>{move || t("import")}</h3>
             <label>{move || t("import_kind")}
-                <select id="import-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
-                    {["POVERTY", "APPRAISAL", "RENOVATION", "REGIONS"].into_iter().map(|k| view! { <option value=k>{move || label(k)}</option> }).collect_view()}
+                <select id="import-kind" on:change=move |ev| kind.set(ImportKind::parse(&event_target_value(&ev)).unwrap_or(ImportKind::POVERTY))>
+                    {[ImportKind::POVERTY, ImportKind::APPRAISAL, ImportKind::RENOVATION, ImportKind::REGIONS].into_iter().map(|k| view! { <option value=k.as_str()>{move || label(k)}</option> }).collect_view()}
                 </select>
             </label>
             <label>{move || t("choose_file")}
@@ -91,22 +88,23 @@ fn Import() -> impl IntoView {
             </label>
             <button id="import-upload" disabled=move || busy.get() on:click=upload>{move || t("upload")}</button>
             <Show when=move || busy.get()><progress aria-label=move || t("upload")></progress></Show>
-            {move || report.get().map(|r| match r {
-                Err(e) => error_view(&e),
-                Ok(r) => view! {
-                    <div id="import-report">
-                        <p class=if r.accepted { "badge ok" } else { "badge err" }>{if r.accepted { t("import_ok") } else { t("import_refused") }}</p>
-                        <p class="muted">{r.file_name.clone()}" · "{r.encoding.clone()}" · "{t("rows")}" "{r.rows}" · "{t("created")}" "{r.created}" · "{t("updated")}" "{r.updated}" · "{t("unchanged")}" "{r.unchanged}</p>
-                        {(!r.errors.is_empty()).then(|| view! {
-                            <div class="scroll"><table id="import-errors">
-                                <thead><tr><th>{t("row")}</th><th>{t("column")}</th><th>{t("reason")}</th></tr></thead>
-                                <tbody>{r.errors.iter().map(|e| view! { <tr><td>{e.row}</td><td>{e.column.clone()}</td><td>{e.reason.clone()}</td></tr> }).collect_view()}</tbody>
-                            </table></div>
-                        })}
-                        <ul class="legend">{r.flagged.iter().map(|f| view! { <li>{f.rule.clone()}" "{f.count}</li> }).collect_view()}</ul>
-                    </div>
-                }.into_any(),
+            <Outcome>{move || report.get().map(|r| show(r, import_report))}</Outcome>
+        </div>
+    }
+}
+
+fn import_report(r: imp::ImportReferenceFileImportReferenceFile) -> impl IntoView {
+    view! {
+        <div id="import-report">
+            <p class=if r.accepted { "badge ok" } else { "badge err" }>{if r.accepted { t("import_ok") } else { t("import_refused") }}</p>
+            <p class="muted">{r.file_name.clone()}" · "{r.encoding.clone()}" · "{t("rows")}" "{r.rows}" · "{t("created")}" "{r.created}" · "{t("updated")}" "{r.updated}" · "{t("unchanged")}" "{r.unchanged}</p>
+            {(!r.errors.is_empty()).then(|| view! {
+                <div class="scroll"><table id="import-errors">
+                    <thead><tr><th>{t("row")}</th><th>{t("column")}</th><th>{t("reason")}</th></tr></thead>
+                    <tbody>{r.errors.iter().map(|e| view! { <tr><td>{e.row}</td><td>{e.column.clone()}</td><td>{e.reason.clone()}</td></tr> }).collect_view()}</tbody>
+                </table></div>
             })}
+            <ul class="legend">{r.flagged.iter().map(|f| view! { <li>{f.rule.clone()}" "{f.count}</li> }).collect_view()}</ul>
         </div>
     }
 }
@@ -143,9 +141,8 @@ fn Accounts() -> impl IntoView {
             {region_select(region)}
             <button id="issue" disabled=move || busy.get() on:click=issue>{move || t("issue_accounts")}</button>
             <Show when=move || busy.get()><progress aria-label=move || t("issue_accounts")></progress></Show>
-            {move || result.get().map(|r| match r {
-                Err(e) => error_view(&e),
-                Ok(sheet) => {
+            <Outcome>
+                {move || result.get().map(|r| show(r, |sheet| {
                     let html = sheet.printable_html.clone();
                     view! {
                         <button class="secondary" id="print-sheet" on:click=move |_| open_html(&html)>{t("print_sheet")}</button>
@@ -155,9 +152,9 @@ fn Accounts() -> impl IntoView {
                                 <tr><td>{a.region.name.clone()}</td><td>{a.username.clone()}</td><td><code>{a.initial_password.clone()}</code></td></tr>
                             }).collect_view()}</tbody>
                         </table></div>
-                    }.into_any()
-                }
-            })}
+                    }
+                }))}
+            </Outcome>
         </div>
     }
 }
@@ -172,14 +169,11 @@ fn MilestonesEditor() -> impl IntoView {
     view! {
         <div class="card">
             <h3>{move || t("milestones")}</h3>
-            <Transition fallback=|| ()>
+            <Loaded quiet=true>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => error_view(&e),
-                        Ok(d) => d.milestones.into_iter().map(|m| view! { <MilestoneRow m=m tick=tick /> }).collect_view().into_any(),
-                    }
+                    show(data.await, |d| d.milestones.into_iter().map(|m| view! { <MilestoneRow m=m tick=tick /> }).collect_view())
                 })}
-            </Transition>
+            </Loaded>
         </div>
     }
 }
@@ -213,10 +207,10 @@ fn MilestoneRow(m: gql::milestones::MilestonesMilestones, tick: RwSignal<u32>) -
             }
         });
     };
-    let st = name(&m.state);
+    let st = m.state;
     view! {
         <div class="milestone" data-kind=m.kind.clone()>
-            <div class="row"><strong>{m.title.clone()}</strong><span class="badge">{move || label(&st)}</span>
+            <div class="row"><strong>{m.title.clone()}</strong><span class="badge">{move || label(st)}</span>
                 <span class="muted">{local_time(&m.starts_at)}" – "{local_time(&m.ends_at)}</span></div>
             <div class="row">
                 <label>{move || t("ends_at")}<input type="datetime-local" prop:value=move || ends.get() on:input=move |ev| ends.set(event_target_value(&ev)) /></label>
@@ -255,42 +249,41 @@ fn Tokens() -> impl IntoView {
             <label>{move || t("token_name")}<input id="token-name" on:input=move |ev| token_name.set(event_target_value(&ev)) /></label>
             {region_select(region)}
             <button id="create-token" on:click=create>{move || t("create")}</button>
-            {move || created.get().map(|r| match r {
-                Ok(tok) => view! { <p>{t("token_once")}</p><code class="token" id="new-token">{tok}</code> }.into_any(),
-                Err(e) => error_view(&e),
-            })}
-            <Transition fallback=|| ()>
+            <Outcome>
+                {move || created.get().map(|r| show(r, |tok| view! { <p>{t("token_once")}</p><code class="token" id="new-token">{tok}</code> }))}
+            </Outcome>
+            <Loaded quiet=true>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => error_view(&e),
-                        Ok(d) => view! {
-                            <ul class="findings" id="tokens">
-                                {d.api_tokens.into_iter().map(|tk| {
-                                    let id = StoredValue::new(tk.id.clone());
-                                    let revoked = tk.revoked_at.is_some();
-                                    view! {
-                                        <li class="row">
-                                            <strong>{tk.name.clone()}</strong><code>{tk.prefix.clone()}"…"</code>
-                                            <span class="muted">{tk.region.map(|r| r.name)}</span>
-                                            <span class="muted">{t("last_used")}" "{tk.last_used_at.as_deref().map(local_time).unwrap_or_else(|| "—".into())}</span>
-                                            {if revoked {
-                                                view! { <span class="badge err">{t("revoked")}</span> }.into_any()
-                                            } else {
-                                                view! { <button class="danger" on:click=move |_| {
-                                                    leptos::task::spawn_local(async move {
-                                                        let _ = gql::call::<gql::RevokeApiToken>(gql::revoke_api_token::Variables { id: id.get_value() }).await;
-                                                        tick.update(|t| *t += 1);
-                                                    });
-                                                }>{t("revoke")}</button> }.into_any()
-                                            }}
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                    }
+                    show(data.await, |d| view! {
+                        <ul class="findings" id="tokens">
+                            {d.api_tokens.into_iter().map(|tk| view! { <TokenRow tk=tk tick=tick /> }).collect_view()}
+                        </ul>
+                    })
                 })}
-            </Transition>
+            </Loaded>
         </div>
+    }
+}
+
+#[component]
+fn TokenRow(tk: gql::api_tokens::ApiTokensApiTokens, tick: RwSignal<u32>) -> impl IntoView {
+    let id = StoredValue::new(tk.id.clone());
+    let revoke = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = gql::call::<gql::RevokeApiToken>(gql::revoke_api_token::Variables { id: id.get_value() }).await;
+            tick.update(|t| *t += 1);
+        });
+    };
+    view! {
+        <li class="row">
+            <strong>{tk.name.clone()}</strong><code>{tk.prefix.clone()}"…"</code>
+            <span class="muted">{tk.region.map(|r| r.name)}</span>
+            <span class="muted">{t("last_used")}" "{tk.last_used_at.as_deref().map(local_time).unwrap_or_else(|| "—".into())}</span>
+            {if tk.revoked_at.is_some() {
+                view! { <span class="badge err">{t("revoked")}</span> }.into_any()
+            } else {
+                view! { <button class="danger" on:click=revoke>{t("revoke")}</button> }.into_any()
+            }}
+        </li>
     }
 }

@@ -1,8 +1,9 @@
 //! The township's review queue: approve, return with a reason, or approve in
 //! bulk every record without findings; and the township's progress by village.
 
-use super::error_view;
-use crate::gql::{self, households as q, name, ApiError};
+use super::households::severity_class;
+use super::{error_view, show, Loaded};
+use crate::gql::{self, households as q, ApiError, VerificationStatus};
 use crate::i18n::{error_text, label, t};
 use crate::state::{ctx, enc};
 use crate::Link;
@@ -16,16 +17,16 @@ async fn approve(id: String, version: i64) -> Result<(), ApiError> {
 pub fn ReviewPage() -> impl IntoView {
     let c = ctx();
     let tick = RwSignal::new(0u32);
-    let bulk = RwSignal::new(None::<(usize, usize)>);
-    // Records the bulk run could not approve (changed meanwhile, new findings…), with why.
-    let bulk_failed = RwSignal::new(Vec::<String>::new());
+    // Outlive the list's reloads: (done, of) and the records the bulk run could
+    // not approve (changed meanwhile, new findings…), with why.
+    let bulk = Bulk { progress: RwSignal::new(None), failed: RwSignal::new(Vec::new()) };
     let data = LocalResource::new(move || {
         tick.track();
         c.revision.track();
         let filter = q::HouseholdFilter {
             campaign_id: None,
             region_id: None,
-            status: Some(vec![q::VerificationStatus::SUBMITTED]),
+            status: Some(vec![VerificationStatus::SUBMITTED]),
             path: None,
             expected_path: None,
             has_open_errors: None,
@@ -37,57 +38,64 @@ pub fn ReviewPage() -> impl IntoView {
     view! {
         <section id="review">
             <h2>{move || t("review_queue")}</h2>
-            <Transition fallback=move || view! { <p class="muted">{t("loading")}</p> }>
+            <Loaded>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => error_view(&e),
-                        Ok(d) => {
-                            let nodes = d.households.nodes;
-                            let clean: Vec<(String, i64, String)> = nodes.iter()
-                                .filter(|h| h.findings.is_empty())
-                                .filter_map(|h| h.verification.as_ref().map(|v| (v.id.clone(), v.version, h.code.clone())))
-                                .collect();
-                            let n = clean.len();
-                            let run_bulk = move |_| {
-                                let clean = clean.clone();
-                                leptos::task::spawn_local(async move {
-                                    let total = clean.len();
-                                    bulk_failed.set(Vec::new());
-                                    for (i, (id, version, code)) in clean.into_iter().enumerate() {
-                                        bulk.set(Some((i, total)));
-                                        if let Err(e) = approve(id, version).await {
-                                            bulk_failed.update(|f| f.push(format!("{code}: {}", error_text(&e))));
-                                        }
-                                    }
-                                    bulk.set(Some((total, total)));
-                                    tick.update(|t| *t += 1);
-                                });
-                            };
-                            view! {
-                                <div class="row">
-                                    <span class="muted" id="queue-count">{move || t("total")}" "{nodes.len()}</span>
-                                    <button id="bulk-approve" disabled=move || n == 0 || bulk.get().is_some_and(|(a, b)| a < b) on:click=run_bulk>
-                                        {move || t("bulk_approve")}" ("{n}")"
-                                    </button>
-                                    {move || bulk.get().map(|(a, b)| view! {
-                                        <progress max=b.max(1) value=a aria-label=t("bulk_approve")></progress>
-                                        <span>{a}" / "{b}</span>
-                                    })}
-                                </div>
-                                {move || bulk_failed.with(|f| (!f.is_empty()).then(|| view! {
-                                    <ul class="findings" id="bulk-failed">{f.iter().map(|m| view! { <li class="error">{m.clone()}</li> }).collect_view()}</ul>
-                                }))}
-                                {nodes.is_empty().then(|| view! { <p class="muted">{move || t("queue_empty")}</p> })}
-                                <ul class="cards" id="review-list">
-                                    {nodes.into_iter().map(|h| view! { <ReviewRow h=h tick=tick /> }).collect_view()}
-                                </ul>
-                            }.into_any()
-                        }
-                    }
+                    show(data.await, |d| view! { <Queue nodes=d.households.nodes tick=tick bulk=bulk /> })
                 })}
-            </Transition>
+            </Loaded>
             {(!region.is_empty()).then(|| view! { <crate::pages::board::BoardPage region=region /> })}
         </section>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Bulk {
+    progress: RwSignal<Option<(usize, usize)>>,
+    failed: RwSignal<Vec<String>>,
+}
+
+#[component]
+fn Queue(nodes: Vec<q::HouseholdsHouseholdsNodes>, tick: RwSignal<u32>, bulk: Bulk) -> impl IntoView {
+    let Bulk { progress: bulk, failed: bulk_failed } = bulk;
+    let clean: Vec<(String, i64, String)> = nodes
+        .iter()
+        .filter(|h| h.findings.is_empty())
+        .filter_map(|h| h.verification.as_ref().map(|v| (v.id.clone(), v.version, h.code.clone())))
+        .collect();
+    let n = clean.len();
+    let run_bulk = move |_| {
+        let clean = clean.clone();
+        leptos::task::spawn_local(async move {
+            let total = clean.len();
+            bulk_failed.set(Vec::new());
+            for (i, (id, version, code)) in clean.into_iter().enumerate() {
+                bulk.set(Some((i, total)));
+                if let Err(e) = approve(id, version).await {
+                    bulk_failed.update(|f| f.push(format!("{code}: {}", error_text(&e))));
+                }
+            }
+            bulk.set(Some((total, total)));
+            tick.update(|t| *t += 1);
+        });
+    };
+    view! {
+        <div class="row">
+            <span class="muted" id="queue-count">{move || t("total")}" "{nodes.len()}</span>
+            <button id="bulk-approve" disabled=move || n == 0 || bulk.get().is_some_and(|(a, b)| a < b) on:click=run_bulk>
+                {move || t("bulk_approve")}" ("{n}")"
+            </button>
+            {move || bulk.get().map(|(a, b)| view! {
+                <progress max=b.max(1) value=a aria-label=t("bulk_approve")></progress>
+                <span>{a}" / "{b}</span>
+            })}
+        </div>
+        {move || bulk_failed.with(|f| (!f.is_empty()).then(|| view! {
+            <ul class="findings" id="bulk-failed">{f.iter().map(|m| view! { <li class="error">{m.clone()}</li> }).collect_view()}</ul>
+        }))}
+        {nodes.is_empty().then(|| view! { <p class="muted">{move || t("queue_empty")}</p> })}
+        <ul class="cards" id="review-list">
+            {nodes.into_iter().map(|h| view! { <ReviewRow h=h tick=tick /> }).collect_view()}
+        </ul>
     }
 }
 
@@ -122,7 +130,7 @@ fn ReviewRow(h: q::HouseholdsHouseholdsNodes, tick: RwSignal<u32>) -> impl IntoV
             }
         });
     };
-    let path = v.as_ref().and_then(|v| v.path.as_ref()).map(name).unwrap_or_default();
+    let path = v.as_ref().and_then(|v| v.path);
     let (code, code2, head, href) =
         (h.code.clone(), h.code.clone(), h.head_name.clone(), format!("/households/{}", enc(&h.id)));
     view! {
@@ -130,11 +138,11 @@ fn ReviewRow(h: q::HouseholdsHouseholdsNodes, tick: RwSignal<u32>) -> impl IntoV
             <div class="row">
                 <Link href=href><strong>{head}</strong>" "{code2}</Link>
                 <span class="muted">{h.village.as_ref().map(|v| v.name.clone())}</span>
-                <span>{move || label(&path)}</span>
+                <span>{move || path.map(label)}</span>
                 <span class="muted">{v.as_ref().and_then(|v| v.verified_by.as_ref()).map(|a| a.display_name.clone())}</span>
             </div>
             <ul class="findings">
-                {h.findings.iter().map(|f| view! { <li><span class=if name(&f.severity) == "ERROR" { "badge err" } else { "badge warn" }>{label(&name(&f.severity))}</span>" "{f.message.clone()}</li> }).collect_view()}
+                {h.findings.iter().map(|f| view! { <li><span class=severity_class(f.severity)>{label(f.severity)}</span>" "{f.message.clone()}</li> }).collect_view()}
             </ul>
             <Show when=move || returning.get()>
                 <input class="return-reason" aria-label=move || t("return_reason") placeholder=move || t("return_reason")

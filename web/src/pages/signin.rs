@@ -1,3 +1,6 @@
+//! Signing in (the QR sheet's link fills in the username) and the forced
+//! change of an initial password before anything else.
+
 use super::error_view;
 use crate::gql::{self, ApiError};
 use crate::i18n::t;
