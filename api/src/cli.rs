@@ -115,7 +115,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Some(Command::ServeWeb { dir, web_bind, api_url }) = cli.command {
         init_tracing(LogFormat::Json);
-        return crate::web::serve(dir, &web_bind, api_url).await;
+        return crate::http::web::serve(dir, &web_bind, api_url).await;
     }
     let cfg = Config::load(&cli.opts)?;
     let otel = init_tracing_with_otel(cfg.log_format);
@@ -131,31 +131,32 @@ async fn run_command(cli: Cli, cfg: Config) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cfg).await,
         Command::ServeDemo => {
-            let server = crate::app::build(cfg.clone()).await?;
+            let server = crate::http::build(cfg.clone()).await?;
             crate::demo::load(&server.state, &mut std::io::stdout()).await?;
             serve_built(server).await
         }
         Command::Demo => {
-            let server = crate::app::build(cfg).await?;
+            let server = crate::http::build(cfg).await?;
             crate::demo::load(&server.state, &mut std::io::stdout()).await?;
             Ok(())
         }
         Command::IssueAccounts { region, out } => {
-            let server = crate::app::build(cfg).await?;
+            let server = crate::http::build(cfg).await?;
             crate::demo::issue_accounts_cli(&server.state, &region, &out).await
         }
         Command::Import { kind, file, county } => {
-            let server = crate::app::build(cfg).await?;
+            let server = crate::http::build(cfg).await?;
             crate::demo::import_cli(&server.state, &kind, &file, &county).await
         }
         Command::Recount => {
             use sea_orm::EntityTrait;
-            let server = crate::app::build(cfg).await?;
+            let server = crate::http::build(cfg).await?;
             let state = &server.state;
             let mut total = 0;
             for c in entity::campaign::Entity::find().all(&state.db).await? {
                 let tx = crate::domain::tx::Tx::begin(state, Default::default()).await?;
-                let drift = crate::counters::recount(tx.conn(), c.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                let drift =
+                    crate::domain::counters::recount(tx.conn(), c.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                 // Counters are derived figures: correcting them changes no record.
                 tx.commit_bookkeeping(state).await?;
                 for d in &drift {
@@ -173,8 +174,8 @@ async fn run_command(cli: Cli, cfg: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::AuditVerify => {
-            let server = crate::app::build(cfg).await?;
-            match crate::audit::verify_chain(&server.state.db).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            let server = crate::http::build(cfg).await?;
+            match crate::domain::audit::verify_chain(&server.state.db).await.map_err(|e| anyhow::anyhow!("{e}"))? {
                 Ok(n) => {
                     println!("Audit chain intact: {n} events verified.");
                     Ok(())
@@ -187,14 +188,14 @@ async fn run_command(cli: Cli, cfg: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {
-    let server = crate::app::build(cfg).await?;
+    let server = crate::http::build(cfg).await?;
     serve_built(server).await
 }
 
-async fn serve_built(server: crate::app::Server) -> anyhow::Result<()> {
+async fn serve_built(server: crate::http::Server) -> anyhow::Result<()> {
     let bind = server.state.cfg.bind;
     let listener =
         tokio::net::TcpListener::bind(bind).await.map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     tracing::info!(%bind, "GraphQL at http://{bind}/graphql");
-    crate::app::serve(server, listener).await
+    crate::http::serve(server, listener).await
 }

@@ -78,7 +78,7 @@ async fn demo_template() -> &'static str {
     TEMPLATE
         .get_or_init(|| async {
             let (url, dir) = fresh_database().await;
-            let server = api::app::build(config(&url, &dir)).await.expect("build");
+            let server = api::http::build(config(&url, &dir)).await.expect("build");
             api::demo::load(&server.state, &mut std::io::sink()).await.expect("demo");
             if backend() == Backend::Sqlite {
                 use sea_orm::ConnectionTrait;
@@ -115,7 +115,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub data_dir: PathBuf,
     pub db_url: String,
-    pub server: api::app::Server,
+    pub server: api::http::Server,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -167,7 +167,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         cfg.public_url = format!("http://{addr}");
-        let (server, task) = api::app::spawn(cfg, listener).await.expect("start server");
+        let (server, task) = api::http::spawn(cfg, listener).await.expect("start server");
         Self {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),

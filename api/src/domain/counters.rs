@@ -4,7 +4,7 @@
 //! after, applied in the same transaction. Bulk operations recount a campaign
 //! (one county) from scratch, which is also the drift check.
 
-use crate::error::AppResult;
+use crate::domain::error::AppResult;
 use entity::{finding, household, region, region_counter, verification, Severity, VerificationStatus};
 use sea_orm::{
     sea_query::{Expr, OnConflict, Query},
@@ -19,7 +19,7 @@ pub type Vector = BTreeMap<(Uuid, String), i64>;
 async fn ancestors<C: ConnectionTrait>(conn: &C, h: &household::Model) -> AppResult<Vec<Uuid>> {
     let Some(township) = region::Entity::find_by_id(h.township_id).one(conn).await? else { return Ok(vec![]) };
     let mut ids: Vec<Uuid> = region::Entity::find()
-        .filter(region::Column::Path.is_in(crate::regions::ancestor_paths(&township.path)))
+        .filter(region::Column::Path.is_in(crate::domain::regions::ancestor_paths(&township.path)))
         .all(conn)
         .await?
         .into_iter()
@@ -222,7 +222,7 @@ async fn tally<C: ConnectionTrait>(
     };
     let mut actual = Counts::new();
     let Some(county) = county else { return Ok(actual) };
-    let mut wanted = crate::regions::ancestor_paths(&county.path);
+    let mut wanted = crate::domain::regions::ancestor_paths(&county.path);
     wanted.pop(); // the county itself comes with the subtree below
     let above: Vec<Uuid> = region::Entity::find()
         .filter(region::Column::Path.is_in(wanted))

@@ -42,7 +42,7 @@ pub async fn build(cfg: Config) -> anyhow::Result<Server> {
     let keys = jwt::JwtKeys::new(&secret, &cfg.jwt_issuer, &cfg.jwt_audience);
     let storage = Storage::from_config(&cfg)?;
     let write_gate = cfg.is_sqlite().then(|| Arc::new(tokio::sync::Mutex::new(())));
-    let notifier = crate::notify::Notifier::new(!cfg.is_sqlite());
+    let notifier = crate::infra::notify::Notifier::new(!cfg.is_sqlite());
     notifier.listen(&db);
     let photo_slots = Arc::new(tokio::sync::Semaphore::new(2));
     let metrics = storage.metrics.clone();
@@ -59,8 +59,8 @@ pub async fn build(cfg: Config) -> anyhow::Result<Server> {
         limiter,
         metrics,
     };
-    crate::photos::spawn_sweeper(state.clone());
-    crate::webhooks::spawn_worker(state.clone());
+    crate::domain::photos::spawn_sweeper(state.clone());
+    crate::domain::webhooks::spawn_worker(state.clone());
     let schema = graphql::build_schema(
         Some(state.clone()),
         state.cfg.max_query_depth,

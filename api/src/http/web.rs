@@ -26,6 +26,6 @@ pub async fn serve(dir: PathBuf, bind: &str, api_url: Option<String>) -> anyhow:
     }
     let listener = tokio::net::TcpListener::bind(bind).await?;
     tracing::info!(addr = %listener.local_addr()?, dir = %dir.display(), "serving the web app");
-    axum::serve(listener, router(dir, api_url)).with_graceful_shutdown(crate::app::shutdown_signal()).await?;
+    axum::serve(listener, router(dir, api_url)).with_graceful_shutdown(crate::http::shutdown_signal()).await?;
     Ok(())
 }

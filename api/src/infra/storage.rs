@@ -18,7 +18,7 @@ pub struct Storage {
     /// Present for S3: clients upload and download by presigned URL, past the API.
     pub s3: Option<Arc<AmazonS3>>,
     /// Counts calls for `/metrics` (shared with the rest of the app).
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub metrics: Arc<crate::infra::metrics::Metrics>,
 }
 
 impl Storage {

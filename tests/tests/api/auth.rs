@@ -255,7 +255,7 @@ async fn personal_data_is_masked_for_those_who_do_not_need_it() {
     let f = json!({ "f": { "regionId": village } });
     let full = app.ok(Some(&admin), HOUSEHOLD_IDS, f.clone()).await;
     let id_full = full["households"]["edges"][0]["node"]["idNumber"].as_str().unwrap().to_owned();
-    assert!(api::idnumber::is_valid(&id_full));
+    assert!(api::domain::idnumber::is_valid(&id_full));
 
     let token = app
         .ok(

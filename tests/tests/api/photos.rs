@@ -196,7 +196,7 @@ async fn the_sweeper_removes_unconfirmed_uploads_only() {
         let (orphan, _) = app.put_photo(&v, h, &jpeg(640, 480, 4), "image/jpeg", false).await;
         let key = ticket_key(&app, &orphan).await;
         // Not yet expired: the sweeper leaves it.
-        assert_eq!(api::photos::sweep(&app.server.state, chrono::Duration::zero()).await.unwrap(), 0);
+        assert_eq!(api::domain::photos::sweep(&app.server.state, chrono::Duration::zero()).await.unwrap(), 0);
         use sea_orm::ConnectionTrait;
         app.server
             .state
@@ -204,7 +204,7 @@ async fn the_sweeper_removes_unconfirmed_uploads_only() {
             .execute_unprepared("UPDATE photo_uploads SET expires_at = '2020-01-01 00:00:00+00:00'")
             .await
             .unwrap();
-        assert_eq!(api::photos::sweep(&app.server.state, chrono::Duration::zero()).await.unwrap(), 1);
+        assert_eq!(api::domain::photos::sweep(&app.server.state, chrono::Duration::zero()).await.unwrap(), 1);
         assert!(!object_exists(&app, &key).await, "{store:?}: orphan removed");
         assert_eq!(app.count("SELECT COUNT(*) FROM photo_uploads").await, 0);
         let d = app.ok(Some(&v), HOUSEHOLD_PHOTOS, json!({ "id": h })).await;

@@ -84,7 +84,7 @@ async fn counters_equal_a_recount_after_random_work() {
     // The incrementally kept counters equal a recount from scratch.
     let campaign = api::demo::demo_id("campaign", "131126-2020");
     let tx = api::domain::tx::Tx::begin(&app.server.state, Default::default()).await.unwrap();
-    let drift = api::counters::recount(tx.conn(), campaign).await.unwrap();
+    let drift = api::domain::counters::recount(tx.conn(), campaign).await.unwrap();
     drop(tx);
     assert!(drift.is_empty(), "drift: {drift:?}");
     // And they agree with the lists.

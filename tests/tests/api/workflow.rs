@@ -113,7 +113,7 @@ async fn a_household_goes_from_entry_to_approval_with_its_trail() {
     assert_eq!(events[2]["node"]["before"]["resolved"], json!(["PHOTO_MISSING"]));
     assert_eq!(events[4]["node"]["after"]["opened"], json!(["PHOTO_MISSING"]));
     assert_eq!(events[5]["node"]["actorName"], verifier.as_str());
-    assert!(api::audit::verify_chain(&app.server.state.db).await.unwrap().is_ok());
+    assert!(api::domain::audit::verify_chain(&app.server.state.db).await.unwrap().is_ok());
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -427,9 +427,9 @@ async fn the_audit_chain_verifier_finds_an_edited_event() {
         app.token(u).await;
     }
     let db = &app.server.state.db;
-    assert_eq!(api::audit::verify_chain(db).await.unwrap(), Ok(4));
+    assert_eq!(api::domain::audit::verify_chain(db).await.unwrap(), Ok(4));
     db.execute_unprepared("UPDATE audit_events SET actor_name = 'someone-else' WHERE seq = 3").await.unwrap();
-    let broken = api::audit::verify_chain(db).await.unwrap().unwrap_err();
+    let broken = api::domain::audit::verify_chain(db).await.unwrap().unwrap_err();
     assert_eq!(broken.seq, 3);
     assert!(broken.reason.contains("edited"));
 }

@@ -88,7 +88,7 @@ impl Env {
         let api_addr: SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
         let proxy = if with_proxy { Some(Proxy::start(api_addr).await) } else { None };
         let api_url = proxy.as_ref().map(|p| p.url.clone()).unwrap_or_else(|| app.base.clone());
-        let router = api::web::router(PathBuf::from(dist), Some(api_url));
+        let router = api::http::web::router(PathBuf::from(dist), Some(api_url));
         tokio::spawn(async move {
             let _ = axum::serve(web_listener, router).await;
         });

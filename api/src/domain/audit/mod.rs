@@ -3,8 +3,8 @@
 
 pub mod queries;
 
-use crate::auth::Viewer;
-use crate::error::AppResult;
+use crate::domain::auth::Viewer;
+use crate::domain::error::AppResult;
 use chrono::{DateTime, Utc};
 use entity::audit_event;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseBackend, EntityTrait, QueryOrder, QuerySelect, Statement};

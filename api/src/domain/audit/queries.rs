@@ -58,7 +58,7 @@ pub async fn household_history(
     first: i32,
     before_seq: Option<i64>,
 ) -> AppResult<(Vec<audit_event::Model>, bool)> {
-    crate::households::get(db, ctx.viewer()?, household_id).await?;
+    crate::domain::households::get(db, ctx.viewer()?, household_id).await?;
     if !(0..=500).contains(&first) {
         return Err(AppError::validation("first", "`first` must be between 0 and 500."));
     }

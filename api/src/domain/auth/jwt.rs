@@ -121,7 +121,7 @@ pub fn load_or_create_secret(configured: Option<&Secret>, data_dir: &std::path::
         }
     }
     std::fs::create_dir_all(data_dir)?;
-    let secret = crate::auth::random_token("");
+    let secret = crate::domain::auth::random_token("");
     std::fs::write(&path, &secret)?;
     #[cfg(unix)]
     {

@@ -1,6 +1,6 @@
 //! Argon2id password hashing (run off the async threads) and the password policy.
 
-use crate::error::{AppError, AppResult};
+use crate::domain::error::{AppError, AppResult};
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
@@ -39,7 +39,7 @@ pub async fn verify(password: String, phc: String) -> bool {
 pub fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     // An empty string never verifies, which is the right answer either way.
-    DUMMY.get_or_init(|| hash_blocking(&crate::auth::random_token("")).unwrap_or_default())
+    DUMMY.get_or_init(|| hash_blocking(&crate::domain::auth::random_token("")).unwrap_or_default())
 }
 
 /// Password policy: 10–128 characters, at least two kinds of character

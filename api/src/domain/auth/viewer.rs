@@ -1,4 +1,4 @@
-use crate::error::{AppError, AppResult};
+use crate::domain::error::{AppError, AppResult};
 use entity::RegionLevel;
 use entity::{household, region, Role};
 use sea_orm::{sea_query::Query as SqlQuery, ColumnTrait, Condition};

@@ -3,7 +3,7 @@
 //! the database so they can be read, and unit-tested, on their own.
 
 use super::{evidence_of, Arrangement, Evidence, RenovationKind};
-use crate::idnumber;
+use crate::domain::idnumber;
 use entity::{household, photo, reference_record, verification, SafetyPath, Severity, VerificationStatus};
 use serde_json::{json, Value};
 
@@ -255,7 +255,7 @@ pub fn photo_rules(f: &Facts) -> Vec<Draft> {
         }
     }
     if let (Some(lat), Some(lon), Some((vlat, vlon))) = (p.latitude, p.longitude, pf.village_at) {
-        let d = crate::evidence::distance_m(lat, lon, vlat, vlon);
+        let d = crate::domain::evidence::distance_m(lat, lon, vlat, vlon);
         if d > FAR_METRES {
             out.push(draft("PHOTO_FAR", Severity::Warning, json!({ "metres": d.round() }), &["PHOTOS", "REGIONS"]));
         }

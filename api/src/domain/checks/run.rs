@@ -5,7 +5,7 @@
 
 use super::rules::{entry_rules, reference_rules, Facts, PhotoFacts, NEAR_DUPLICATE_BITS};
 use super::sync::sync;
-use crate::error::AppResult;
+use crate::domain::error::AppResult;
 use entity::{finding, household, photo, reference_record, verification, PhotoKind, ReferenceSource};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::{HashMap, HashSet};
@@ -173,7 +173,7 @@ impl Chunk {
             .filter(|(hid, sha, ph)| {
                 *hid != household_id
                     && (*sha == p.sha256
-                        || matches!((ph, p.phash), (Some(a), Some(b)) if crate::evidence::hamming(*a, b) <= NEAR_DUPLICATE_BITS))
+                        || matches!((ph, p.phash), (Some(a), Some(b)) if crate::domain::evidence::hamming(*a, b) <= NEAR_DUPLICATE_BITS))
             })
             .filter_map(|(hid, _, _)| self.codes.get(hid).cloned())
             .collect();

@@ -5,7 +5,7 @@
 
 use super::rules::Draft;
 use super::run::CheckSummary;
-use crate::error::AppResult;
+use crate::domain::error::AppResult;
 use entity::{finding, household, verification, Severity};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
@@ -17,11 +17,11 @@ use uuid::Uuid;
 /// for a single record's change, one summary event for a bulk run.
 pub async fn audit<C: ConnectionTrait>(
     conn: &C,
-    actor: &crate::audit::Actor,
+    actor: &crate::domain::audit::Actor,
     summary: &CheckSummary,
     bulk_region: Option<Uuid>,
 ) -> AppResult<()> {
-    use crate::audit::{append, NewEvent};
+    use crate::domain::audit::{append, NewEvent};
     if summary.changes.is_empty() {
         return Ok(());
     }
@@ -84,7 +84,7 @@ pub async fn open_look_back<C: ConnectionTrait>(
         acknowledged_by: Set(None),
         acknowledged_at: Set(None),
         ack_reason: Set(None),
-        created_at: Set(crate::audit::now()),
+        created_at: Set(crate::domain::audit::now()),
         resolved_at: Set(None),
     }
     .insert(conn)
@@ -108,7 +108,7 @@ pub(super) async fn sync<C: ConnectionTrait>(
     existing: &[finding::Model],
     summary: &mut CheckSummary,
 ) -> AppResult<()> {
-    let now = crate::audit::now();
+    let now = crate::domain::audit::now();
     let mut opened = Vec::new();
     let mut resolved = Vec::new();
     let mine: Vec<&finding::Model> = existing

@@ -53,7 +53,7 @@ pub fn spawn_sweeper(state: AppState) {
                 Ok(n) => tracing::info!(removed = n, "orphan uploads removed"),
                 Err(e) => tracing::warn!(error = %e, "sweeper failed"),
             }
-            match crate::exports::sweep(&state).await {
+            match crate::domain::exports::sweep(&state).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "old exports removed"),
                 Err(e) => tracing::warn!(error = %e, "export sweeper failed"),

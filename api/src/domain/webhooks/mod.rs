@@ -72,7 +72,7 @@ pub async fn enqueue<C: ConnectionTrait>(
         .filter(endpoint::Column::Active.eq(true))
         .all(conn)
         .await?;
-    let now = crate::audit::now();
+    let now = crate::domain::audit::now();
     let mut n = 0;
     for e in endpoints.iter().filter(|e| e.events.split(',').any(|x| x == event.name())) {
         let id = Uuid::new_v4();
@@ -106,7 +106,10 @@ pub async fn enqueue<C: ConnectionTrait>(
 
 /// `sha256=<hex>` of HMAC-SHA256(secret, "<timestamp>.<body>").
 pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
-    format!("sha256={}", crate::auth::hmac_sha256_hex(secret.as_bytes(), format!("{timestamp}.{body}").as_bytes()))
+    format!(
+        "sha256={}",
+        crate::domain::auth::hmac_sha256_hex(secret.as_bytes(), format!("{timestamp}.{body}").as_bytes())
+    )
 }
 
 fn private(ip: IpAddr) -> bool {
