@@ -12,8 +12,12 @@ use crate::{
     },
     AppState,
 };
+use chrono::{DateTime, Utc};
 use entity::{account, region, RegionLevel};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 const PASSWORD_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
@@ -81,13 +85,25 @@ pub async fn issue_accounts(ctx: &Ctx, state: &AppState, region_id: Uuid) -> App
     if !viewer.covers(&root) {
         return Err(AppError::forbidden("That region is outside your own."));
     }
+    let mut entries = choose_posts(state, &root).await?;
+    // Hashed before the transaction opens: hashing is slow and needs no rows.
+    let hashes = hash_passwords(&entries).await?;
+    let now = ctx.now();
+    let tx = Tx::begin(state, ctx.actor()?).await?;
+    write_accounts(&tx, &mut entries, hashes, now).await?;
+    tx.commit(state).await?;
+    Ok(entries)
+}
+
+/// Every township and village under `root`, in code order, each with a new initial password.
+async fn choose_posts(state: &AppState, root: &region::Model) -> AppResult<Vec<IssuedEntry>> {
     let posts = region::Entity::find()
         .filter(region::Column::Path.starts_with(&root.path))
         .filter(region::Column::Level.is_in([RegionLevel::Township, RegionLevel::Village]))
         .order_by_asc(region::Column::Code)
         .all(&state.db)
         .await?;
-    let mut entries: Vec<IssuedEntry> = posts
+    Ok(posts
         .into_iter()
         .filter_map(|r| {
             Some(IssuedEntry {
@@ -98,8 +114,12 @@ pub async fn issue_accounts(ctx: &Ctx, state: &AppState, region_id: Uuid) -> App
                 region: r,
             })
         })
-        .collect();
-    // Hash on the blocking pool, a few at a time (Argon2id is memory-hard).
+        .collect())
+}
+
+/// One hash per entry, in the same order. On the blocking pool, a few at a time
+/// (Argon2id is memory-hard).
+async fn hash_passwords(entries: &[IssuedEntry]) -> AppResult<Vec<String>> {
     let mut hashes = Vec::with_capacity(entries.len());
     for chunk in entries.chunks(8) {
         let jobs: Vec<_> = chunk.iter().map(|e| password::hash(e.password.clone())).collect();
@@ -107,10 +127,18 @@ pub async fn issue_accounts(ctx: &Ctx, state: &AppState, region_id: Uuid) -> App
             hashes.push(h?);
         }
     }
-    let now = ctx.now();
-    let tx = Tx::begin(state, ctx.actor()?).await?;
+    Ok(hashes)
+}
+
+/// Resets the posts' accounts that exist and creates the others, one audit event each.
+async fn write_accounts(
+    tx: &Tx,
+    entries: &mut [IssuedEntry],
+    hashes: Vec<String>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let txn = tx.conn();
-    let existing: std::collections::HashMap<String, account::Model> = account::Entity::find()
+    let existing: HashMap<String, account::Model> = account::Entity::find()
         .filter(account::Column::Username.is_in(entries.iter().map(|e| e.username.clone())))
         .all(txn)
         .await?
@@ -120,34 +148,10 @@ pub async fn issue_accounts(ctx: &Ctx, state: &AppState, region_id: Uuid) -> App
     for (e, hash) in entries.iter_mut().zip(hashes) {
         let (id, action) = if let Some(a) = existing.get(&e.username) {
             e.reset = true;
-            let mut am: account::ActiveModel = a.clone().into();
-            am.password_hash = Set(hash);
-            am.must_change_password = Set(true);
-            am.disabled = Set(false);
-            am.updated_at = Set(now);
-            am.update(txn).await?;
-            revoke_all_sessions(txn, a.id).await?;
+            reset_post_account(txn, a, hash, now).await?;
             (a.id, "ACCOUNT_RESET")
         } else {
-            let id = Uuid::new_v4();
-            account::ActiveModel {
-                id: Set(id),
-                username: Set(e.username.clone()),
-                display_name: Set(post_display_name(&e.region)),
-                phone: Set(None),
-                role: Set(e.role),
-                region_id: Set(e.region.id),
-                password_hash: Set(hash),
-                must_change_password: Set(true),
-                disabled: Set(false),
-                password_changed_at: Set(None),
-                last_sign_in_at: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(txn)
-            .await?;
-            (id, "ACCOUNT_ISSUED")
+            (insert_post_account(txn, e, hash, now).await?, "ACCOUNT_ISSUED")
         };
         tx.audit(NewEvent {
             action,
@@ -159,8 +163,52 @@ pub async fn issue_accounts(ctx: &Ctx, state: &AppState, region_id: Uuid) -> App
         })
         .await?;
     }
-    tx.commit(state).await?;
-    Ok(entries)
+    Ok(())
+}
+
+/// A re-issue: the new password, enabled again, and every session of the old one ended.
+async fn reset_post_account(
+    txn: &DatabaseTransaction,
+    a: &account::Model,
+    hash: String,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut am: account::ActiveModel = a.clone().into();
+    am.password_hash = Set(hash);
+    am.must_change_password = Set(true);
+    am.disabled = Set(false);
+    am.updated_at = Set(now);
+    am.update(txn).await?;
+    revoke_all_sessions(txn, a.id).await?;
+    Ok(())
+}
+
+/// A first issue: the post's account, which must change its password at first sign-in.
+async fn insert_post_account(
+    txn: &DatabaseTransaction,
+    e: &IssuedEntry,
+    hash: String,
+    now: DateTime<Utc>,
+) -> AppResult<Uuid> {
+    let id = Uuid::new_v4();
+    account::ActiveModel {
+        id: Set(id),
+        username: Set(e.username.clone()),
+        display_name: Set(post_display_name(&e.region)),
+        phone: Set(None),
+        role: Set(e.role),
+        region_id: Set(e.region.id),
+        password_hash: Set(hash),
+        must_change_password: Set(true),
+        disabled: Set(false),
+        password_changed_at: Set(None),
+        last_sign_in_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok(id)
 }
 
 /// A printable page: one card per account with region, username, initial password and QR code.
