@@ -4,9 +4,13 @@
 mod steps;
 
 use crate::{
-    accounts,
-    auth::{password, Principal, Scope, Viewer},
-    domain::{audit::Actor, ctx::Ctx, tx::Tx},
+    domain::{
+        accounts,
+        audit::Actor,
+        auth::{password, Principal, Scope, Viewer},
+        ctx::Ctx,
+        tx::Tx,
+    },
     AppState,
 };
 use entity::*;
@@ -58,13 +62,13 @@ pub async fn load(state: &AppState, out: &mut impl Write) -> anyhow::Result<()> 
     // One hash for every demo account: they share one known password by design,
     // and hashing hundreds of accounts separately would only slow the demo down.
     let hash = password::hash(password.clone()).await?;
-    let now = crate::audit::now();
+    let now = crate::domain::audit::now();
     let tx = Tx::begin(state, Actor::default()).await?;
     let txn = tx.conn();
     let summary = steps::insert_all(txn, campaign_id, &hash, now).await?;
     // As after an import: the county sees its open questions before anyone visits a house.
-    crate::checks::run(txn, campaign_id, &summary.households).await?;
-    crate::counters::recount(txn, campaign_id).await?;
+    crate::domain::checks::run(txn, campaign_id, &summary.households).await?;
+    crate::domain::counters::recount(txn, campaign_id).await?;
     // Seed data for a demonstration, not anyone's action: nothing to audit.
     tx.commit_bookkeeping(state).await?;
     writeln!(
@@ -118,11 +122,12 @@ pub async fn import_cli(state: &AppState, kind: &str, file: &std::path::Path, co
     };
     let bytes = std::fs::read(file)?;
     let (region, viewer) = cli_viewer(state, county, "import").await?;
-    let campaign =
-        crate::progress::campaign_or_latest(&state.db, &viewer, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let campaign = crate::domain::progress::campaign_or_latest(&state.db, &viewer, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let _ = region;
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let r = crate::imports::import(&Ctx::system(viewer), state, campaign.id, kind, &name, &bytes)
+    let r = crate::domain::imports::import(&Ctx::system(viewer), state, campaign.id, kind, &name, &bytes)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{}", serde_json::to_string_pretty(&r)?);

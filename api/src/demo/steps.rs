@@ -3,7 +3,7 @@
 //! keeps the IDs, names and figures the same on every run: keep it.
 
 use super::{demo_id, APPRAISED, COUNTY_CODE, HOUSEHOLDS, RENOVATED, SECURED, TOWNSHIPS};
-use crate::{accounts, domain::rng::Rng, idnumber};
+use crate::domain::{accounts, idnumber, rng::Rng};
 use chrono::{NaiveDate, TimeZone, Utc};
 use entity::*;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
