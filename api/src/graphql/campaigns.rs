@@ -1,12 +1,9 @@
 //! GraphQL for campaigns and their milestones.
 
 use crate::{
-    domain::{
-        error::AppError,
-        progress::{
-            campaign_or_latest, campaigns, create_campaign, create_milestone, milestones_of, progress_for,
-            update_milestone, MilestoneStatus,
-        },
+    domain::progress::{
+        campaign_or_latest, campaigns, create_campaign, create_milestone, milestones_of, progress_for,
+        update_milestone, MilestoneStatus,
     },
     graphql::{
         enums::{MilestoneMetric, MilestoneState},
@@ -140,10 +137,9 @@ impl CampaignsMutation {
         target_metric: MilestoneMetric,
         #[graphql(default = 100.0)] target_percent: f64,
     ) -> async_graphql::Result<MilestoneNode> {
-        let state = ctx.state();
         let m = create_milestone(
             ctx.caller(),
-            state,
+            ctx.state(),
             ids::decode("Campaign", &campaign_id)?,
             &kind,
             &title,
@@ -153,13 +149,7 @@ impl CampaignsMutation {
             target_percent,
         )
         .await?;
-        let c = campaign_or_latest(&state.db, ctx.viewer()?, Some(m.campaign_id)).await?;
-        Ok(milestones_of(&state.db, &c, ctx.caller().now())
-            .await?
-            .into_iter()
-            .find(|n| n.model.id == m.id)
-            .map(MilestoneNode)
-            .ok_or_else(|| AppError::not_found("milestone"))?)
+        Ok(MilestoneNode(m))
     }
 
     /// Edits or extends a milestone (ADMIN). Extending the look-back review reopens submissions.
@@ -172,10 +162,9 @@ impl CampaignsMutation {
         ends_at: Option<DateTime<Utc>>,
         target_percent: Option<f64>,
     ) -> async_graphql::Result<MilestoneNode> {
-        let state = ctx.state();
         let m = update_milestone(
             ctx.caller(),
-            state,
+            ctx.state(),
             ids::decode("Milestone", &id)?,
             title,
             starts_at,
@@ -183,13 +172,7 @@ impl CampaignsMutation {
             target_percent,
         )
         .await?;
-        let c = campaign_or_latest(&state.db, ctx.viewer()?, Some(m.campaign_id)).await?;
-        Ok(milestones_of(&state.db, &c, ctx.caller().now())
-            .await?
-            .into_iter()
-            .find(|n| n.model.id == m.id)
-            .map(MilestoneNode)
-            .ok_or_else(|| AppError::not_found("milestone"))?)
+        Ok(MilestoneNode(m))
     }
 }
 

@@ -5,7 +5,6 @@
 use crate::{
     domain::{
         checks,
-        error::AppResult,
         workflow::{self, Op},
     },
     graphql::{
@@ -19,7 +18,6 @@ use crate::{
 use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::verification;
-use uuid::Uuid;
 
 /// A household's verification (核验) in a campaign.
 pub struct VerificationNode(pub verification::Model);
@@ -205,8 +203,18 @@ pub struct SaveVerificationInput {
 #[derive(Default)]
 pub struct VerificationMutation;
 
-fn vid(id: &ID) -> AppResult<Uuid> {
-    ids::decode("Verification", id)
+/// One workflow step on a verification, as every step mutation resolves it.
+async fn step(
+    ctx: &Context<'_>,
+    op: Op,
+    id: &ID,
+    version: i32,
+    reason: Option<&str>,
+    idempotency_key: Option<&str>,
+) -> async_graphql::Result<VerificationNode> {
+    let id = ids::decode("Verification", id)?;
+    let r = workflow::transition(ctx.caller(), ctx.state(), op, id, version, reason, idempotency_key).await?;
+    Ok(VerificationNode(r))
 }
 
 #[Object]
@@ -261,17 +269,7 @@ impl VerificationMutation {
         version: i32,
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<VerificationNode> {
-        let r = workflow::transition(
-            ctx.caller(),
-            ctx.state(),
-            Op::Submit,
-            vid(&id)?,
-            version,
-            None,
-            idempotency_key.as_deref(),
-        )
-        .await?;
-        Ok(VerificationNode(r))
+        step(ctx, Op::Submit, &id, version, None, idempotency_key.as_deref()).await
     }
 
     /// Approves a submitted record (核准; TOWNSHIP of its township, or ADMIN).
@@ -281,8 +279,7 @@ impl VerificationMutation {
         id: ID,
         version: i32,
     ) -> async_graphql::Result<VerificationNode> {
-        let r = workflow::transition(ctx.caller(), ctx.state(), Op::Approve, vid(&id)?, version, None, None).await?;
-        Ok(VerificationNode(r))
+        step(ctx, Op::Approve, &id, version, None, None).await
     }
 
     /// Returns a submitted record to the verifier with a reason (TOWNSHIP, ADMIN).
@@ -293,9 +290,7 @@ impl VerificationMutation {
         version: i32,
         reason: String,
     ) -> async_graphql::Result<VerificationNode> {
-        let r = workflow::transition(ctx.caller(), ctx.state(), Op::Return, vid(&id)?, version, Some(&reason), None)
-            .await?;
-        Ok(VerificationNode(r))
+        step(ctx, Op::Return, &id, version, Some(&reason), None).await
     }
 
     /// Reopens an approved record in the look-back review (回头看), opening a LOOK_BACK finding (TOWNSHIP, ADMIN).
@@ -306,9 +301,7 @@ impl VerificationMutation {
         version: i32,
         reason: String,
     ) -> async_graphql::Result<VerificationNode> {
-        let r = workflow::transition(ctx.caller(), ctx.state(), Op::Reopen, vid(&id)?, version, Some(&reason), None)
-            .await?;
-        Ok(VerificationNode(r))
+        step(ctx, Op::Reopen, &id, version, Some(&reason), None).await
     }
 
     /// Acknowledges a WARNING finding with a reason.

@@ -2,14 +2,12 @@
 //! households, submitted and approved (practice never counts), and the pool.
 
 use super::Server;
-use crate::{domain::progress::campaign_counts, AppState};
+use crate::{domain::progress::all_campaign_counts, AppState};
 use axum::{
     extract::State,
     http::header,
     response::{IntoResponse, Response},
 };
-use entity::campaign;
-use sea_orm::EntityTrait;
 use std::{sync::atomic::Ordering, time::Duration};
 
 /// Progress counters and the database pool for `/metrics`: each campaign's
@@ -19,23 +17,11 @@ pub async fn render_metrics(state: &AppState, out: &mut String) {
     let db = &state.db;
     let _ = writeln!(out, "# HELP hsv_campaign_households Households, submitted and approved records per campaign.");
     let _ = writeln!(out, "# TYPE hsv_campaign_households gauge");
-    if let Ok(all) = campaign::Entity::find().all(db).await {
-        for c in all {
-            if let Ok(n) = campaign_counts(db, c.id).await {
-                let name = c.name.replace('"', "'");
-                let _ = writeln!(
-                    out,
-                    "hsv_campaign_households{{campaign=\"{name}\",figure=\"households\"}} {}",
-                    n.households
-                );
-                let _ = writeln!(
-                    out,
-                    "hsv_campaign_households{{campaign=\"{name}\",figure=\"submitted\"}} {}",
-                    n.submitted
-                );
-                let _ =
-                    writeln!(out, "hsv_campaign_households{{campaign=\"{name}\",figure=\"approved\"}} {}", n.approved);
-            }
+    let Ok(all) = all_campaign_counts(db).await else { return };
+    for (c, n) in all {
+        let name = c.name.replace('"', "'");
+        for (figure, value) in [("households", n.households), ("submitted", n.submitted), ("approved", n.approved)] {
+            let _ = writeln!(out, "hsv_campaign_households{{campaign=\"{name}\",figure=\"{figure}\"}} {value}");
         }
     }
 }

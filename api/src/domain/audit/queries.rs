@@ -23,9 +23,6 @@ pub async fn audit_events(
 ) -> AppResult<(Vec<audit_event::Model>, bool)> {
     let viewer = ctx.viewer()?;
     viewer.require_role(&[entity::Role::Admin, entity::Role::Township], "read the audit trail")?;
-    if !(0..=500).contains(&first) {
-        return Err(AppError::validation("first", "`first` must be between 0 and 500."));
-    }
     let mut c = Condition::all().add(audit_event::Column::RegionId.in_subquery(regions_under(&viewer.scope.path)));
     if let Some(a) = account_id {
         c = c.add(Condition::any().add(audit_event::Column::ActorId.eq(a)).add(audit_event::Column::EntityId.eq(a)));
@@ -36,18 +33,7 @@ pub async fn audit_events(
     if let Some(a) = action {
         c = c.add(audit_event::Column::Action.eq(a));
     }
-    if let Some(s) = before_seq {
-        c = c.add(audit_event::Column::Seq.lt(s));
-    }
-    let mut rows = audit_event::Entity::find()
-        .filter(c)
-        .order_by_desc(audit_event::Column::Seq)
-        .limit(first as u64 + 1)
-        .all(db)
-        .await?;
-    let more = rows.len() > first as usize;
-    rows.truncate(first as usize);
-    Ok((rows, more))
+    page(db, c, first, before_seq).await
 }
 
 /// Audit events of one household the viewer can already see, newest first.
@@ -59,13 +45,24 @@ pub async fn household_history(
     before_seq: Option<i64>,
 ) -> AppResult<(Vec<audit_event::Model>, bool)> {
     crate::domain::households::get(db, ctx.viewer()?, household_id).await?;
+    let c = Condition::all().add(audit_event::Column::HouseholdId.eq(household_id));
+    page(db, c, first, before_seq).await
+}
+
+/// One page of events matching `c`, newest first, before `before_seq`; and whether more follow.
+async fn page(
+    db: &DatabaseConnection,
+    c: Condition,
+    first: i32,
+    before_seq: Option<i64>,
+) -> AppResult<(Vec<audit_event::Model>, bool)> {
     if !(0..=500).contains(&first) {
         return Err(AppError::validation("first", "`first` must be between 0 and 500."));
     }
-    let mut c = Condition::all().add(audit_event::Column::HouseholdId.eq(household_id));
-    if let Some(s) = before_seq {
-        c = c.add(audit_event::Column::Seq.lt(s));
-    }
+    let c = match before_seq {
+        Some(s) => c.add(audit_event::Column::Seq.lt(s)),
+        None => c,
+    };
     let mut rows = audit_event::Entity::find()
         .filter(c)
         .order_by_desc(audit_event::Column::Seq)
@@ -76,5 +73,3 @@ pub async fn household_history(
     rows.truncate(first as usize);
     Ok((rows, more))
 }
-
-// ---------------------------------------------------------------- GraphQL

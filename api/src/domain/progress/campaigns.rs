@@ -80,6 +80,17 @@ pub struct CampaignCounts {
     pub approved: u64,
 }
 
+/// Every campaign with its county-wide figures, for the operator's `/metrics`
+/// (a system view: no viewer, figures only, read from the counters).
+pub async fn all_campaign_counts(db: &DatabaseConnection) -> AppResult<Vec<(campaign::Model, CampaignCounts)>> {
+    let mut out = Vec::new();
+    for c in campaign::Entity::find().all(db).await? {
+        let n = campaign_counts(db, c.id).await?;
+        out.push((c, n));
+    }
+    Ok(out)
+}
+
 /// A campaign's figures for its whole county, from the counters.
 pub async fn campaign_counts(db: &DatabaseConnection, campaign_id: Uuid) -> AppResult<CampaignCounts> {
     let Some(c) = campaign::Entity::find_by_id(campaign_id).one(db).await? else {
@@ -137,6 +148,18 @@ pub fn state(m: &milestone::Model, actual: Option<f64>, now: DateTime<Utc>) -> M
     }
 }
 
+/// One milestone with its state for the whole campaign at `now`.
+async fn status_of(
+    db: &DatabaseConnection,
+    c: &campaign::Model,
+    m: milestone::Model,
+    now: DateTime<Utc>,
+) -> AppResult<MilestoneStatus> {
+    let counts = campaign_counts(db, c.id).await?;
+    let actual = actual_percent(m.target_metric, &counts);
+    Ok(MilestoneStatus { state: state(&m, actual, now), actual, expected: expected_percent(&m, now), model: m })
+}
+
 pub async fn milestones_of(
     db: &DatabaseConnection,
     c: &campaign::Model,
@@ -166,7 +189,7 @@ pub async fn update_milestone(
     starts_at: Option<DateTime<Utc>>,
     ends_at: Option<DateTime<Utc>>,
     target_percent: Option<f64>,
-) -> AppResult<milestone::Model> {
+) -> AppResult<MilestoneStatus> {
     let viewer = ctx.viewer()?;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     viewer.require_role(&[entity::Role::Admin], "edit milestones")?;
@@ -213,7 +236,7 @@ pub async fn update_milestone(
     )
     .await?;
     tx.commit(state).await?;
-    Ok(saved)
+    status_of(&state.db, &c, saved, ctx.now()).await
 }
 
 /// Milestones belong to the county team of the campaign's county.
@@ -289,7 +312,7 @@ pub async fn create_milestone(
     ends_at: DateTime<Utc>,
     metric: entity::MilestoneMetric,
     target_percent: f64,
-) -> AppResult<milestone::Model> {
+) -> AppResult<MilestoneStatus> {
     let viewer = ctx.viewer()?;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     viewer.require_role(&[entity::Role::Admin], "create milestones")?;
@@ -341,7 +364,7 @@ pub async fn create_milestone(
     })
     .await?;
     tx.commit(state).await?;
-    Ok(m)
+    status_of(&state.db, &c, m, ctx.now()).await
 }
 
 #[cfg(test)]
