@@ -120,6 +120,15 @@ pub struct Page {
     pub has_next: bool,
 }
 
+/// The page size asked for, or the default; VALIDATION outside 0..=500.
+pub fn page_size(first: Option<i32>) -> AppResult<i32> {
+    let first = first.unwrap_or(DEFAULT_PAGE);
+    if !(0..=MAX_PAGE).contains(&first) {
+        return Err(AppError::validation("first", format!("`first` must be between 0 and {MAX_PAGE}.")));
+    }
+    Ok(first)
+}
+
 /// One page of households in the viewer's scope, ordered by household code.
 pub async fn list(
     ctx: &Ctx,
@@ -129,10 +138,7 @@ pub async fn list(
     after: Option<&str>,
 ) -> AppResult<Page> {
     let viewer = ctx.viewer()?;
-    let first = first.unwrap_or(DEFAULT_PAGE);
-    if !(0..=MAX_PAGE).contains(&first) {
-        return Err(AppError::validation("first", format!("`first` must be between 0 and {MAX_PAGE}.")));
-    }
+    let first = page_size(first)?;
     let cond = conditions(db, viewer, filter).await?;
     let total = household::Entity::find().filter(cond.clone()).count(db).await?;
     let mut q = household::Entity::find().filter(cond);

@@ -9,10 +9,11 @@ use crate::{
         audit::{self, Actor, NewEvent},
         counters::{self, Tracker},
         error::{AppError, AppResult},
+        regions,
     },
     AppState,
 };
-use entity::audit_event;
+use entity::{audit_event, region};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use std::sync::{
     atomic::{AtomicBool, Ordering},
@@ -27,6 +28,7 @@ pub struct Tx {
     audited: AtomicBool,
     trackers: Mutex<Vec<Tracker>>,
     moved: Mutex<Vec<Uuid>>,
+    subtrees: Mutex<Vec<region::Model>>,
 }
 
 impl Tx {
@@ -45,6 +47,7 @@ impl Tx {
             audited: AtomicBool::new(false),
             trackers: Mutex::new(Vec::new()),
             moved: Mutex::new(Vec::new()),
+            subtrees: Mutex::new(Vec::new()),
         })
     }
 
@@ -86,6 +89,12 @@ impl Tx {
         self.moved.lock().unwrap_or_else(|e| e.into_inner()).extend(regions);
     }
 
+    /// A region whose whole subtree moved (a bulk import or recount); its
+    /// members are read after the commit, so regions the write created count.
+    pub fn moved_subtree(&self, region: &region::Model) {
+        self.subtrees.lock().unwrap_or_else(|e| e.into_inner()).push(region.clone());
+    }
+
     /// Moves the counters, commits and notifies. Refuses a write with no audit event.
     pub async fn commit(self, state: &AppState) -> AppResult<()> {
         if !self.audited.load(Ordering::Relaxed) {
@@ -101,13 +110,16 @@ impl Tx {
     }
 
     async fn finish(self, state: &AppState) -> AppResult<()> {
-        let Tx { _gate, txn, trackers, moved, .. } = self;
+        let Tx { _gate, txn, trackers, moved, subtrees, .. } = self;
         let mut moved = moved.into_inner().unwrap_or_else(|e| e.into_inner());
         for t in trackers.into_inner().unwrap_or_else(|e| e.into_inner()) {
             moved.extend(t.finish(&txn).await?);
         }
         txn.commit().await?;
         drop(_gate);
+        for r in subtrees.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            moved.extend(regions::subtree_ids(&state.db, &r).await?);
+        }
         moved.sort();
         moved.dedup();
         if !moved.is_empty() {

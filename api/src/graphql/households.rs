@@ -75,6 +75,8 @@ pub async fn connection(
     filter: HouseholdFilter,
 ) -> AppResult<HouseholdConnection> {
     let viewer = ctx.viewer()?;
+    // The page size is checked before the filter's IDs, as the API always answered.
+    service::page_size(first)?;
     let page = service::list(ctx.caller(), &ctx.state().db, &filter.decode()?, first, after.as_deref()).await?;
     prefetch(ctx, &page.rows).await?;
     let mut conn = Connection::with_additional_fields(

@@ -13,6 +13,7 @@ pub mod enums;
 pub mod error;
 pub mod exports;
 pub mod findings;
+pub mod guard;
 pub mod households;
 pub mod ids;
 pub mod imports;
@@ -79,6 +80,7 @@ pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: u
         .extension(limits::AliasLimit(max_aliases))
         // A span per resolver, for any `tracing` subscriber (OpenTelemetry included).
         .extension(async_graphql::extensions::Tracing)
+        .extension(guard::SignedIn)
         .extension(ErrorCodes);
     if let Some(s) = state {
         b = b.data(s);

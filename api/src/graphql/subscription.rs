@@ -22,6 +22,8 @@ impl ProgressSubscription {
     ) -> async_graphql::Result<impl futures_util::Stream<Item = async_graphql::Result<ProgressNode>>> {
         use futures_util::StreamExt;
         use tokio::sync::broadcast::error::RecvError;
+        // Who asks comes first (the root guard does not see subscriptions).
+        ctx.viewer()?;
         let caller = ctx.caller().clone();
         let state = ctx.state().clone();
         let rid = ids::decode("Region", &region_id)?;

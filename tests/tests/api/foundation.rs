@@ -225,3 +225,42 @@ async fn health_readiness_and_graphiql() {
     let body = app.gql(None, "{ campaigns { name } }", json!({})).await;
     assert_eq!(code(&body), Some("UNAUTHENTICATED"));
 }
+
+/// "Who are you" is the first answer: without a valid token every root field
+/// but sign-in says UNAUTHENTICATED, whatever its arguments, and an account
+/// that must change its initial password hears PASSWORD_CHANGE_REQUIRED.
+#[tokio::test]
+async fn who_asks_is_checked_before_any_argument() {
+    let app = TestApp::demo().await;
+    for q in [
+        "{ household(id: \"42\") { code } }",
+        "{ households(first: -5, filter: { regionId: \"nope\" }) { totalCount } }",
+        "mutation { approveVerification(id: \"nope\", version: 1) { id } }",
+        "{ progress(regionId: \"nope\") { households } }",
+    ] {
+        let anonymous = app.gql(None, q, json!({})).await;
+        assert_eq!(code(&anonymous), Some("UNAUTHENTICATED"), "{q}: {anonymous}");
+        let forged = app.gql(Some("not-a-token"), q, json!({})).await;
+        assert_eq!(code(&forged), Some("UNAUTHENTICATED"), "{q}: {forged}");
+    }
+    // A fresh account still holding its initial password may only see itself and change it.
+    let admin = app.token("admin").await;
+    let made = app
+        .ok(
+            Some(&admin),
+            "mutation($r: ID!) { createAccount(username: \"fresh.one\", displayName: \"新人\", role: VERIFIER, regionId: $r) { initialPassword } }",
+            json!({ "r": first_village(&app, &admin).await }),
+        )
+        .await;
+    let pw = made["createAccount"]["initialPassword"].as_str().unwrap().to_owned();
+    let fresh = app.sign_in("fresh.one", &pw).await["accessToken"].as_str().unwrap().to_owned();
+    let me = app.gql(Some(&fresh), "{ me { username } }", json!({})).await;
+    assert_eq!(me["data"]["me"]["username"], "fresh.one", "{me}");
+    let blocked = app.gql(Some(&fresh), "{ household(id: \"42\") { code } }", json!({})).await;
+    assert_eq!(code(&blocked), Some("PASSWORD_CHANGE_REQUIRED"), "{blocked}");
+}
+
+async fn first_village(app: &TestApp, token: &str) -> String {
+    let d = app.ok(Some(token), "{ regions(level: VILLAGE) { id } }", json!({})).await;
+    d["regions"][0]["id"].as_str().unwrap().to_owned()
+}

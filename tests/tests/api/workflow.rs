@@ -433,3 +433,19 @@ async fn the_audit_chain_verifier_finds_an_edited_event() {
     assert_eq!(broken.seq, 3);
     assert!(broken.reason.contains("edited"));
 }
+
+/// The one transaction helper refuses to commit a change that recorded no
+/// audit event, and the change is rolled back: nothing can go unrecorded.
+#[tokio::test]
+async fn a_write_without_an_audit_event_is_refused_and_rolled_back() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::demo().await;
+    let state = &app.server.state;
+    let before = app.count("SELECT COUNT(*) FROM regions WHERE name = '改名'").await;
+    let tx = api::domain::tx::Tx::begin(state, Default::default()).await.unwrap();
+    tx.conn().execute_unprepared("UPDATE regions SET name = '改名' WHERE code = '131126000000'").await.unwrap();
+    let err = tx.commit(state).await.unwrap_err();
+    assert_eq!(err.code(), "INTERNAL");
+    assert_eq!(app.count("SELECT COUNT(*) FROM regions WHERE name = '改名'").await, before);
+    assert_eq!(before, 0);
+}

@@ -86,6 +86,9 @@ pub async fn issue_accounts(ctx: &Ctx, state: &AppState, region_id: Uuid) -> App
         return Err(AppError::forbidden("That region is outside your own."));
     }
     let mut entries = choose_posts(state, &root).await?;
+    if entries.is_empty() {
+        return Ok(entries);
+    }
     // Hashed before the transaction opens: hashing is slow and needs no rows.
     let hashes = hash_passwords(&entries).await?;
     let now = ctx.now();

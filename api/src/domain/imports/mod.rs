@@ -21,7 +21,7 @@ use crate::{
         checks,
         ctx::Ctx,
         error::{AppError, AppResult},
-        progress, regions,
+        progress,
         tx::Tx,
         webhooks::{self, WebhookEvent},
     },
@@ -130,6 +130,7 @@ async fn authorise(
     viewer: &Viewer,
     campaign_id: Uuid,
 ) -> AppResult<(campaign::Model, region::Model)> {
+    viewer.require_role(&[entity::Role::Admin], "import reference data")?;
     let campaign = progress::campaign_or_latest(&state.db, viewer, Some(campaign_id)).await?;
     let county = region::Entity::find_by_id(campaign.county_id)
         .one(&state.db)
@@ -232,7 +233,7 @@ async fn finish(state: &AppState, tx: Tx, job: &Job<'_>, report: &mut Report) ->
         .exec(txn)
         .await?;
     announce(&tx, job, report).await?;
-    tx.moved(regions::subtree_ids(&state.db, job.county).await?);
+    tx.moved_subtree(job.county);
     tx.commit(state).await
 }
 

@@ -85,8 +85,10 @@ pub struct CampaignCounts {
 pub async fn all_campaign_counts(db: &DatabaseConnection) -> AppResult<Vec<(campaign::Model, CampaignCounts)>> {
     let mut out = Vec::new();
     for c in campaign::Entity::find().all(db).await? {
-        let n = campaign_counts(db, c.id).await?;
-        out.push((c, n));
+        // One campaign's figures failing to read leaves the others on the page.
+        if let Ok(n) = campaign_counts(db, c.id).await {
+            out.push((c, n));
+        }
     }
     Ok(out)
 }

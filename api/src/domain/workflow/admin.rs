@@ -89,7 +89,7 @@ pub async fn check_region(ctx: &Ctx, state: &AppState, region_id: Uuid) -> AppRe
         let s = checks::run(txn, campaign, &ids).await?;
         checks::audit(txn, tx.actor(), &s, Some(region.id)).await?;
         crate::domain::counters::recount(txn, campaign).await?;
-        tx.moved(regions::subtree_ids(&state.db, &region).await?);
+        tx.moved_subtree(&region);
         // The findings the run changed were audited by `checks::audit`.
         tx.commit_bookkeeping(state).await?;
         total.households += s.households;

@@ -134,9 +134,6 @@ async fn insert(
     if input.version != 0 {
         return Err(AppError::Conflict("This household has no record yet; save with version 0.".into()));
     }
-    if input.version != 0 {
-        return Err(AppError::Conflict("This household has no record yet; save with version 0.".into()));
-    }
     Ok(verification::ActiveModel {
         id: Set(Uuid::new_v4()),
         campaign_id: Set(h.campaign_id),
