@@ -1,6 +1,10 @@
-//! The `api` command line: `serve` (default), `demo`, `issue-accounts`, `schema`.
+//! The `api` command line: `serve` (default), `init`, `campaign create`, `import`,
+//! `issue-accounts`, `demo`, `recount`, `audit-verify`, `schema`, `serve-web`.
 
-use crate::config::{Config, LogFormat, Opts};
+use crate::{
+    config::{Config, LogFormat, Opts},
+    operator,
+};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -20,8 +24,33 @@ pub enum Command {
     Demo,
     /// Load the demo if the database is empty, then serve.
     ServeDemo,
+    /// Start a real county on an empty database: load the official region list and
+    /// create the first ADMIN (initial password from APP_ADMIN_PASSWORD, or generated
+    /// and printed once). Running it again changes nothing.
+    Init {
+        /// The statistics bureau's region list (CSV or .xlsx): 区划代码, 名称, 级别, 上级区划代码.
+        #[arg(long)]
+        regions: std::path::PathBuf,
+        /// Username of the first ADMIN account.
+        #[arg(long)]
+        admin: String,
+        /// 12-digit code of the county, when the file holds several.
+        #[arg(long)]
+        county: Option<String>,
+        /// The first ADMIN's initial password (changed at first sign-in).
+        #[arg(long, env = "APP_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+    },
+    /// Campaigns: `api campaign create …`.
+    Campaign {
+        #[command(subcommand)]
+        action: CampaignCommand,
+    },
     /// Issue (or re-issue) accounts for every township and village under a region, writing the printable sheet.
     IssueAccounts {
+        /// The ADMIN account to act as (default: the county's only ADMIN).
+        #[arg(long = "as")]
+        as_user: Option<String>,
         /// 12-digit region code, e.g. 131126000000.
         #[arg(long)]
         region: String,
@@ -31,12 +60,16 @@ pub enum Command {
     },
     /// Import an official spreadsheet (regions, poverty, appraisal or renovation) into a campaign.
     Import {
+        /// The ADMIN account to act as, recorded in the audit trail (default: the county's only ADMIN).
+        #[arg(long = "as")]
+        as_user: Option<String>,
         /// regions | poverty | appraisal | renovation
         #[arg(long)]
         kind: String,
         #[arg(long)]
         file: std::path::PathBuf,
-        /// 12-digit code of the county whose newest campaign receives the data.
+        /// 12-digit code of the county whose ADMIN acts when `--as` is not given;
+        /// the data goes to the newest campaign that account sees.
         #[arg(long, default_value = "131126000000")]
         county: String,
     },
@@ -57,6 +90,32 @@ pub enum Command {
         /// The API's address as the browser reaches it; served as /config.json.
         #[arg(long)]
         api_url: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CampaignCommand {
+    /// Create a campaign for a county, with the milestones of a template.
+    Create {
+        /// The ADMIN account to act as.
+        #[arg(long = "as")]
+        as_user: String,
+        /// 12-digit county code.
+        #[arg(long)]
+        county: String,
+        #[arg(long)]
+        name: String,
+        /// First day, YYYY-MM-DD, in the campaign's time zone.
+        #[arg(long)]
+        starts_on: chrono::NaiveDate,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        ends_on: chrono::NaiveDate,
+        #[arg(long, default_value = "Asia/Shanghai")]
+        time_zone: String,
+        /// pilot-2020 (training, household verification, look-back review) or none.
+        #[arg(long, default_value = "pilot-2020")]
+        template: String,
     },
 }
 
@@ -140,13 +199,32 @@ async fn run_command(cli: Cli, cfg: Config) -> anyhow::Result<()> {
             crate::demo::load(&server.state, &mut std::io::stdout()).await?;
             Ok(())
         }
-        Command::IssueAccounts { region, out } => {
+        Command::Init { regions, admin, county, admin_password } => {
             let server = crate::http::build(cfg).await?;
-            crate::demo::issue_accounts_cli(&server.state, &region, &out).await
+            operator::init(&server.state, &regions, &admin, county.as_deref(), admin_password.as_deref()).await
         }
-        Command::Import { kind, file, county } => {
+        Command::Campaign {
+            action: CampaignCommand::Create { as_user, county, name, starts_on, ends_on, time_zone, template },
+        } => {
             let server = crate::http::build(cfg).await?;
-            crate::demo::import_cli(&server.state, &kind, &file, &county).await
+            let args = operator::CampaignArgs {
+                as_user: &as_user,
+                county: &county,
+                name: &name,
+                time_zone: &time_zone,
+                starts_on,
+                ends_on,
+                template: &template,
+            };
+            operator::create_campaign(&server.state, args).await
+        }
+        Command::IssueAccounts { as_user, region, out } => {
+            let server = crate::http::build(cfg).await?;
+            operator::issue_accounts(&server.state, as_user.as_deref(), &region, &out).await
+        }
+        Command::Import { as_user, kind, file, county } => {
+            let server = crate::http::build(cfg).await?;
+            operator::import(&server.state, as_user.as_deref(), &county, &kind, &file).await
         }
         Command::Recount => {
             use sea_orm::EntityTrait;

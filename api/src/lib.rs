@@ -7,6 +7,7 @@ pub mod domain;
 pub mod graphql;
 pub mod http;
 pub mod infra;
+pub mod operator;
 
 use std::sync::Arc;
 

@@ -4,13 +4,7 @@
 mod steps;
 
 use crate::{
-    domain::{
-        accounts,
-        audit::Actor,
-        auth::{password, Principal, Scope, Viewer},
-        ctx::Ctx,
-        tx::Tx,
-    },
+    domain::{accounts, audit::Actor, auth::password, tx::Tx},
     AppState,
 };
 use entity::*;
@@ -91,75 +85,5 @@ pub async fn load(state: &AppState, out: &mut impl Write) -> anyhow::Result<()> 
     } else {
         writeln!(out, "Demo password: the value of APP_DEMO_PASSWORD.")?;
     }
-    Ok(())
-}
-
-/// The viewer the command line acts as: an ADMIN of the region with that code.
-async fn cli_viewer(state: &AppState, code: &str, name: &str) -> anyhow::Result<(region::Model, Viewer)> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let region = region::Entity::find()
-        .filter(region::Column::Code.eq(code))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no region with code {code}"))?;
-    let viewer = Viewer {
-        principal: Principal::Account { id: Uuid::nil(), username: format!("cli:{name}") },
-        role: Role::Admin,
-        scope: Scope { region_id: region.id, level: region.level, path: region.path.clone() },
-        must_change_password: false,
-    };
-    Ok((region, viewer))
-}
-
-/// `api import --kind K --file F [--county CODE]`.
-pub async fn import_cli(state: &AppState, kind: &str, file: &std::path::Path, county: &str) -> anyhow::Result<()> {
-    let kind = match kind {
-        "regions" => ReferenceSource::Regions,
-        "poverty" => ReferenceSource::Poverty,
-        "appraisal" => ReferenceSource::Appraisal,
-        "renovation" => ReferenceSource::Renovation,
-        other => anyhow::bail!("unknown kind '{other}': regions, poverty, appraisal or renovation"),
-    };
-    let bytes = std::fs::read(file)?;
-    let (region, viewer) = cli_viewer(state, county, "import").await?;
-    let campaign = crate::domain::progress::campaign_or_latest(&state.db, &viewer, None)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let _ = region;
-    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let r = crate::domain::imports::import(&Ctx::system(viewer), state, campaign.id, kind, &name, &bytes)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("{}", serde_json::to_string_pretty(&r)?);
-    if !r.accepted && !r.already_imported {
-        anyhow::bail!("the file was refused; nothing was changed");
-    }
-    Ok(())
-}
-
-/// `api issue-accounts --region CODE --out FILE`: the bulk issue from the command line.
-pub async fn issue_accounts_cli(state: &AppState, code: &str, out: &std::path::Path) -> anyhow::Result<()> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let region = region::Entity::find()
-        .filter(region::Column::Code.eq(code))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no region with code {code}"))?;
-    let viewer = Viewer {
-        principal: Principal::Account { id: Uuid::nil(), username: "cli:issue-accounts".into() },
-        role: Role::Admin,
-        scope: Scope { region_id: region.id, level: region.level, path: region.path.clone() },
-        must_change_password: false,
-    };
-    let entries =
-        accounts::issue_accounts(&Ctx::system(viewer), state, region.id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let html = accounts::printable_sheet(&entries, &state.cfg.web_url).map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::write(out, html)?;
-    println!(
-        "Issued {} accounts ({} reset); the printable sheet with initial passwords is {}. Hand it out and delete it.",
-        entries.len(),
-        entries.iter().filter(|e| e.reset).count(),
-        out.display()
-    );
     Ok(())
 }

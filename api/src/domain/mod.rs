@@ -21,6 +21,7 @@ pub mod photos;
 pub mod progress;
 pub mod regions;
 pub mod rng;
+pub mod setup;
 pub mod tx;
 pub mod webhooks;
 pub mod workflow;

@@ -3,7 +3,7 @@
 use crate::{
     domain::progress::{
         campaign_or_latest, campaigns, create_campaign, create_milestone, milestones_of, progress_for,
-        update_milestone, MilestoneStatus,
+        update_milestone, MilestoneStatus, NewCampaign,
     },
     graphql::{
         enums::{MilestoneMetric, MilestoneState},
@@ -16,6 +16,13 @@ use crate::{
 use async_graphql::{Context, Object, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::campaign;
+
+crate::graphql::enums::api_enum!(
+    /// The milestones a new campaign starts with: NONE, or PILOT_2020 (training
+    /// days 1–2, household verification days 2–6, look-back review days 7–8,
+    /// counted from the campaign's first day in its time zone).
+    CampaignTemplate <=> crate::domain::progress::CampaignTemplate { None, Pilot2020 }
+);
 
 pub struct CampaignNode(pub campaign::Model);
 
@@ -110,17 +117,17 @@ impl CampaignsMutation {
         #[graphql(default = "Asia/Shanghai")] time_zone: String,
         starts_on: NaiveDate,
         ends_on: NaiveDate,
+        #[graphql(default_with = "CampaignTemplate::None")] template: CampaignTemplate,
     ) -> async_graphql::Result<CampaignNode> {
-        let c = create_campaign(
-            ctx.caller(),
-            ctx.state(),
-            &name,
-            ids::decode("Region", &county_id)?,
-            &time_zone,
+        let new = NewCampaign {
+            name: &name,
+            county_id: ids::decode("Region", &county_id)?,
+            time_zone: &time_zone,
             starts_on,
             ends_on,
-        )
-        .await?;
+            template: template.into(),
+        };
+        let c = create_campaign(ctx.caller(), ctx.state(), new).await?;
         Ok(CampaignNode(c))
     }
 

@@ -12,5 +12,6 @@ mod lookback;
 mod matrix;
 mod photos;
 mod progress;
+mod start;
 mod webhooks;
 mod workflow;

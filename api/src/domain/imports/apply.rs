@@ -12,7 +12,7 @@ use sea_orm::{
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-pub(super) async fn regions<C: ConnectionTrait>(
+pub async fn regions<C: ConnectionTrait>(
     conn: &C,
     viewer: &Viewer,
     rows: &[RegionRow],

@@ -11,6 +11,7 @@ mod apply;
 mod parse;
 mod read;
 
+pub use apply::regions as apply_regions;
 pub use parse::{expected_path, parse, Parsed, RefRow, RegionRow};
 pub use read::read_table;
 

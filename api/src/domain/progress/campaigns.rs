@@ -251,15 +251,18 @@ async fn require_county_team(db: &DatabaseConnection, viewer: &Viewer, c: &campa
 }
 
 /// Creates a campaign for a county (ADMIN of that county).
-pub async fn create_campaign(
-    ctx: &Ctx,
-    state: &AppState,
-    name: &str,
-    county_id: Uuid,
-    time_zone: &str,
-    starts_on: NaiveDate,
-    ends_on: NaiveDate,
-) -> AppResult<campaign::Model> {
+/// A campaign to create.
+pub struct NewCampaign<'a> {
+    pub name: &'a str,
+    pub county_id: Uuid,
+    pub time_zone: &'a str,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub template: super::CampaignTemplate,
+}
+
+pub async fn create_campaign(ctx: &Ctx, state: &AppState, new: NewCampaign<'_>) -> AppResult<campaign::Model> {
+    let NewCampaign { name, county_id, time_zone, starts_on, ends_on, template } = new;
     let viewer = ctx.viewer()?;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     viewer.require_role(&[entity::Role::Admin], "create campaigns")?;
@@ -270,9 +273,9 @@ pub async fn create_campaign(
     if name.trim().is_empty() || name.chars().count() > 200 {
         return Err(AppError::validation("name", "A name has 1 to 200 characters."));
     }
-    if time_zone.parse::<chrono_tz::Tz>().is_err() {
+    let Ok(tz) = time_zone.parse::<chrono_tz::Tz>() else {
         return Err(AppError::validation("timeZone", "Use an IANA time zone such as Asia/Shanghai."));
-    }
+    };
     if ends_on < starts_on {
         return Err(AppError::validation("endsOn", "A campaign must end on or after its first day."));
     }
@@ -298,6 +301,7 @@ pub async fn create_campaign(
         ..Default::default()
     })
     .await?;
+    super::templates::insert(&tx, &m, template.milestones(starts_on, tz), ctx.now()).await?;
     tx.commit(state).await?;
     Ok(m)
 }

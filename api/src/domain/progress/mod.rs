@@ -2,6 +2,8 @@
 
 mod board;
 mod campaigns;
+mod templates;
 
 pub use board::*;
 pub use campaigns::*;
+pub use templates::{pilot_2020, CampaignTemplate, MilestoneSpec};

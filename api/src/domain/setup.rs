@@ -1,0 +1,227 @@
+//! Starting a real county from nothing: `api init` loads the official region
+//! list and creates the county's first ADMIN in one audited transaction (run
+//! again, it changes nothing and says so); the command line acts as a named
+//! account.
+
+use crate::{
+    domain::{
+        audit::{Actor, NewEvent},
+        auth::{password, sessions::normalize_username, Principal, Scope, Viewer},
+        error::{AppError, AppResult},
+        imports::{self, Parsed, Report},
+        tx::Tx,
+    },
+    AppState,
+};
+use entity::{account, region, ReferenceSource, RegionLevel, Role};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+/// What `init` did.
+pub enum InitOutcome {
+    /// An ADMIN exists already: nothing was changed.
+    Already { admins: Vec<String> },
+    Done {
+        county: region::Model,
+        regions: Report,
+        admin: account::Model,
+        /// The generated initial password, shown this once (None when given).
+        generated_password: Option<String>,
+    },
+}
+
+/// What `init` needs: the region list file, the first ADMIN's username, the
+/// county (needed when the file holds several) and an initial password.
+pub struct InitRequest<'a> {
+    pub file_name: &'a str,
+    pub bytes: &'a [u8],
+    pub admin: &'a str,
+    pub county_code: Option<&'a str>,
+    pub password: Option<&'a str>,
+}
+
+/// The system acting during `init`, before any account exists; it may place
+/// regions anywhere (its scope is the whole tree).
+fn installer() -> Viewer {
+    Viewer {
+        principal: Principal::Account { id: Uuid::nil(), username: "api-init".into() },
+        role: Role::Admin,
+        scope: Scope { region_id: Uuid::nil(), level: RegionLevel::Province, path: String::new() },
+        must_change_password: false,
+    }
+}
+
+pub async fn init(state: &AppState, req: InitRequest<'_>) -> AppResult<InitOutcome> {
+    let admins: Vec<String> = account::Entity::find()
+        .filter(account::Column::Role.eq(Role::Admin))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|a| a.username)
+        .collect();
+    if !admins.is_empty() {
+        return Ok(InitOutcome::Already { admins });
+    }
+    let rows = region_rows(req.bytes)?;
+    let county_code = pick_county(&rows, req.county_code)?;
+    let username = normalize_username(req.admin);
+    if !(3..=64).contains(&username.len())
+        || !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        return Err(AppError::validation("admin", "Use 3 to 64 letters, digits, '.', '_' or '-'."));
+    }
+    let (initial, generated) = match req.password {
+        Some(p) => {
+            password::check_policy(p, &username, None)?;
+            (p.to_owned(), false)
+        }
+        None => (crate::domain::accounts::initial_password(), true),
+    };
+    let hash = password::hash(initial.clone()).await?;
+    let actor = Actor { name: Some("api init".into()), role: Some("SYSTEM".into()), ..Default::default() };
+    let tx = Tx::begin(state, actor).await?;
+    let mut report = Report { kind: "REGIONS".into(), file_name: req.file_name.into(), ..Default::default() };
+    imports::apply_regions(tx.conn(), &installer(), &rows, &mut report).await?;
+    if !report.errors.is_empty() {
+        return Err(refused(&report));
+    }
+    let county = region::Entity::find()
+        .filter(region::Column::Code.eq(&county_code))
+        .one(tx.conn())
+        .await?
+        .ok_or_else(|| AppError::validation("county", format!("{county_code} is not in the region list.")))?;
+    let admin = insert_admin(&tx, &county, username, hash).await?;
+    record(&tx, &county, &admin, &report).await?;
+    tx.commit(state).await?;
+    Ok(InitOutcome::Done { county, regions: report, admin, generated_password: generated.then_some(initial) })
+}
+
+fn region_rows(bytes: &[u8]) -> AppResult<Vec<imports::RegionRow>> {
+    let (table, _) = imports::read_table(bytes).map_err(|e| AppError::validation("regions", e.reason))?;
+    match imports::parse(ReferenceSource::Regions, &table) {
+        Ok(Parsed::Regions(rows)) => Ok(rows),
+        Ok(Parsed::References(_)) => Err(AppError::validation("regions", "This is not a region list.")),
+        Err(errors) => {
+            let mut r = Report::default();
+            r.errors = errors;
+            Err(refused(&r))
+        }
+    }
+}
+
+/// A refusal naming the first bad rows as Excel numbers them.
+fn refused(r: &Report) -> AppError {
+    let rows: Vec<String> = r
+        .errors
+        .iter()
+        .take(5)
+        .map(|e| format!("row {} {}: {}", e.row, e.column.as_deref().unwrap_or(""), e.reason))
+        .collect();
+    AppError::validation("regions", format!("The region list was refused; nothing was changed. {}", rows.join("; ")))
+}
+
+/// The county is the one county in the file, or the one named when it holds several.
+fn pick_county(rows: &[imports::RegionRow], wanted: Option<&str>) -> AppResult<String> {
+    let counties: Vec<&str> = rows.iter().filter(|r| r.level == RegionLevel::County).map(|r| r.code.as_str()).collect();
+    match (wanted, counties.as_slice()) {
+        (Some(w), _) if counties.contains(&w) => Ok(w.to_owned()),
+        (Some(w), _) => Err(AppError::validation("county", format!("County {w} is not in the region list."))),
+        (None, [one]) => Ok((*one).to_owned()),
+        (None, []) => Err(AppError::validation("county", "The region list has no county (级别 县).")),
+        (None, many) => Err(AppError::validation(
+            "county",
+            format!("The region list holds {} counties; name one with --county ({}).", many.len(), many.join(", ")),
+        )),
+    }
+}
+
+async fn insert_admin(tx: &Tx, county: &region::Model, username: String, hash: String) -> AppResult<account::Model> {
+    let now = crate::domain::audit::now();
+    let model = account::Model {
+        id: Uuid::new_v4(),
+        display_name: format!("{}住建局管理员", county.name),
+        username,
+        phone: None,
+        role: Role::Admin,
+        region_id: county.id,
+        password_hash: hash,
+        must_change_password: true,
+        disabled: false,
+        password_changed_at: None,
+        last_sign_in_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(account::ActiveModel::from(model).insert(tx.conn()).await?)
+}
+
+async fn record(tx: &Tx, county: &region::Model, admin: &account::Model, report: &Report) -> AppResult<()> {
+    tx.audit(NewEvent {
+        action: "REGIONS_LOADED",
+        entity_type: "Region",
+        entity_id: Some(county.id),
+        region_id: Some(county.id),
+        after: Some(serde_json::json!({ "file": report.file_name, "created": report.created,
+            "updated": report.updated, "unchanged": report.unchanged })),
+        ..Default::default()
+    })
+    .await?;
+    tx.audit(NewEvent {
+        action: "ACCOUNT_ISSUED",
+        entity_type: "Account",
+        entity_id: Some(admin.id),
+        region_id: Some(county.id),
+        after: Some(serde_json::json!({ "username": admin.username, "role": admin.role.as_str() })),
+        ..Default::default()
+    })
+    .await?;
+    Ok(())
+}
+
+/// The viewer the command line acts as: a named, enabled account (audited as it).
+pub async fn viewer_of(db: &DatabaseConnection, username: &str) -> AppResult<Viewer> {
+    let name = normalize_username(username);
+    let a = account::Entity::find()
+        .filter(account::Column::Username.eq(&name))
+        .one(db)
+        .await?
+        .filter(|a| !a.disabled)
+        .ok_or_else(|| AppError::validation("as", format!("There is no enabled account named '{name}'.")))?;
+    let r = region::Entity::find_by_id(a.region_id).one(db).await?.ok_or_else(|| AppError::not_found("region"))?;
+    Ok(Viewer {
+        principal: Principal::Account { id: a.id, username: a.username },
+        role: a.role,
+        scope: Scope { region_id: r.id, level: r.level, path: r.path },
+        must_change_password: false,
+    })
+}
+
+/// The account the command line acts as when none is named: the county's
+/// one enabled ADMIN; with none or several, the caller must name one.
+pub async fn default_operator(db: &DatabaseConnection, county_code: &str) -> AppResult<String> {
+    let county =
+        region::Entity::find().filter(region::Column::Code.eq(county_code)).one(db).await?.ok_or_else(|| {
+            AppError::validation("county", format!("No region with code {county_code}; run `api init` first."))
+        })?;
+    let admins: Vec<String> = account::Entity::find()
+        .filter(account::Column::RegionId.eq(county.id))
+        .filter(account::Column::Role.eq(Role::Admin))
+        .filter(account::Column::Disabled.eq(false))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.username)
+        .collect();
+    match admins.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(AppError::validation("as", format!("{} has no ADMIN account; run `api init` first.", county.name))),
+        many => Err(AppError::validation(
+            "as",
+            format!(
+                "Name the account to act as with --as USERNAME (ADMIN accounts of {}: {}).",
+                county.name,
+                many.join(", ")
+            ),
+        )),
+    }
+}
