@@ -350,7 +350,7 @@ impl TestApp {
 pub const IMPORT: &str = "mutation($kind: ImportKind!, $file: Upload!, $c: ID) {
   importReferenceFile(kind: $kind, file: $file, campaignId: $c) {
     kind encoding rows accepted alreadyImported created updated unchanged superseded
-    errors { row column reason } flagged { rule count } notOnPovertyList } }";
+    errors { row column reason } flagged { rule count } notOnPovertyList notices { row column reason } } }";
 
 /// The repository's copy of the sample spreadsheets.
 pub fn fixture(set: &str, file: &str) -> Vec<u8> {

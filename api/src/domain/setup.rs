@@ -99,8 +99,8 @@ pub async fn init(state: &AppState, req: InitRequest<'_>) -> AppResult<InitOutco
 fn region_rows(bytes: &[u8]) -> AppResult<Vec<imports::RegionRow>> {
     let (table, _) = imports::read_table(bytes).map_err(|e| AppError::validation("regions", e.reason))?;
     match imports::parse(ReferenceSource::Regions, &table) {
-        Ok(Parsed::Regions(rows)) => Ok(rows),
-        Ok(Parsed::References(_)) => Err(AppError::validation("regions", "This is not a region list.")),
+        Ok((Parsed::Regions(rows), _)) => Ok(rows),
+        Ok((Parsed::References(_), _)) => Err(AppError::validation("regions", "This is not a region list.")),
         Err(errors) => {
             let mut r = Report::default();
             r.errors = errors;

@@ -3,7 +3,7 @@
 use crate::{
     domain::{
         error::AppError,
-        imports::{import, Report},
+        imports::{import, Report, RowError},
         progress,
     },
     graphql::{ids, CtxExt},
@@ -61,6 +61,13 @@ pub struct ImportReport {
     pub flagged: Vec<RuleTally>,
     /// Household codes in this file that are not on the poverty list.
     pub not_on_poverty_list: Vec<String>,
+    /// What was skipped or cleaned while reading (title and total rows, unused
+    /// columns, invisible characters in names), by row and column.
+    pub notices: Vec<ImportRowError>,
+}
+
+fn row_error(e: RowError) -> ImportRowError {
+    ImportRowError { row: e.row, column: e.column, reason: e.reason }
 }
 
 impl From<Report> for ImportReport {
@@ -83,6 +90,7 @@ impl From<Report> for ImportReport {
                 .collect(),
             flagged: r.flagged.into_iter().map(|(rule, count)| RuleTally { rule, count }).collect(),
             not_on_poverty_list: r.not_on_poverty_list,
+            notices: r.notices.into_iter().map(row_error).collect(),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! keeps them as history.
 
 mod apply;
+mod normalize;
 mod parse;
 mod read;
 
@@ -65,6 +66,9 @@ pub struct Report {
     pub flagged: Vec<(String, u64)>,
     /// Rows whose household is not on the poverty list (no household to flag).
     pub not_on_poverty_list: Vec<String>,
+    /// What was skipped or cleaned while reading: title and total rows, unused
+    /// columns, invisible characters in names.
+    pub notices: Vec<RowError>,
 }
 
 impl Report {
@@ -179,7 +183,14 @@ fn read_and_parse(kind: ReferenceSource, bytes: &[u8], report: &mut Report) -> O
     report.encoding = encoding.into();
     report.rows = table.len().saturating_sub(1) as i32;
     match parse(kind, &table) {
-        Ok(p) => Some((p, encoding)),
+        Ok((p, notices)) => {
+            report.rows = match &p {
+                Parsed::Regions(r) => r.len(),
+                Parsed::References(r) => r.len(),
+            } as i32;
+            report.notices = notices;
+            Some((p, encoding))
+        }
         Err(errors) => {
             report.errors = errors;
             None

@@ -1,7 +1,7 @@
 //! Parsing a table as one official list: the columns each list needs, and
 //! each row checked and typed; every bad row is reported.
 
-use super::{read::err, RowError};
+use super::{normalize, read::err, RowError};
 use chrono::NaiveDate;
 use entity::{ReferenceSource, RegionLevel, SafetyPath};
 use std::collections::{HashMap, HashSet};
@@ -15,7 +15,27 @@ struct Row<'a> {
 
 impl Row<'_> {
     fn get(&self, col: &str) -> &str {
-        self.cols.get(col).and_then(|i| self.cells.get(*i)).map(String::as_str).unwrap_or("")
+        self.cols.get(col).and_then(|i| self.cells.get(*i)).map(|s| s.trim()).unwrap_or("")
+    }
+    /// A code, ID number or grade: half-width, and refused when Excel stored it as a number.
+    fn code(&self, col: &str, id_number: bool, errors: &mut Vec<RowError>) -> String {
+        let v = normalize::halfwidth(&self.required(col, errors)).trim().to_owned();
+        if let Some(why) = normalize::number_damage(&v, id_number) {
+            errors.push(err(
+                self.number,
+                Some(col),
+                format!("{why}, so its digits cannot be trusted. Format the column {col} as text (文本) and export the file again."),
+            ));
+        }
+        v
+    }
+    /// A name with zero-width and control characters removed (noted when any were).
+    fn name(&self, col: &str, errors: &mut Vec<RowError>, notices: &mut Vec<RowError>) -> String {
+        let (v, removed) = normalize::strip_invisible(&self.required(col, errors));
+        if removed > 0 {
+            notices.push(err(self.number, Some(col), format!("{removed} invisible character(s) removed from '{v}'.")));
+        }
+        v.trim().to_owned()
     }
     fn required(&self, col: &str, errors: &mut Vec<RowError>) -> String {
         let v = self.get(col);
@@ -41,13 +61,13 @@ impl Row<'_> {
             }
             return None;
         }
-        match v.parse::<i64>() {
-            Ok(n) if range.contains(&n) => Some(n),
-            Ok(n) => {
+        match normalize::whole(v) {
+            Some(n) if range.contains(&n) => Some(n),
+            Some(n) => {
                 errors.push(err(self.number, Some(col), format!("{n} is outside {}–{}.", range.start(), range.end())));
                 None
             }
-            Err(_) => {
+            None => {
                 errors.push(err(self.number, Some(col), format!("'{v}' is not a whole number.")));
                 None
             }
@@ -61,9 +81,7 @@ impl Row<'_> {
             }
             return None;
         }
-        let parsed = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日"]
-            .iter()
-            .find_map(|f| NaiveDate::parse_from_str(v, f).ok());
+        let parsed = normalize::date(v);
         if parsed.is_none() {
             errors.push(err(self.number, Some(col), format!("'{v}' is not a date (YYYY-MM-DD).")));
         }
@@ -120,48 +138,137 @@ pub enum Parsed {
 }
 
 /// Parses and validates the whole table; every malformed row is reported.
-pub fn parse(kind: ReferenceSource, table: &[Vec<String>]) -> Result<Parsed, Vec<RowError>> {
-    let cols = header(kind, table)?;
-    let data = data_rows(table, &cols)?;
+/// Besides the rows, returns what was skipped or cleaned on the way (title
+/// and total rows, unused columns, invisible characters), for the report.
+pub fn parse(kind: ReferenceSource, table: &[Vec<String>]) -> Result<(Parsed, Vec<RowError>), Vec<RowError>> {
+    let mut notices = Vec::new();
+    let (at, cols) = header(kind, table, &mut notices)?;
+    let data = data_rows(table, at, &cols, &mut notices)?;
     let mut errors = Vec::new();
     let parsed = if kind == ReferenceSource::Regions {
         Parsed::Regions(region_rows(&data, &mut errors))
     } else {
-        Parsed::References(reference_rows(kind, &data, &mut errors))
+        Parsed::References(reference_rows(kind, &data, &mut errors, &mut notices))
     };
     if errors.is_empty() {
-        Ok(parsed)
+        Ok((parsed, notices))
     } else {
         errors.sort_by_key(|e| e.row);
         Err(errors)
     }
 }
 
-/// Column positions by name from the first row; refuses a file missing a
-/// column the list needs.
-fn header(kind: ReferenceSource, table: &[Vec<String>]) -> Result<HashMap<String, usize>, Vec<RowError>> {
-    let Some(header) = table.first() else { return Err(vec![err(0, None, "The file is empty.")]) };
-    let cols: HashMap<String, usize> = header.iter().enumerate().map(|(i, h)| (h.trim().to_owned(), i)).collect();
-    let (required, _optional) = columns(kind);
-    let missing: Vec<RowError> = required
-        .iter()
-        .filter(|c| !cols.contains_key(**c))
-        .map(|c| err(1, Some(c), format!("Required column '{c}' is missing.")))
-        .collect();
-    if !missing.is_empty() {
-        return Err(missing);
-    }
-    Ok(cols)
+/// How many rows from the top may hold titles before the header.
+const HEADER_SEARCH: usize = 10;
+
+fn names(row: &[String]) -> Vec<String> {
+    row.iter().map(|c| normalize::header_name(c)).collect()
 }
 
-/// The rows below the header that hold anything, numbered as Excel shows them.
-fn data_rows<'a>(table: &'a [Vec<String>], cols: &'a HashMap<String, usize>) -> Result<Vec<Row<'a>>, Vec<RowError>> {
-    let data: Vec<Row> = table[1..]
+/// Excel's letter for a column (0 → A, 26 → AA).
+fn letter(mut i: usize) -> String {
+    let mut s = String::new();
+    loop {
+        s.insert(0, (b'A' + (i % 26) as u8) as char);
+        if i < 26 {
+            return s;
+        }
+        i = i / 26 - 1;
+    }
+}
+
+/// Finds the header among the first rows: the first that holds every column
+/// the list needs; the title rows above it are skipped and named. A missing
+/// or doubled column refuses the file, by name.
+fn header(
+    kind: ReferenceSource,
+    table: &[Vec<String>],
+    notices: &mut Vec<RowError>,
+) -> Result<(usize, HashMap<String, usize>), Vec<RowError>> {
+    if table.iter().all(|r| r.iter().all(|c| c.trim().is_empty())) {
+        return Err(vec![err(0, None, "The file is empty.")]);
+    }
+    let (required, optional) = columns(kind);
+    let holds = |n: &[String]| required.iter().filter(|c| n.iter().any(|h| h == *c)).count();
+    let Some(at) = table.iter().take(HEADER_SEARCH).position(|r| holds(&names(r)) == required.len()) else {
+        return Err(missing_columns(table, required, holds));
+    };
+    for (i, row) in table[..at].iter().enumerate() {
+        let text: Vec<&str> = row.iter().map(|c| c.trim()).filter(|c| !c.is_empty()).collect();
+        if !text.is_empty() {
+            notices.push(err(i as i32 + 1, None, format!("Title row skipped: '{}'.", text.join(" "))));
+        }
+    }
+    let mut cols: HashMap<String, usize> = HashMap::new();
+    let mut errors = Vec::new();
+    for (i, h) in names(&table[at]).into_iter().enumerate().filter(|(_, h)| !h.is_empty()) {
+        let known = required.contains(&h.as_str()) || optional.contains(&h.as_str());
+        match cols.get(&h) {
+            Some(first) if known => errors.push(err(
+                at as i32 + 1,
+                Some(&h),
+                format!("Column '{h}' appears twice (columns {} and {}); keep one.", letter(*first), letter(i)),
+            )),
+            Some(_) => {}
+            None => {
+                if !known {
+                    notices.push(err(at as i32 + 1, Some(&h), format!("Column '{h}' is not used and was ignored.")));
+                }
+                cols.insert(h, i);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((at, cols))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Names every required column the closest header row lacks.
+fn missing_columns(table: &[Vec<String>], required: &[&str], holds: impl Fn(&[String]) -> usize) -> Vec<RowError> {
+    let (best, n) = table
         .iter()
+        .take(HEADER_SEARCH)
         .enumerate()
-        .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
-        .map(|(i, cells)| Row { number: i as i32 + 2, cells, cols })
-        .collect();
+        .map(|(i, r)| (i, names(r)))
+        .max_by_key(|(i, n)| (holds(n), std::cmp::Reverse(*i)))
+        .unwrap_or_default();
+    required
+        .iter()
+        .filter(|c| !n.iter().any(|h| h == *c))
+        .map(|c| {
+            err(
+                best as i32 + 1,
+                Some(c),
+                format!(
+                    "Required column '{c}' is missing. None of the first {HEADER_SEARCH} rows has it; row {} comes closest.",
+                    best + 1
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The rows below the header that hold anything, numbered as Excel shows
+/// them; total rows (合计, 总计, 小计) are skipped and noted.
+fn data_rows<'a>(
+    table: &'a [Vec<String>],
+    at: usize,
+    cols: &'a HashMap<String, usize>,
+    notices: &mut Vec<RowError>,
+) -> Result<Vec<Row<'a>>, Vec<RowError>> {
+    let mut data = Vec::new();
+    for (i, cells) in table.iter().enumerate().skip(at + 1) {
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if normalize::is_total_row(cells) {
+            notices.push(err(i as i32 + 1, None, "Total row skipped."));
+            continue;
+        }
+        data.push(Row { number: i as i32 + 1, cells, cols });
+    }
     if data.is_empty() {
         return Err(vec![err(0, None, "The file has a header but no rows.")]);
     }
@@ -173,7 +280,7 @@ fn region_rows(data: &[Row], errors: &mut Vec<RowError>) -> Vec<RegionRow> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for r in data {
-        let code = r.required("区划代码", errors);
+        let code = r.code("区划代码", false, errors);
         if !code.is_empty() && (code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit())) {
             errors.push(err(r.number, Some("区划代码"), format!("'{code}' is not a 12-digit region code.")));
         } else if !code.is_empty() && !seen.insert(code.clone()) {
@@ -204,11 +311,16 @@ fn region_level(r: &Row, errors: &mut Vec<RowError>) -> Option<RegionLevel> {
 
 /// An office's list: the household columns all share, each code once, then
 /// the columns of that list.
-fn reference_rows(kind: ReferenceSource, data: &[Row], errors: &mut Vec<RowError>) -> Vec<RefRow> {
+fn reference_rows(
+    kind: ReferenceSource,
+    data: &[Row],
+    errors: &mut Vec<RowError>,
+    notices: &mut Vec<RowError>,
+) -> Vec<RefRow> {
     let mut out = Vec::new();
     let mut seen: HashMap<String, i32> = HashMap::new();
     for r in data {
-        let code = r.required("户编号", errors);
+        let code = r.code("户编号", false, errors);
         if let Some(first) = seen.get(&code) {
             errors.push(err(r.number, Some("户编号"), format!("Household code {code} is also on row {first}.")));
         } else if !code.is_empty() {
@@ -216,8 +328,8 @@ fn reference_rows(kind: ReferenceSource, data: &[Row], errors: &mut Vec<RowError
         }
         let mut row = RefRow {
             row: r.number,
-            head_name: r.required("户主姓名", errors),
-            id_number: r.required("证件号码", errors).to_uppercase(),
+            head_name: r.name("户主姓名", errors, notices),
+            id_number: r.code("证件号码", true, errors).to_uppercase(),
             code,
             ..Default::default()
         };
@@ -241,7 +353,7 @@ fn poverty_fields(r: &Row, row: &mut RefRow, errors: &mut Vec<RowError>) {
 }
 
 fn appraisal_fields(r: &Row, row: &mut RefRow, errors: &mut Vec<RowError>) {
-    let g = r.required("鉴定等级", errors).to_uppercase();
+    let g = normalize::halfwidth(&r.required("鉴定等级", errors)).trim().to_uppercase();
     if !g.is_empty() && !matches!(g.as_str(), "A" | "B" | "C" | "D") {
         errors.push(err(r.number, Some("鉴定等级"), format!("'{g}' is not a grade (A, B, C or D).")));
     }

@@ -1,5 +1,5 @@
-//! Reading a spreadsheet: CSV in UTF-8, UTF-8 with BOM or GB18030, or .xlsx,
-//! into rows of cells; a file that cannot be read is refused whole.
+//! Reading a spreadsheet: CSV in UTF-8, UTF-8 with BOM or GB18030, .xlsx or
+//! legacy .xls, into rows of cells; a file that cannot be read is refused whole.
 
 use super::RowError;
 
@@ -11,6 +11,9 @@ pub(super) fn err(row: i32, column: Option<&str>, reason: impl Into<String>) -> 
 pub fn read_table(bytes: &[u8]) -> Result<(Vec<Vec<String>>, &'static str), RowError> {
     if bytes.starts_with(b"PK\x03\x04") {
         return read_xlsx(bytes).map(|t| (t, "XLSX"));
+    }
+    if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
+        return read_xls(bytes).map(|t| (t, "XLS"));
     }
     let (text, encoding) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         (
@@ -43,14 +46,35 @@ pub fn read_table(bytes: &[u8]) -> Result<(Vec<Vec<String>>, &'static str), RowE
 }
 
 fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
-    use calamine::{Data, Reader, Xlsx};
+    use calamine::{Reader, Xlsx};
     let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
         .map_err(|e| err(0, None, format!("Not a readable .xlsx workbook: {e}")))?;
     let range = wb
         .worksheet_range_at(0)
         .ok_or_else(|| err(0, None, "The workbook has no sheet."))?
         .map_err(|e| err(0, None, format!("The first sheet cannot be read: {e}")))?;
-    Ok(range
+    Ok(cells(&range))
+}
+
+/// The legacy Excel 97–2003 format, which county offices still send.
+fn read_xls(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
+    use calamine::{Reader, Xls};
+    let mut wb: Xls<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| err(0, None, format!("Not a readable .xls workbook: {e}")))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| err(0, None, "The workbook has no sheet."))?
+        .map_err(|e| err(0, None, format!("The first sheet cannot be read: {e}")))?;
+    Ok(cells(&range))
+}
+
+/// Cells as text. A number that a double holds exactly (below 2^53: household
+/// and region codes) is written out in full; a larger one (an 18-digit ID
+/// number Excel stored as a number, already rounded) stays in scientific
+/// notation, so the parser can refuse it instead of importing wrong digits.
+fn cells(range: &calamine::Range<calamine::Data>) -> Vec<Vec<String>> {
+    use calamine::Data;
+    range
         .rows()
         .map(|r| {
             r.iter()
@@ -58,7 +82,8 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
                     Data::Empty => String::new(),
                     Data::String(s) => s.trim().to_owned(),
                     Data::Int(i) => i.to_string(),
-                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => format!("{}", *f as i64),
+                    Data::Float(f) if f.abs() >= 1e15 => format!("{f:E}"),
                     Data::Float(f) => f.to_string(),
                     Data::Bool(b) => b.to_string(),
                     Data::DateTime(d) => d.as_datetime().map(|d| d.date().to_string()).unwrap_or_default(),
@@ -67,5 +92,5 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
                 })
                 .collect()
         })
-        .collect())
+        .collect()
 }
