@@ -13,7 +13,7 @@ use crate::{
 };
 use async_graphql::http::MultipartOptions;
 use axum::{
-    body::Bytes,
+    body::Body,
     extract::{ConnectInfo, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -36,13 +36,36 @@ fn client_addr(cfg: &Config, headers: &HeaderMap, peer: SocketAddr) -> String {
     peer.ip().to_string()
 }
 
+/// A GraphQL document with its variables fits in far less; only file uploads
+/// (multipart) may use the whole body limit.
+pub const MAX_JSON_BYTES: usize = 1 << 20;
+
+/// HTTP 413 as a coded error that names the limit and what to do.
+pub fn payload_too_large(limit: usize, multipart: bool) -> Response {
+    let mb = limit as f64 / (1024.0 * 1024.0);
+    let msg = if multipart {
+        format!("The upload is larger than the {mb:.0} MB limit (APP_MAX_BODY_BYTES); split the file or ask the operator to raise the limit.")
+    } else {
+        format!(
+            "The request is larger than the {mb:.0} MB limit for GraphQL requests; send files as a multipart upload."
+        )
+    };
+    let body = serde_json::json!({ "errors": [ { "message": msg, "extensions": { "code": "PAYLOAD_TOO_LARGE", "limitBytes": limit } } ] });
+    (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+}
+
 pub(super) async fn graphql_handler(
     State(s): State<Server>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let multipart = content_type.as_deref().is_some_and(|c| c.starts_with("multipart/"));
+    let limit = if multipart { s.state.cfg.max_body_bytes } else { MAX_JSON_BYTES.min(s.state.cfg.max_body_bytes) };
+    let Ok(body) = axum::body::to_bytes(body, limit).await else {
+        return payload_too_large(limit, multipart);
+    };
     let request = match async_graphql::http::receive_body(
         content_type,
         futures_util::io::Cursor::new(body),

@@ -94,12 +94,22 @@ pub fn router(server: Server) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::handler))
         .layer(RequestBodyLimitLayer::new(cfg.max_body_bytes))
+        .layer(axum::middleware::map_response_with_state(cfg.max_body_bytes, coded_body_limit))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
             (StatusCode::INTERNAL_SERVER_ERROR, Json(request_error_body("INTERNAL", "Internal error."))).into_response()
         }))
         .with_state(server)
+}
+
+/// The body limit's own 413 (a declared length over the limit) as a coded error.
+async fn coded_body_limit(State(limit): State<usize>, res: Response) -> Response {
+    let json = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return graphql_handler::payload_too_large(limit, true);
+    }
+    res
 }
 
 async fn graphiql() -> Html<String> {
