@@ -63,6 +63,9 @@ pub enum Command {
         /// The ADMIN account to act as, recorded in the audit trail (default: the county's only ADMIN).
         #[arg(long = "as")]
         as_user: Option<String>,
+        /// Preview: read, apply and check the file, print what it would do, write nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// regions | poverty | appraisal | renovation
         #[arg(long)]
         kind: String,
@@ -222,9 +225,9 @@ async fn run_command(cli: Cli, cfg: Config) -> anyhow::Result<()> {
             let server = crate::http::build(cfg).await?;
             operator::issue_accounts(&server.state, as_user.as_deref(), &region, &out).await
         }
-        Command::Import { as_user, kind, file, county } => {
+        Command::Import { as_user, dry_run, kind, file, county } => {
             let server = crate::http::build(cfg).await?;
-            operator::import(&server.state, as_user.as_deref(), &county, &kind, &file).await
+            operator::import(&server.state, as_user.as_deref(), &county, &kind, &file, dry_run).await
         }
         Command::Recount => {
             use sea_orm::EntityTrait;

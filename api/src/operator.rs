@@ -113,6 +113,7 @@ pub async fn import(
     county: &str,
     kind: &str,
     file: &std::path::Path,
+    dry_run: bool,
 ) -> anyhow::Result<()> {
     let kind = match kind {
         "regions" => ReferenceSource::Regions,
@@ -125,7 +126,8 @@ pub async fn import(
     let viewer = operator(state, as_user, county).await?;
     let campaign = progress::campaign_or_latest(&state.db, &viewer, None).await.map_err(fail)?;
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let r = imports::import(&Ctx::system(viewer), state, campaign.id, kind, &name, &bytes).await.map_err(fail)?;
+    let r =
+        imports::import(&Ctx::system(viewer), state, campaign.id, kind, &name, &bytes, dry_run).await.map_err(fail)?;
     println!("{}", serde_json::to_string_pretty(&r)?);
     if !r.accepted && !r.already_imported {
         anyhow::bail!("the file was refused; nothing was changed");

@@ -10,6 +10,7 @@ mod m20261128_000003_lookback;
 mod m20261128_000004_counters;
 mod m20261128_000005_photo_evidence;
 mod m20261128_000006_webhooks;
+mod m20261201_000007_reimport;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_counters::Migration),
             Box::new(m20261128_000005_photo_evidence::Migration),
             Box::new(m20261128_000006_webhooks::Migration),
+            Box::new(m20261201_000007_reimport::Migration),
         ]
     }
 }

@@ -64,6 +64,9 @@ pub struct ImportReport {
     /// What was skipped or cleaned while reading (title and total rows, unused
     /// columns, invisible characters in names), by row and column.
     pub notices: Vec<ImportRowError>,
+    /// A preview (`dryRun: true`): the figures say what the import would do;
+    /// nothing was written.
+    pub dry_run: bool,
 }
 
 fn row_error(e: RowError) -> ImportRowError {
@@ -91,6 +94,7 @@ impl From<Report> for ImportReport {
             flagged: r.flagged.into_iter().map(|(rule, count)| RuleTally { rule, count }).collect(),
             not_on_poverty_list: r.not_on_poverty_list,
             notices: r.notices.into_iter().map(row_error).collect(),
+            dry_run: r.dry_run,
         }
     }
 }
@@ -108,6 +112,11 @@ impl ImportsMutation {
         kind: ImportKind,
         file: Upload,
         campaign_id: Option<ID>,
+        #[graphql(
+            default = false,
+            desc = "Preview only: read, apply and check the file, report what it would do, write nothing."
+        )]
+        dry_run: bool,
     ) -> async_graphql::Result<ImportReport> {
         use std::io::Read;
         let viewer = ctx.viewer()?;
@@ -122,7 +131,7 @@ impl ImportsMutation {
         let name = value.filename.clone();
         let mut bytes = Vec::new();
         value.into_read().read_to_end(&mut bytes).map_err(|e| AppError::Internal(e.into()))?;
-        let report = import(ctx.caller(), state, campaign, kind.into(), &name, &bytes).await?;
+        let report = import(ctx.caller(), state, campaign, kind.into(), &name, &bytes, dry_run).await?;
         Ok(report.into())
     }
 }

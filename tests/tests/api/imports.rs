@@ -428,3 +428,58 @@ async fn ids_stored_as_numbers_are_refused_and_change_nothing() {
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM reference_records").await, before, "nothing was written");
 }
+
+/// Issue 13: preview first (`dryRun` writes nothing), then apply; and a good
+/// file imported again after a damaging one applies again and restores.
+#[tokio::test]
+async fn preview_then_apply_and_a_good_file_repairs_a_bad_import() {
+    let app = TestApp::demo().await;
+    let admin = app.token("admin").await;
+    let campaign = new_campaign(&app, &admin, "preview").await;
+    let good = fixture("gucheng-120-utf8", "poverty-households.csv");
+    let before = app.count("SELECT COUNT(*) FROM reference_records").await;
+    let q = "mutation($kind: ImportKind!, $file: Upload!, $c: ID) {
+      importReferenceFile(kind: $kind, file: $file, campaignId: $c, dryRun: true) { accepted dryRun created flagged { rule count } } }";
+    let preview = import_with(&app, &admin, q, "POVERTY", "名单.csv", good.clone(), &campaign).await;
+    let p = &preview["data"]["importReferenceFile"];
+    assert_eq!(
+        (p["accepted"].as_bool(), p["dryRun"].as_bool(), p["created"].as_i64()),
+        (Some(true), Some(true), Some(120))
+    );
+    assert!(!p["flagged"].as_array().unwrap().is_empty(), "the findings it would open: {p}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM reference_records").await, before, "a preview writes nothing");
+
+    let r = report(&app.import(&admin, "POVERTY", "名单.csv", good.clone(), &campaign).await);
+    assert_eq!((r["accepted"].as_bool(), r["created"].as_i64()), (Some(true), Some(120)));
+    // A later file renames a head of household; the good file again restores it.
+    let renamed = text("poverty-households.csv").replace("谢明梅", "谢明");
+    let r = report(&app.import(&admin, "POVERTY", "改过的.csv", renamed.into_bytes(), &campaign).await);
+    assert_eq!(r["updated"], 1, "{r:#}");
+    let r = report(&app.import(&admin, "POVERTY", "名单.csv", good.clone(), &campaign).await);
+    assert_eq!((r["alreadyImported"].as_bool(), r["updated"].as_i64()), (Some(false), Some(1)), "{r:#}");
+    let d = app
+        .ok(Some(&admin), "query($c: ID) { households(filter: { campaignId: $c, search: \"1311260800100001\" }) { edges { node { headName } } } }", json!({ "c": campaign }))
+        .await;
+    assert_eq!(d["households"]["edges"][0]["node"]["headName"], "谢明梅", "the good file restored the name");
+    // The current list once more: nothing to do.
+    let r = report(&app.import(&admin, "POVERTY", "名单.csv", good, &campaign).await);
+    assert_eq!(r["alreadyImported"], true);
+}
+
+async fn import_with(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    kind: &str,
+    name: &str,
+    bytes: Vec<u8>,
+    campaign: &str,
+) -> Value {
+    let operations = json!({ "query": query, "variables": { "kind": kind, "file": null, "c": campaign } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.file"] }).to_string())
+        .part("0", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+    let resp = app.http.post(format!("{}/graphql", app.base)).bearer_auth(token).multipart(form).send().await.unwrap();
+    resp.json().await.unwrap()
+}

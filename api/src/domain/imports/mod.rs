@@ -31,7 +31,7 @@ use crate::{
 };
 use entity::{campaign, household, reference_import, region, ReferenceSource};
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -69,6 +69,8 @@ pub struct Report {
     /// What was skipped or cleaned while reading: title and total rows, unused
     /// columns, invisible characters in names.
     pub notices: Vec<RowError>,
+    /// A preview: the figures are what the import would do; nothing was written.
+    pub dry_run: bool,
 }
 
 impl Report {
@@ -102,6 +104,7 @@ pub async fn import(
     kind: ReferenceSource,
     file_name: &str,
     bytes: &[u8],
+    dry_run: bool,
 ) -> AppResult<Report> {
     let viewer = ctx.viewer()?;
     let (campaign, county) = authorise(state, viewer, campaign_id).await?;
@@ -109,7 +112,7 @@ pub async fn import(
     if let Some(r) = already_imported(state, campaign.id, kind, &sha).await? {
         return Ok(r);
     }
-    let mut report = Report { kind: kind.as_str().into(), file_name: file_name.into(), ..Default::default() };
+    let mut report = Report { kind: kind.as_str().into(), file_name: file_name.into(), dry_run, ..Default::default() };
     let Some((parsed, encoding)) = read_and_parse(kind, bytes, &mut report) else { return Ok(report) };
     // Everything from here on is one transaction: a refused file leaves no trace.
     let tx = Tx::begin(state, ctx.actor()?).await?;
@@ -147,8 +150,10 @@ async fn authorise(
     Ok((campaign, county))
 }
 
-/// The stored answer when this exact content was imported before, so a
-/// repeated upload changes nothing.
+/// The stored answer when this exact content is the campaign's current list
+/// of that kind (its latest import), so a repeated upload changes nothing. The
+/// same content imported before a later file changed the data is applied
+/// again: that is how a good file repairs a bad import.
 async fn already_imported(
     state: &AppState,
     campaign_id: Uuid,
@@ -158,9 +163,10 @@ async fn already_imported(
     let Some(prev) = reference_import::Entity::find()
         .filter(reference_import::Column::CampaignId.eq(campaign_id))
         .filter(reference_import::Column::Kind.eq(kind))
-        .filter(reference_import::Column::ContentSha256.eq(sha))
+        .order_by_desc(reference_import::Column::CreatedAt)
         .one(&state.db)
         .await?
+        .filter(|latest| latest.content_sha256 == sha)
     else {
         return Ok(None);
     };
@@ -245,6 +251,11 @@ async fn finish(state: &AppState, tx: Tx, job: &Job<'_>, report: &mut Report) ->
         .exec(txn)
         .await?;
     announce(&tx, job, report).await?;
+    if report.dry_run {
+        // A preview: everything was applied and checked, then rolled back.
+        drop(tx);
+        return Ok(());
+    }
     tx.moved_subtree(job.county);
     tx.commit(state).await
 }
