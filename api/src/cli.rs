@@ -106,6 +106,7 @@ pub enum CampaignCommand {
         /// 12-digit county code.
         #[arg(long)]
         county: String,
+        /// The campaign's name, e.g. "2026 住房安全核验".
         #[arg(long)]
         name: String,
         /// First day, YYYY-MM-DD, in the campaign's time zone.
@@ -114,6 +115,7 @@ pub enum CampaignCommand {
         /// Last day, YYYY-MM-DD.
         #[arg(long)]
         ends_on: chrono::NaiveDate,
+        /// IANA time zone the dates are read in.
         #[arg(long, default_value = "Asia/Shanghai")]
         time_zone: String,
         /// pilot-2020 (training, household verification, look-back review) or none.
