@@ -105,18 +105,16 @@ pub struct ImportsMutation;
 #[Object]
 impl ImportsMutation {
     /// Imports one official spreadsheet (GraphQL multipart upload; ADMIN). CSV in
-    /// UTF-8 (with or without BOM) or GB18030/GBK, or .xlsx, detected automatically.
+    /// UTF-8 (with or without BOM) or GB18030/GBK, .xlsx or .xls, detected automatically.
+    /// `dryRun: true` previews: the file is read, applied and checked, the report says
+    /// what it would do, and nothing is written.
     async fn import_reference_file(
         &self,
         ctx: &Context<'_>,
         kind: ImportKind,
         file: Upload,
         campaign_id: Option<ID>,
-        #[graphql(
-            default = false,
-            desc = "Preview only: read, apply and check the file, report what it would do, write nothing."
-        )]
-        dry_run: bool,
+        #[graphql(default = false)] dry_run: bool,
     ) -> async_graphql::Result<ImportReport> {
         use std::io::Read;
         let viewer = ctx.viewer()?;
