@@ -67,6 +67,24 @@ pub struct ImportReport {
     /// A preview (`dryRun: true`): the figures say what the import would do;
     /// nothing was written.
     pub dry_run: bool,
+    /// Fields of existing households the import changes, old → new (the first
+    /// 50; ID numbers masked).
+    pub changes: Vec<HouseholdChange>,
+    /// How many existing households the import changes.
+    pub changed_households: i32,
+    /// More than a fifth of the existing households would change: a file for
+    /// another place, or a damaged one? Check before applying.
+    pub large_change: bool,
+}
+
+/// One field of an existing household that an import changes.
+#[derive(SimpleObject)]
+pub struct HouseholdChange {
+    pub household_code: String,
+    /// The column as the office's header names it, e.g. 户主姓名.
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
 }
 
 fn row_error(e: RowError) -> ImportRowError {
@@ -95,6 +113,13 @@ impl From<Report> for ImportReport {
             not_on_poverty_list: r.not_on_poverty_list,
             notices: r.notices.into_iter().map(row_error).collect(),
             dry_run: r.dry_run,
+            changes: r
+                .changes
+                .into_iter()
+                .map(|c| HouseholdChange { household_code: c.household_code, field: c.field, old: c.old, new: c.new })
+                .collect(),
+            changed_households: r.changed_households,
+            large_change: r.large_change,
         }
     }
 }

@@ -451,8 +451,37 @@ async fn preview_then_apply_and_a_good_file_repairs_a_bad_import() {
 
     let r = report(&app.import(&admin, "POVERTY", "名单.csv", good.clone(), &campaign).await);
     assert_eq!((r["accepted"].as_bool(), r["created"].as_i64()), (Some(true), Some(120)));
-    // A later file renames a head of household; the good file again restores it.
+    // A later file renames a head of household: the preview says which field, old → new.
     let renamed = text("poverty-households.csv").replace("谢明梅", "谢明");
+    let q = "mutation($kind: ImportKind!, $file: Upload!, $c: ID) {
+      importReferenceFile(kind: $kind, file: $file, campaignId: $c, dryRun: true) {
+        changedHouseholds largeChange changes { householdCode field old new } } }";
+    let p = import_with(&app, &admin, q, "POVERTY", "改过的.csv", renamed.clone().into_bytes(), &campaign).await;
+    let p = &p["data"]["importReferenceFile"];
+    assert_eq!((p["changedHouseholds"].as_i64(), p["largeChange"].as_bool()), (Some(1), Some(false)), "{p}");
+    assert_eq!(
+        p["changes"],
+        json!([{ "householdCode": "1311260800100001", "field": "户主姓名", "old": "谢明梅", "new": "谢明" }])
+    );
+    // A file that would change every household says so before it is applied.
+    let all: String = lines("poverty-households.csv")
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                return l.clone();
+            }
+            let mut c: Vec<String> = l.split(',').map(str::to_owned).collect();
+            c[5] = "9".into();
+            c.join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let p = import_with(&app, &admin, q, "POVERTY", "全改.csv", all.into_bytes(), &campaign).await;
+    let p = &p["data"]["importReferenceFile"];
+    assert_eq!(p["changedHouseholds"].as_i64(), Some(120), "{p}");
+    assert_eq!(p["largeChange"], true);
+    assert_eq!(p["changes"].as_array().unwrap().len(), 50, "the first 50 are listed");
     let r = report(&app.import(&admin, "POVERTY", "改过的.csv", renamed.into_bytes(), &campaign).await);
     assert_eq!(r["updated"], 1, "{r:#}");
     let r = report(&app.import(&admin, "POVERTY", "名单.csv", good.clone(), &campaign).await);

@@ -163,6 +163,8 @@ async fn place_households<C: ConnectionTrait>(
     let regions = region::Entity::find().filter(region::Column::Path.starts_with(&job.county.path)).all(conn).await?;
     let townships: HashMap<&str, &region::Model> =
         regions.iter().filter(|r| r.level == RegionLevel::Township).map(|r| (r.name.as_str(), r)).collect();
+    let names: HashMap<Uuid, String> = regions.iter().map(|r| (r.id, r.name.clone())).collect();
+    let existing = households.len();
     let villages: HashMap<(Uuid, &str), &region::Model> = regions
         .iter()
         .filter(|r| r.level == RegionLevel::Village)
@@ -182,6 +184,7 @@ async fn place_households<C: ConnectionTrait>(
         let village = villages.get(&(t.id, r.village.as_deref().unwrap_or(""))).map(|v| v.id);
         match households.get(&r.code) {
             Some(h) => {
+                super::changes::note(report, h, r, (t.id, village), &names);
                 if let Some(h2) = update_household(conn, h, r, t.id, village, now).await? {
                     households.insert(r.code.clone(), h2);
                 }
@@ -193,6 +196,7 @@ async fn place_households<C: ConnectionTrait>(
             }
         }
     }
+    report.large_change = super::changes::large(report.changed_households, existing);
     if !report.errors.is_empty() {
         return Ok(());
     }

@@ -8,11 +8,13 @@
 //! keeps them as history.
 
 mod apply;
+mod changes;
 mod normalize;
 mod parse;
 mod read;
 
 pub use apply::regions as apply_regions;
+pub use changes::FieldChange;
 pub use parse::{expected_path, parse, Parsed, RefRow, RegionRow};
 pub use read::read_table;
 
@@ -71,6 +73,12 @@ pub struct Report {
     pub notices: Vec<RowError>,
     /// A preview: the figures are what the import would do; nothing was written.
     pub dry_run: bool,
+    /// Fields of existing households the import changes (the first 50).
+    pub changes: Vec<FieldChange>,
+    /// How many existing households it changes.
+    pub changed_households: i32,
+    /// More than a fifth of the existing households would change: check the file.
+    pub large_change: bool,
 }
 
 impl Report {
@@ -82,6 +90,9 @@ impl Report {
             updated: 0,
             superseded: 0,
             errors: Vec::new(),
+            changes: Vec::new(),
+            changed_households: 0,
+            large_change: false,
             ..self.clone()
         }
     }
