@@ -21,7 +21,7 @@ fn fail(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
-/// The named account, or the county's one ADMIN when none is named.
+/// The named account, or the one ADMIN covering the region when none is named.
 async fn operator(
     state: &AppState,
     as_user: Option<&str>,
@@ -142,9 +142,7 @@ pub async fn issue_accounts(
     code: &str,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
-    // A region's county is the first six digits of its code.
-    let county = format!("{}000000", &code[..6.min(code.len())]);
-    let ctx = Ctx::system(operator(state, as_user, &county).await?);
+    let ctx = Ctx::system(operator(state, as_user, code).await?);
     let region = region::Entity::find()
         .filter(region::Column::Code.eq(code))
         .one(&state.db)

@@ -5,7 +5,8 @@
 
 use crate::{
     domain::{
-        audit::{Actor, NewEvent},
+        accounts,
+        audit::{self, Actor, NewEvent},
         auth::{password, sessions::normalize_username, Principal, Scope, Viewer},
         error::{AppError, AppResult},
         imports::{self, Parsed, Report},
@@ -14,8 +15,7 @@ use crate::{
     AppState,
 };
 use entity::{account, region, ReferenceSource, RegionLevel, Role};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use uuid::Uuid;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 /// What `init` did.
 pub enum InitOutcome {
@@ -40,17 +40,6 @@ pub struct InitRequest<'a> {
     pub password: Option<&'a str>,
 }
 
-/// The system acting during `init`, before any account exists; it may place
-/// regions anywhere (its scope is the whole tree).
-fn installer() -> Viewer {
-    Viewer {
-        principal: Principal::Account { id: Uuid::nil(), username: "api-init".into() },
-        role: Role::Admin,
-        scope: Scope { region_id: Uuid::nil(), level: RegionLevel::Province, path: String::new() },
-        must_change_password: false,
-    }
-}
-
 pub async fn init(state: &AppState, req: InitRequest<'_>) -> AppResult<InitOutcome> {
     let admins: Vec<String> = account::Entity::find()
         .filter(account::Column::Role.eq(Role::Admin))
@@ -64,12 +53,7 @@ pub async fn init(state: &AppState, req: InitRequest<'_>) -> AppResult<InitOutco
     }
     let rows = region_rows(req.bytes)?;
     let county_code = pick_county(&rows, req.county_code)?;
-    let username = normalize_username(req.admin);
-    if !(3..=64).contains(&username.len())
-        || !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-    {
-        return Err(AppError::validation("admin", "Use 3 to 64 letters, digits, '.', '_' or '-'."));
-    }
+    let username = accounts::checked_username(req.admin, "admin")?;
     let (initial, generated) = match req.password {
         Some(p) => {
             password::check_policy(p, &username, None)?;
@@ -81,7 +65,7 @@ pub async fn init(state: &AppState, req: InitRequest<'_>) -> AppResult<InitOutco
     let actor = Actor { name: Some("api init".into()), role: Some("SYSTEM".into()), ..Default::default() };
     let tx = Tx::begin(state, actor).await?;
     let mut report = Report { kind: "REGIONS".into(), file_name: req.file_name.into(), ..Default::default() };
-    imports::apply_regions(tx.conn(), &installer(), &rows, &mut report).await?;
+    imports::apply_regions(tx.conn(), "", &rows, &mut report).await?;
     if !report.errors.is_empty() {
         return Err(refused(&report));
     }
@@ -91,7 +75,7 @@ pub async fn init(state: &AppState, req: InitRequest<'_>) -> AppResult<InitOutco
         .await?
         .ok_or_else(|| AppError::validation("county", format!("{county_code} is not in the region list.")))?;
     let admin = insert_admin(&tx, &county, username, hash).await?;
-    record(&tx, &county, &admin, &report).await?;
+    record(&tx, &county, &report).await?;
     tx.commit(state).await?;
     Ok(InitOutcome::Done { county, regions: report, admin, generated_password: generated.then_some(initial) })
 }
@@ -136,26 +120,11 @@ fn pick_county(rows: &[imports::RegionRow], wanted: Option<&str>) -> AppResult<S
 }
 
 async fn insert_admin(tx: &Tx, county: &region::Model, username: String, hash: String) -> AppResult<account::Model> {
-    let now = crate::domain::audit::now();
-    let model = account::Model {
-        id: Uuid::new_v4(),
-        display_name: format!("{}住建局管理员", county.name),
-        username,
-        phone: None,
-        role: Role::Admin,
-        region_id: county.id,
-        password_hash: hash,
-        must_change_password: true,
-        disabled: false,
-        password_changed_at: None,
-        last_sign_in_at: None,
-        created_at: now,
-        updated_at: now,
-    };
-    Ok(account::ActiveModel::from(model).insert(tx.conn()).await?)
+    let name = format!("{}住建局管理员", county.name);
+    accounts::insert_issued(tx, accounts::fresh(username, name, Role::Admin, county.id, hash, audit::now())).await
 }
 
-async fn record(tx: &Tx, county: &region::Model, admin: &account::Model, report: &Report) -> AppResult<()> {
+async fn record(tx: &Tx, county: &region::Model, report: &Report) -> AppResult<()> {
     tx.audit(NewEvent {
         action: "REGIONS_LOADED",
         entity_type: "Region",
@@ -163,15 +132,6 @@ async fn record(tx: &Tx, county: &region::Model, admin: &account::Model, report:
         region_id: Some(county.id),
         after: Some(serde_json::json!({ "file": report.file_name, "created": report.created,
             "updated": report.updated, "unchanged": report.unchanged })),
-        ..Default::default()
-    })
-    .await?;
-    tx.audit(NewEvent {
-        action: "ACCOUNT_ISSUED",
-        entity_type: "Account",
-        entity_id: Some(admin.id),
-        region_id: Some(county.id),
-        after: Some(serde_json::json!({ "username": admin.username, "role": admin.role.as_str() })),
         ..Default::default()
     })
     .await?;
@@ -196,17 +156,27 @@ pub async fn viewer_of(db: &DatabaseConnection, username: &str) -> AppResult<Vie
     })
 }
 
-/// The account the command line acts as when none is named: the county's
-/// one enabled ADMIN; with none or several, the caller must name one.
-pub async fn default_operator(db: &DatabaseConnection, county_code: &str) -> AppResult<String> {
-    let county =
-        region::Entity::find().filter(region::Column::Code.eq(county_code)).one(db).await?.ok_or_else(|| {
-            AppError::validation("county", format!("No region with code {county_code}; run `api init` first."))
+/// The account the command line acts as when none is named: the one enabled
+/// ADMIN whose region covers the region with `code` (its county, or above);
+/// with none or several, the caller must name one.
+pub async fn default_operator(db: &DatabaseConnection, code: &str) -> AppResult<String> {
+    let target =
+        region::Entity::find().filter(region::Column::Code.eq(code)).one(db).await?.ok_or_else(|| {
+            AppError::validation("county", format!("No region with code {code}; run `api init` first."))
         })?;
+    // The region and its ancestors: an ADMIN of any of them covers it.
+    let above = crate::domain::regions::ancestor_paths(&target.path);
+    let covering: Vec<uuid::Uuid> = region::Entity::find()
+        .filter(region::Column::Path.is_in(above))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     let admins: Vec<String> = account::Entity::find()
-        .filter(account::Column::RegionId.eq(county.id))
         .filter(account::Column::Role.eq(Role::Admin))
         .filter(account::Column::Disabled.eq(false))
+        .filter(account::Column::RegionId.is_in(covering))
         .all(db)
         .await?
         .into_iter()
@@ -214,12 +184,14 @@ pub async fn default_operator(db: &DatabaseConnection, county_code: &str) -> App
         .collect();
     match admins.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(AppError::validation("as", format!("{} has no ADMIN account; run `api init` first.", county.name))),
+        [] => {
+            Err(AppError::validation("as", format!("No ADMIN account covers {}; run `api init` first.", target.name)))
+        }
         many => Err(AppError::validation(
             "as",
             format!(
-                "Name the account to act as with --as USERNAME (ADMIN accounts of {}: {}).",
-                county.name,
+                "Name the account to act as with --as USERNAME (ADMIN accounts for {}: {}).",
+                target.name,
                 many.join(", ")
             ),
         )),

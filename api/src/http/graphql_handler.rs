@@ -19,7 +19,13 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use std::{net::SocketAddr, sync::atomic::Ordering};
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
 
 fn client_addr(cfg: &Config, headers: &HeaderMap, peer: SocketAddr) -> String {
     if cfg.trust_forwarded_for {
@@ -39,6 +45,24 @@ fn client_addr(cfg: &Config, headers: &HeaderMap, peer: SocketAddr) -> String {
 /// A GraphQL document with its variables fits in far less; only file uploads
 /// (multipart) may use the whole body limit.
 pub const MAX_JSON_BYTES: usize = 1 << 20;
+
+/// The body as a reader that fails once more than `limit` bytes arrived,
+/// setting `over`, so the caller can answer 413 rather than a parse error.
+fn limited_reader(body: Body, limit: usize, over: Arc<AtomicBool>) -> impl futures_util::AsyncRead + Send + Unpin {
+    use futures_util::{StreamExt, TryStreamExt};
+    let mut seen = 0usize;
+    body.into_data_stream()
+        .map(move |chunk| {
+            let chunk = chunk.map_err(std::io::Error::other)?;
+            seen += chunk.len();
+            if seen > limit {
+                over.store(true, Ordering::Relaxed);
+                return Err(std::io::Error::other("the request body is over the limit"));
+            }
+            Ok(chunk)
+        })
+        .into_async_read()
+}
 
 /// HTTP 413 as a coded error that names the limit and what to do.
 pub fn payload_too_large(limit: usize, multipart: bool) -> Response {
@@ -63,17 +87,18 @@ pub(super) async fn graphql_handler(
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let multipart = content_type.as_deref().is_some_and(|c| c.starts_with("multipart/"));
     let limit = if multipart { s.state.cfg.max_body_bytes } else { MAX_JSON_BYTES.min(s.state.cfg.max_body_bytes) };
-    let Ok(body) = axum::body::to_bytes(body, limit).await else {
-        return payload_too_large(limit, multipart);
-    };
+    // Streamed, not buffered: multipart files go to temporary files as they
+    // arrive, so a 32 MB upload is not held in memory by the handler.
+    let over = Arc::new(AtomicBool::new(false));
     let request = match async_graphql::http::receive_body(
         content_type,
-        futures_util::io::Cursor::new(body),
+        limited_reader(body, limit, over.clone()),
         MultipartOptions::default().max_file_size(s.state.cfg.max_body_bytes),
     )
     .await
     {
         Ok(r) => r,
+        Err(_) if over.load(Ordering::Relaxed) => return payload_too_large(limit, multipart),
         Err(e) => {
             let msg = format!("The request is not a GraphQL request: {e}");
             return (StatusCode::BAD_REQUEST, Json(request_error_body("VALIDATION", &msg))).into_response();

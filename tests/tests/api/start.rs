@@ -81,6 +81,14 @@ async fn a_county_starts_from_nothing_and_reaches_its_first_submission() {
         .map(|e| e["node"]["actorName"].as_str().unwrap())
         .collect();
     assert_eq!(actors, ["chief", "chief", "chief"], "every import is recorded as the account that made it");
+    // Without --as the command line acts as the one ADMIN covering the region (here, a township).
+    let sheet = app.data_dir.join("sheet.html").display().to_string();
+    let (ok, out) = api(&app, &["issue-accounts", "--region", "131126100000", "--out", &sheet], &[]);
+    assert!(ok && out.contains("Issued"), "{out}");
+    let issued = app
+        .ok(Some(&admin), "{ auditEvents(action: \"ACCOUNT_ISSUED\") { edges { node { actorName } } } }", json!({}))
+        .await;
+    assert!(issued["auditEvents"]["edges"].as_array().unwrap().iter().any(|e| e["node"]["actorName"] == "chief"));
 
     submit_first_verification(&app, &admin).await;
     // The same template through the API, for next year's campaign.

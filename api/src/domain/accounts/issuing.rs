@@ -149,22 +149,22 @@ async fn write_accounts(
         .map(|a| (a.username.clone(), a))
         .collect();
     for (e, hash) in entries.iter_mut().zip(hashes) {
-        let (id, action) = if let Some(a) = existing.get(&e.username) {
+        if let Some(a) = existing.get(&e.username) {
             e.reset = true;
             reset_post_account(txn, a, hash, now).await?;
-            (a.id, "ACCOUNT_RESET")
+            tx.audit(NewEvent {
+                action: "ACCOUNT_RESET",
+                entity_type: "Account",
+                entity_id: Some(a.id),
+                region_id: Some(e.region.id),
+                after: Some(serde_json::json!({ "username": e.username, "role": e.role.as_str() })),
+                ..Default::default()
+            })
+            .await?;
         } else {
-            (insert_post_account(txn, e, hash, now).await?, "ACCOUNT_ISSUED")
-        };
-        tx.audit(NewEvent {
-            action,
-            entity_type: "Account",
-            entity_id: Some(id),
-            region_id: Some(e.region.id),
-            after: Some(serde_json::json!({ "username": e.username, "role": e.role.as_str() })),
-            ..Default::default()
-        })
-        .await?;
+            let model = super::fresh(e.username.clone(), post_display_name(&e.region), e.role, e.region.id, hash, now);
+            super::insert_issued(tx, model).await?;
+        }
     }
     Ok(())
 }
@@ -184,34 +184,6 @@ async fn reset_post_account(
     am.update(txn).await?;
     revoke_all_sessions(txn, a.id).await?;
     Ok(())
-}
-
-/// A first issue: the post's account, which must change its password at first sign-in.
-async fn insert_post_account(
-    txn: &DatabaseTransaction,
-    e: &IssuedEntry,
-    hash: String,
-    now: DateTime<Utc>,
-) -> AppResult<Uuid> {
-    let id = Uuid::new_v4();
-    account::ActiveModel {
-        id: Set(id),
-        username: Set(e.username.clone()),
-        display_name: Set(post_display_name(&e.region)),
-        phone: Set(None),
-        role: Set(e.role),
-        region_id: Set(e.region.id),
-        password_hash: Set(hash),
-        must_change_password: Set(true),
-        disabled: Set(false),
-        password_changed_at: Set(None),
-        last_sign_in_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
-    Ok(id)
 }
 
 /// A printable page: one card per account with region, username, initial password and QR code.

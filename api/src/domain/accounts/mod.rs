@@ -34,6 +34,58 @@ fn level_for(role: entity::Role) -> RegionLevel {
     }
 }
 
+/// A username as stored: trimmed and lower case, 3 to 64 letters, digits, '.', '_' or '-'.
+pub(crate) fn checked_username(raw: &str, field: &str) -> AppResult<String> {
+    let username = normalize_username(raw);
+    if !(3..=64).contains(&username.len())
+        || !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        return Err(AppError::validation(field, "Use 3 to 64 letters, digits, '.', '_' or '-'."));
+    }
+    Ok(username)
+}
+
+/// A new account that must change its initial password at first sign-in.
+pub(crate) fn fresh(
+    username: String,
+    display_name: String,
+    role: entity::Role,
+    region_id: Uuid,
+    password_hash: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> account::Model {
+    account::Model {
+        id: Uuid::new_v4(),
+        username,
+        display_name,
+        phone: None,
+        role,
+        region_id,
+        password_hash,
+        must_change_password: true,
+        disabled: false,
+        password_changed_at: None,
+        last_sign_in_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Inserts a new account and records ACCOUNT_ISSUED, in the write's transaction.
+pub(crate) async fn insert_issued(tx: &Tx, model: account::Model) -> AppResult<account::Model> {
+    let model = account::ActiveModel::from(model).insert(tx.conn()).await?;
+    tx.audit(NewEvent {
+        action: "ACCOUNT_ISSUED",
+        entity_type: "Account",
+        entity_id: Some(model.id),
+        region_id: Some(model.region_id),
+        after: Some(serde_json::json!({ "username": model.username, "role": model.role.as_str() })),
+        ..Default::default()
+    })
+    .await?;
+    Ok(model)
+}
+
 pub struct NewAccount {
     pub username: String,
     pub display_name: String,
@@ -51,12 +103,7 @@ pub async fn create_account(
 ) -> AppResult<(account::Model, region::Model, String)> {
     let viewer = ctx.viewer()?;
     viewer.require_role(&[entity::Role::Admin], "create accounts")?;
-    let username = normalize_username(&new.username);
-    if !(3..=64).contains(&username.len())
-        || !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-    {
-        return Err(AppError::validation("username", "Use 3 to 64 letters, digits, '.', '_' or '-'."));
-    }
+    let username = checked_username(&new.username, "username")?;
     let display_name = new.display_name.trim().to_owned();
     if display_name.is_empty() || display_name.chars().count() > 100 {
         return Err(AppError::validation("displayName", "Give a display name of 1 to 100 characters."));
@@ -80,36 +127,13 @@ pub async fn create_account(
     let password = initial_password();
     let hash = password::hash(password.clone()).await?;
     let now = audit::now();
-    let model = account::Model {
-        id: Uuid::new_v4(),
-        username,
-        display_name,
-        phone: new.phone,
-        role: new.role,
-        region_id: region.id,
-        password_hash: hash,
-        must_change_password: true,
-        disabled: false,
-        password_changed_at: None,
-        last_sign_in_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut model = fresh(username, display_name, new.role, region.id, hash, now);
+    model.phone = new.phone;
     let tx = Tx::begin(state, ctx.actor()?).await?;
-    let txn = tx.conn();
-    if account::Entity::find().filter(account::Column::Username.eq(&model.username)).one(txn).await?.is_some() {
+    if account::Entity::find().filter(account::Column::Username.eq(&model.username)).one(tx.conn()).await?.is_some() {
         return Err(AppError::Conflict(format!("The username '{}' is taken.", model.username)));
     }
-    account::ActiveModel::from(model.clone()).insert(txn).await?;
-    tx.audit(NewEvent {
-        action: "ACCOUNT_ISSUED",
-        entity_type: "Account",
-        entity_id: Some(model.id),
-        region_id: Some(region.id),
-        after: Some(serde_json::json!({ "username": model.username, "role": model.role.as_str() })),
-        ..Default::default()
-    })
-    .await?;
+    let model = insert_issued(&tx, model).await?;
     tx.commit(state).await?;
     Ok((model, region, password))
 }

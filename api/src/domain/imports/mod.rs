@@ -130,7 +130,7 @@ pub async fn import(
     let job = Job { campaign: &campaign, county: &county, kind, import_id: Uuid::new_v4(), file_name };
     record(&tx, ctx, viewer, &job, sha, encoding, report.rows).await?;
     match parsed {
-        Parsed::Regions(rows) => apply::regions(tx.conn(), viewer, &rows, &mut report).await?,
+        Parsed::Regions(rows) => apply::regions(tx.conn(), &viewer.scope.path, &rows, &mut report).await?,
         Parsed::References(rows) => apply::references(tx.conn(), &job, &rows, &mut report).await?,
     }
     if !report.errors.is_empty() {
