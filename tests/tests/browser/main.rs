@@ -252,6 +252,17 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
     b.shot("admin-import-report-desktop").await;
     assert_eq!(app.count("SELECT COUNT(*) FROM reference_records").await, before, "nothing imported");
 
+    // A good file: the screen previews first (nothing written), then applies on request.
+    let good = env.file("housing-appraisals.csv", &tests::fixture("gucheng-120-utf8", "housing-appraisals.csv"));
+    b.upload("#import-file", &good).await;
+    b.click("#import-upload").await;
+    b.wait_for("#import-report[data-dry-run='true']").await;
+    b.shot("admin-import-preview-desktop").await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM reference_records").await, before, "a preview writes nothing");
+    b.click("#import-apply").await;
+    b.wait_for("#import-report[data-dry-run='false']").await;
+    assert!(app.count("SELECT COUNT(*) FROM reference_records").await > before, "applied after the preview");
+
     // An API token: shown once, works, then revoked from the list.
     b.click("#tab-tokens").await;
     b.fill("#token-name", "扶贫办大屏").await;

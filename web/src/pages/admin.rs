@@ -57,36 +57,49 @@ fn region_select(value: RwSignal<String>) -> impl IntoView {
     }
 }
 
+/// Sends the chosen file: a preview (`dry_run`) first, then the same file applied.
+fn send(
+    file_ref: NodeRef<leptos::html::Input>,
+    kind: ImportKind,
+    dry_run: bool,
+    busy: RwSignal<bool>,
+    report: RwSignal<Option<ImportResult>>,
+) {
+    let Some(file) = file_ref.get().and_then(|i| i.files()).and_then(|f| f.get(0)) else { return };
+    busy.set(true);
+    leptos::task::spawn_local(async move {
+        let vars = imp::Variables { kind, file: serde_json::Value::Null, dry_run };
+        let r = gql::call_multipart::<gql::ImportReferenceFile>(vars, "file", &file).await;
+        report.set(Some(r.map(|d| d.import_reference_file)));
+        busy.set(false);
+    });
+}
+
+type ImportResult = Result<imp::ImportReferenceFileImportReferenceFile, ApiError>;
+
 #[component]
 fn Import() -> impl IntoView {
     let kind = RwSignal::new(ImportKind::POVERTY);
     let busy = RwSignal::new(false);
-    let report = RwSignal::new(None::<Result<imp::ImportReferenceFileImportReferenceFile, ApiError>>);
+    let report = RwSignal::new(None::<ImportResult>);
     let file_ref = NodeRef::<leptos::html::Input>::new();
-    let upload = move |_| {
-        let Some(input) = file_ref.get() else { return };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
-        let kind = kind.get_untracked();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let vars = imp::Variables { kind, file: serde_json::Value::Null };
-            let r = gql::call_multipart::<gql::ImportReferenceFile>(vars, "file", &file).await;
-            report.set(Some(r.map(|d| d.import_reference_file)));
-            busy.set(false);
-        });
-    };
+    // The screen always previews first; applying is offered for an accepted preview.
+    let previewed = move || matches!(report.get(), Some(Ok(r)) if r.dry_run && r.accepted);
     view! {
         <div class="card">
             <h3>{move || t("import")}</h3>
             <label>{move || t("import_kind")}
-                <select id="import-kind" on:change=move |ev| kind.set(ImportKind::parse(&event_target_value(&ev)).unwrap_or(ImportKind::POVERTY))>
+                <select id="import-kind" on:change=move |ev| { kind.set(ImportKind::parse(&event_target_value(&ev)).unwrap_or(ImportKind::POVERTY)); report.set(None) }>
                     {[ImportKind::POVERTY, ImportKind::APPRAISAL, ImportKind::RENOVATION, ImportKind::REGIONS].into_iter().map(|k| view! { <option value=k.as_str()>{move || label(k)}</option> }).collect_view()}
                 </select>
             </label>
             <label>{move || t("choose_file")}
-                <input type="file" id="import-file" accept=".csv,.xlsx,text/csv" node_ref=file_ref />
+                <input type="file" id="import-file" accept=".csv,.xlsx,.xls,text/csv" node_ref=file_ref on:change=move |_| report.set(None) />
             </label>
-            <button id="import-upload" disabled=move || busy.get() on:click=upload>{move || t("upload")}</button>
+            <button id="import-upload" disabled=move || busy.get() on:click=move |_| send(file_ref, kind.get_untracked(), true, busy, report)>{move || t("upload")}</button>
+            <Show when=previewed>
+                <button id="import-apply" class="primary" disabled=move || busy.get() on:click=move |_| send(file_ref, kind.get_untracked(), false, busy, report)>{move || t("import_apply")}</button>
+            </Show>
             <Show when=move || busy.get()><progress aria-label=move || t("upload")></progress></Show>
             <Outcome>{move || report.get().map(|r| show(r, import_report))}</Outcome>
         </div>
@@ -94,19 +107,39 @@ fn Import() -> impl IntoView {
 }
 
 fn import_report(r: imp::ImportReferenceFileImportReferenceFile) -> impl IntoView {
+    let badge = match (r.accepted, r.dry_run) {
+        (false, _) => ("badge err", t("import_refused")),
+        (true, true) => ("badge", t("import_preview")),
+        (true, false) => ("badge ok", t("import_ok")),
+    };
     view! {
-        <div id="import-report">
-            <p class=if r.accepted { "badge ok" } else { "badge err" }>{if r.accepted { t("import_ok") } else { t("import_refused") }}</p>
+        <div id="import-report" data-dry-run=r.dry_run.to_string()>
+            <p class=badge.0>{badge.1}</p>
+            {r.large_change.then(|| view! { <p id="import-large" class="badge err">{t("import_large")}</p> })}
             <p class="muted">{r.file_name.clone()}" · "{r.encoding.clone()}" · "{t("rows")}" "{r.rows}" · "{t("created")}" "{r.created}" · "{t("updated")}" "{r.updated}" · "{t("unchanged")}" "{r.unchanged}</p>
-            {(!r.errors.is_empty()).then(|| view! {
-                <div class="scroll"><table id="import-errors">
-                    <thead><tr><th>{t("row")}</th><th>{t("column")}</th><th>{t("reason")}</th></tr></thead>
-                    <tbody>{r.errors.iter().map(|e| view! { <tr><td>{e.row}</td><td>{e.column.clone()}</td><td>{e.reason.clone()}</td></tr> }).collect_view()}</tbody>
+            {row_table("import-errors", t("reason"), r.errors.iter().map(|e| (e.row, e.column.clone(), e.reason.clone())).collect())}
+            {(!r.changes.is_empty()).then(|| view! {
+                <h4>{t("import_changes")}" ("{r.changed_households}")"</h4>
+                <div class="scroll"><table id="import-changes">
+                    <thead><tr><th>{t("household_code")}</th><th>{t("field")}</th><th>{t("old_value")}</th><th>{t("new_value")}</th></tr></thead>
+                    <tbody>{r.changes.iter().map(|c| view! { <tr><td>{c.household_code.clone()}</td><td>{c.field.clone()}</td><td>{c.old.clone()}</td><td>{c.new.clone()}</td></tr> }).collect_view()}</tbody>
                 </table></div>
             })}
+            {(!r.notices.is_empty()).then(|| view! { <h4>{t("import_notices")}</h4> })}
+            {row_table("import-notices", t("import_notices"), r.notices.iter().map(|e| (e.row, e.column.clone(), e.reason.clone())).collect())}
             <ul class="legend">{r.flagged.iter().map(|f| view! { <li>{f.rule.clone()}" "{f.count}</li> }).collect_view()}</ul>
         </div>
     }
+}
+
+/// Rows of a spreadsheet named by Excel's row number and the column's header.
+fn row_table(id: &'static str, what: &'static str, rows: Vec<(i64, Option<String>, String)>) -> impl IntoView {
+    (!rows.is_empty()).then(|| view! {
+        <div class="scroll"><table id=id>
+            <thead><tr><th>{t("row")}</th><th>{t("column")}</th><th>{what}</th></tr></thead>
+            <tbody>{rows.into_iter().map(|(row, column, reason)| view! { <tr><td>{row}</td><td>{column}</td><td>{reason}</td></tr> }).collect_view()}</tbody>
+        </table></div>
+    })
 }
 
 fn open_html(html: &str) {
