@@ -72,21 +72,11 @@ impl Tx {
         Ok(e)
     }
 
-    /// Notes that events were appended by a helper that writes them itself.
-    pub fn audited_by_helper(&self) {
-        self.audited.store(true, Ordering::Relaxed);
-    }
-
     /// Remembers a household's figures now; commit applies the difference.
     pub async fn track(&self, campaign_id: Uuid, household_id: Uuid) -> AppResult<()> {
         let t = counters::track(&self.txn, campaign_id, household_id).await?;
         self.trackers.lock().unwrap_or_else(|e| e.into_inner()).push(t);
         Ok(())
-    }
-
-    /// Regions whose figures a bulk change moved (told to live boards on commit).
-    pub fn moved(&self, regions: impl IntoIterator<Item = Uuid>) {
-        self.moved.lock().unwrap_or_else(|e| e.into_inner()).extend(regions);
     }
 
     /// A region whose whole subtree moved (a bulk import or recount); its

@@ -109,7 +109,6 @@ fn row(
         Cell::Text(time(v.and_then(|v| v.approved_at))),
         Cell::Num(rules.len() as f64),
         Cell::Text(rules.join("、")),
-        // The record's link carries the API's global ID (`Household:<uuid>`).
-        Cell::Text(format!("{web}/households/Household:{}", h.id)),
+        Cell::Text(format!("{web}/households/{}", crate::domain::global_id("Household", h.id))),
     ]
 }

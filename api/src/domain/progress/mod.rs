@@ -6,4 +6,4 @@ mod templates;
 
 pub use board::*;
 pub use campaigns::*;
-pub use templates::{pilot_2020, CampaignTemplate, MilestoneSpec};
+pub use templates::CampaignTemplate;

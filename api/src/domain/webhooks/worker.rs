@@ -164,7 +164,7 @@ async fn milestone_events(state: &AppState) -> anyhow::Result<()> {
                     progress::MilestoneState::Missed => WebhookEvent::MilestoneMissed,
                     _ => continue,
                 };
-                let data = json!({ "milestoneId": format!("Milestone:{}", m.id), "title": m.title, "kind": m.kind,
+                let data = json!({ "milestoneId": crate::domain::global_id("Milestone", m.id), "title": m.title, "kind": m.kind,
                     "endsAt": m.ends_at, "actualPercent": actual, "campaign": c.name });
                 // Keyed by the milestone's end, so an extended window that slips again is told again.
                 let key = format!("milestone:{}:{}:{}", m.id, event.name(), m.ends_at.timestamp());
