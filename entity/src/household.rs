@@ -26,6 +26,8 @@ pub struct Model {
     pub expected_path: Option<SafetyPath>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The import whose poverty list first placed the household (none for the demo).
+    pub created_by_import: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

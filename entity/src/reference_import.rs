@@ -17,6 +17,8 @@ pub struct Model {
     pub report: Json,
     pub imported_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// When the import was undone (its rows withdrawn and the rows it superseded restored).
+    pub undone_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

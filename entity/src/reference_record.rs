@@ -34,6 +34,8 @@ pub struct Model {
     pub source_file: String,
     pub row_number: i32,
     pub current: bool,
+    /// The import that superseded this row (so undoing it makes the row current again).
+    pub superseded_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
 }
 

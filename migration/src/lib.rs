@@ -11,6 +11,7 @@ mod m20261128_000004_counters;
 mod m20261128_000005_photo_evidence;
 mod m20261128_000006_webhooks;
 mod m20261201_000007_reimport;
+mod m20261201_000008_import_undo;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_photo_evidence::Migration),
             Box::new(m20261128_000006_webhooks::Migration),
             Box::new(m20261201_000007_reimport::Migration),
+            Box::new(m20261201_000008_import_undo::Migration),
         ]
     }
 }

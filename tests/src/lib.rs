@@ -180,10 +180,18 @@ impl TestApp {
 
     /// Posts a GraphQL document; returns the whole response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.gql_in(None, token, query, variables).await
+    }
+
+    /// The same, asking for messages in `lang` (an `Accept-Language` value).
+    pub async fn gql_in(&self, lang: Option<&str>, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut req = self.http.post(format!("{}/graphql", self.base)).json(&json!({
             "query": query,
             "variables": variables,
         }));
+        if let Some(l) = lang {
+            req = req.header("accept-language", l);
+        }
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -312,8 +320,33 @@ impl TestApp {
         self.import_as(Some(token), kind, name, bytes, Some(campaign)).await
     }
 
+    /// The same, asking for the report's reasons in `lang` (an `Accept-Language` value).
+    pub async fn import_in(
+        &self,
+        lang: &str,
+        token: &str,
+        kind: &str,
+        name: &str,
+        bytes: Vec<u8>,
+        campaign: &str,
+    ) -> Value {
+        self.upload(Some(lang), Some(token), kind, name, bytes, Some(campaign)).await
+    }
+
     pub async fn import_as(
         &self,
+        token: Option<&str>,
+        kind: &str,
+        name: &str,
+        bytes: Vec<u8>,
+        campaign: Option<&str>,
+    ) -> Value {
+        self.upload(None, token, kind, name, bytes, campaign).await
+    }
+
+    async fn upload(
+        &self,
+        lang: Option<&str>,
         token: Option<&str>,
         kind: &str,
         name: &str,
@@ -329,6 +362,9 @@ impl TestApp {
             .text("map", json!({ "0": ["variables.file"] }).to_string())
             .part("0", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
         let mut req = self.http.post(format!("{}/graphql", self.base)).multipart(form);
+        if let Some(l) = lang {
+            req = req.header("accept-language", l);
+        }
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -350,7 +386,7 @@ impl TestApp {
 pub const IMPORT: &str = "mutation($kind: ImportKind!, $file: Upload!, $c: ID) {
   importReferenceFile(kind: $kind, file: $file, campaignId: $c) {
     kind encoding rows accepted alreadyImported created updated unchanged superseded
-    errors { row column reason } flagged { rule count } notOnPovertyList notices { row column reason } } }";
+    importId errors { row column reason code } flagged { rule count } notOnPovertyList notices { row column reason code } } }";
 
 /// The repository's copy of the sample spreadsheets.
 pub fn fixture(set: &str, file: &str) -> Vec<u8> {

@@ -316,6 +316,7 @@ impl HouseholdRows {
             expected_path: Set(Some(path)),
             created_at: Set(self.now),
             updated_at: Set(self.now),
+            created_by_import: Set(None),
         });
         let h = Head { id: hid, code, name: head, id_number };
         self.add_poverty(rng, &h, v, size, phone);
@@ -367,6 +368,7 @@ impl HouseholdRows {
             source_file: Set(format!("demo/{}", FILES[file])),
             row_number: Set(row_number),
             current: Set(true),
+            superseded_by: Set(None),
             created_at: Set(self.now),
         }
     }

@@ -5,6 +5,7 @@
 use crate::domain::{
     audit::Actor,
     auth::Viewer,
+    error::msg,
     error::{AppError, AppResult},
 };
 use chrono::{DateTime, Utc};
@@ -15,6 +16,21 @@ pub enum Lang {
     #[default]
     Zh,
     En,
+}
+
+impl Lang {
+    /// English when the first language asked for is English; zh-CN otherwise.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let english = header.is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"));
+        if english {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+    pub fn english(self) -> bool {
+        self == Lang::En
+    }
 }
 
 /// Where "now" comes from: the system clock, or a fixed instant (tests, replays).
@@ -60,8 +76,8 @@ impl Ctx {
     pub fn viewer_pending_password(&self) -> AppResult<&Viewer> {
         self.viewer.as_ref().ok_or_else(|| {
             AppError::Unauthenticated(match &self.token_error {
-                Some(e) => format!("The access token was refused ({e}); refresh it or sign in again."),
-                None => "Sign in first: send `Authorization: Bearer <token>`.".into(),
+                Some(e) => msg!(TOKEN_REFUSED, detail = e),
+                None => msg!(SIGN_IN_FIRST),
             })
         })
     }

@@ -1,26 +1,90 @@
 //! The one error type of the service layer. Each variant has a stable code;
-//! `graphql::error` maps it to `extensions.code` in one place.
+//! `graphql::error` maps it to `extensions.code` in one place. Every message
+//! a person reads is a key of the shared catalogue (`messages`) with its
+//! arguments, rendered in the caller's language only when it is sent.
+
+pub use messages::key;
+
+/// A catalogue message: its key and the values of its placeholders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Msg {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, Arg)>,
+}
+
+/// A placeholder's value: text as given, or another catalogue entry (a
+/// thing's name) rendered in the same language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arg {
+    Text(String),
+    Key(&'static str),
+}
+
+impl Msg {
+    pub fn new(key: &'static str) -> Self {
+        Self { key, args: Vec::new() }
+    }
+    pub fn arg(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.args.push((name, Arg::Text(value.to_string())));
+        self
+    }
+    /// A placeholder filled by another catalogue entry, e.g. the name of a thing.
+    pub fn arg_key(mut self, name: &'static str, key: &'static str) -> Self {
+        self.args.push((name, Arg::Key(key)));
+        self
+    }
+    /// The placeholders' values in one language.
+    pub fn args(&self, english: bool) -> Vec<(&'static str, String)> {
+        let one = |a: &Arg| match a {
+            Arg::Text(t) => t.clone(),
+            Arg::Key(k) => messages::template(k, english).unwrap_or(k).to_owned(),
+        };
+        self.args.iter().map(|(n, a)| (*n, one(a))).collect()
+    }
+    /// The text in zh-CN, or in English when `english`.
+    pub fn render(&self, english: bool) -> String {
+        let args = self.args(english);
+        let pairs = args.iter().map(|(n, v)| (*n, v.as_str()));
+        messages::render(self.key, pairs, english).unwrap_or_else(|| self.key.to_owned())
+    }
+}
+
+/// zh-CN, the default language; `render(true)` gives English.
+impl std::fmt::Display for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+/// `msg!(KEY, name = value, …)`: a catalogue message; an unknown key does not compile.
+#[macro_export]
+macro_rules! msg {
+    ($key:ident $(, $name:ident = $value:expr)* $(,)?) => {
+        $crate::domain::error::Msg::new(::messages::key::$key)$(.arg(stringify!($name), $value))*
+    };
+}
+pub use crate::msg;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
-    Unauthenticated(String),
-    #[error("This account must change its initial password before doing anything else.")]
+    Unauthenticated(Msg),
+    #[error("{}", msg!(PASSWORD_CHANGE_REQUIRED))]
     PasswordChangeRequired,
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Msg),
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Msg),
     #[error("{message}")]
-    Validation { message: String, field: Option<String> },
+    Validation { message: Msg, field: Option<String> },
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Msg),
     #[error("{message}")]
-    InvalidTransition { message: String, current: String },
+    InvalidTransition { message: Msg, current: String },
     /// A step refused because checks found open problems (code VALIDATION, `extensions.rules`).
     #[error("{message}")]
-    Blocked { message: String, rules: Vec<String> },
-    #[error("Too many attempts; try again in {retry_after_secs} seconds.")]
+    Blocked { message: Msg, rules: Vec<String> },
+    #[error("{}", msg!(RATE_LIMITED, seconds = retry_after_secs))]
     RateLimited { retry_after_secs: i64 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -29,14 +93,15 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation { message: message.into(), field: Some(field.into()) }
+    pub fn validation(field: &str, message: Msg) -> Self {
+        Self::Validation { message, field: Some(field.into()) }
     }
-    pub fn not_found(what: &str) -> Self {
-        Self::NotFound(format!("No {what} with that ID exists, or it is outside your region."))
+    /// Nothing with that ID that the viewer may see; `what` is a catalogue key naming the thing.
+    pub fn not_found(what: &'static str) -> Self {
+        Self::NotFound(msg!(NOT_FOUND).arg_key("what", what))
     }
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::Forbidden(message.into())
+    pub fn forbidden(message: Msg) -> Self {
+        Self::Forbidden(message)
     }
 
     pub fn code(&self) -> &'static str {
@@ -52,19 +117,34 @@ impl AppError {
             Self::Internal(_) => "INTERNAL",
         }
     }
+
+    /// The catalogue message a person reads, when the error has one (not for internal errors).
+    pub fn msg(&self) -> Option<Msg> {
+        Some(match self {
+            Self::Unauthenticated(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Conflict(m) => m.clone(),
+            Self::Validation { message, .. }
+            | Self::InvalidTransition { message, .. }
+            | Self::Blocked { message, .. } => message.clone(),
+            Self::PasswordChangeRequired => msg!(PASSWORD_CHANGE_REQUIRED),
+            Self::RateLimited { retry_after_secs } => msg!(RATE_LIMITED, seconds = retry_after_secs),
+            Self::Internal(_) => return None,
+        })
+    }
+
+    /// The message in one language; internal details are never shown.
+    pub fn message(&self, english: bool) -> String {
+        self.msg().unwrap_or_else(|| msg!(INTERNAL)).render(english)
+    }
 }
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
         // Constraint violations are the caller's business; everything else is ours.
         match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                Self::Conflict("That record already exists (a unique value is taken).".into())
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(msg!(UNIQUE_TAKEN)),
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
+                Self::Validation { message: msg!(REFERENCE_MISSING), field: None }
             }
-            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => Self::Validation {
-                message: "A referenced record does not exist or is still in use.".into(),
-                field: None,
-            },
             _ => Self::Internal(anyhow::Error::new(e)),
         }
     }

@@ -1,6 +1,7 @@
 //! Findings as lists: the open (or closed) findings under a region the
 //! viewer may see, and open findings counted by rule.
 
+use crate::domain::error::msg;
 use crate::domain::{
     auth::{region_household_condition, Viewer},
     ctx::Ctx,
@@ -57,7 +58,7 @@ pub async fn findings_for(
 ) -> AppResult<(Vec<finding::Model>, bool)> {
     let viewer = ctx.viewer()?;
     if !(0..=500).contains(&first) {
-        return Err(AppError::validation("first", "`first` must be between 0 and 500."));
+        return Err(AppError::validation("first", msg!(FIRST_RANGE, max = 500)));
     }
     let sub = households_seen_under(db, viewer, f.region_id).await?;
     let mut q = finding::Entity::find()
@@ -71,8 +72,7 @@ pub async fn findings_for(
         q = q.filter(finding::Column::Rule.eq(r));
     }
     if let Some(a) = after {
-        let id = Uuid::parse_str(a)
-            .map_err(|_| AppError::validation("after", "The cursor is not one this API returned."))?;
+        let id = Uuid::parse_str(a).map_err(|_| AppError::validation("after", msg!(BAD_CURSOR)))?;
         q = q.filter(finding::Column::Id.gt(id));
     }
     let mut rows = q.order_by_asc(finding::Column::Id).limit(first as u64 + 1).all(db).await?;

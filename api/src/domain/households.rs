@@ -1,6 +1,7 @@
 //! Households: listing (filtered by region subtree, status, path and text,
 //! paged by household code), detail, scoped to the viewer in SQL.
 
+use crate::domain::error::{key, msg};
 use crate::domain::{
     auth::{region_household_condition, Viewer},
     ctx::Ctx,
@@ -39,7 +40,7 @@ pub fn encode_cursor(h: &household::Model) -> String {
 }
 
 fn decode_cursor(c: &str) -> AppResult<(String, Uuid)> {
-    let bad = || AppError::validation("after", "The cursor is not one this API returned.");
+    let bad = || AppError::validation("after", msg!(BAD_CURSOR));
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
     let s = String::from_utf8(raw).map_err(|_| bad())?;
     let (code, id) = s.split_once('|').ok_or_else(bad)?;
@@ -105,7 +106,7 @@ async fn conditions(db: &DatabaseConnection, viewer: &Viewer, f: &HouseholdFilte
     }
     if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         if s.chars().count() > 64 {
-            return Err(AppError::validation("search", "Search text is limited to 64 characters."));
+            return Err(AppError::validation("search", msg!(SEARCH_TOO_LONG)));
         }
         c = c.add(
             Condition::any().add(household::Column::HeadName.contains(s)).add(household::Column::Code.starts_with(s)),
@@ -124,7 +125,7 @@ pub struct Page {
 pub fn page_size(first: Option<i32>) -> AppResult<i32> {
     let first = first.unwrap_or(DEFAULT_PAGE);
     if !(0..=MAX_PAGE).contains(&first) {
-        return Err(AppError::validation("first", format!("`first` must be between 0 and {MAX_PAGE}.")));
+        return Err(AppError::validation("first", msg!(FIRST_RANGE, max = MAX_PAGE)));
     }
     Ok(first)
 }
@@ -168,7 +169,7 @@ pub async fn get(db: &DatabaseConnection, viewer: &Viewer, id: Uuid) -> AppResul
         .filter(viewer.household_condition())
         .one(db)
         .await?
-        .ok_or_else(|| AppError::not_found("household"))
+        .ok_or_else(|| AppError::not_found(key::THING_HOUSEHOLD))
 }
 
 /// Closed findings of a household the caller already holds (open ones come by loader).

@@ -4,6 +4,7 @@
 //! other than the person who entered the record. Results and disagreements are
 //! recorded; a disagreement opens a LOOK_BACK finding on the household.
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::NewEvent,
@@ -92,21 +93,21 @@ pub struct DrawSpec {
 /// assigns each to a checker who can see it and did not enter it (ADMIN).
 pub async fn draw(ctx: &Ctx, state: &AppState, spec: DrawSpec) -> AppResult<sample::Model> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[Role::Admin], "draw look-back samples")?;
+    viewer.require_role(&[Role::Admin], key::ACT_DRAW_SAMPLES)?;
     let DrawSpec { region_id, campaign_id, percent, min_per_village, seed, checker_ids } = spec;
     if !(percent > 0.0 && percent <= 100.0) {
-        return Err(AppError::validation("percent", "The percentage is above 0 and at most 100."));
+        return Err(AppError::validation("percent", msg!(LOOKBACK_PERCENT)));
     }
     if !(0..=100).contains(&min_per_village) {
-        return Err(AppError::validation("minPerVillage", "At most 100 per village."));
+        return Err(AppError::validation("minPerVillage", msg!(LOOKBACK_PER_VILLAGE)));
     }
     if checker_ids.is_empty() {
-        return Err(AppError::validation("checkerIds", "Name at least one checker."));
+        return Err(AppError::validation("checkerIds", msg!(LOOKBACK_CHECKERS)));
     }
     let db = &state.db;
     let region = regions::get(db, viewer, region_id).await?;
     if !viewer.covers(&region) {
-        return Err(AppError::forbidden("That region is outside your own."));
+        return Err(AppError::forbidden(msg!(REGION_OUTSIDE)));
     }
     let campaign = progress::campaign_or_latest(db, viewer, campaign_id).await?;
     let usable = checkers(db, viewer, &checker_ids).await?;
@@ -114,7 +115,7 @@ pub async fn draw(ctx: &Ctx, state: &AppState, spec: DrawSpec) -> AppResult<samp
     let candidates: Vec<(household::Model, Uuid, Option<Uuid>)> =
         rows.iter().map(|(h, _)| (h.clone(), h.township_id, h.village_id)).collect();
     if candidates.is_empty() {
-        return Err(AppError::validation("regionId", "No approved household in that region to sample yet."));
+        return Err(AppError::validation("regionId", msg!(LOOKBACK_NOTHING)));
     }
     let chosen = choose(&candidates, percent, min_per_village as usize, seed);
     let sample = sample::Model {
@@ -164,13 +165,13 @@ async fn checkers(
         .collect();
     let mut usable = Vec::new();
     for id in checker_ids {
-        let c = found.iter().find(|c| c.id == *id).ok_or_else(|| AppError::not_found("account"))?;
-        let r = checker_regions.get(&c.region_id).ok_or_else(|| AppError::not_found("account"))?;
+        let c = found.iter().find(|c| c.id == *id).ok_or_else(|| AppError::not_found(key::THING_ACCOUNT))?;
+        let r = checker_regions.get(&c.region_id).ok_or_else(|| AppError::not_found(key::THING_ACCOUNT))?;
         if !viewer.covers(r) {
-            return Err(AppError::not_found("account"));
+            return Err(AppError::not_found(key::THING_ACCOUNT));
         }
         if c.role == entity::Role::Supervisor || c.disabled {
-            return Err(AppError::validation("checkerIds", format!("{} cannot re-check records.", c.username)));
+            return Err(AppError::validation("checkerIds", msg!(LOOKBACK_CHECKER_ROLE, username = &c.username)));
         }
         usable.push((c.clone(), r.clone()));
     }
@@ -225,12 +226,7 @@ fn assign(
         let pick = (0..usable.len())
             .map(|k| (turn + k) % usable.len())
             .find(|k| Some(usable[*k].0.id) != entered_by && account_covers(&usable[*k].1, h))
-            .ok_or_else(|| {
-                AppError::validation(
-                    "checkerIds",
-                    format!("No checker other than its verifier can see household {}.", h.code),
-                )
-            })?;
+            .ok_or_else(|| AppError::validation("checkerIds", msg!(LOOKBACK_NO_OTHER_CHECKER, code = &h.code)))?;
         turn = pick + 1;
         items.push(item::ActiveModel {
             id: Set(Uuid::new_v4()),
@@ -254,28 +250,27 @@ pub async fn record(
     notes: Option<String>,
 ) -> AppResult<item::Model> {
     let viewer = ctx.viewer()?;
-    let it =
-        item::Entity::find_by_id(item_id).one(&state.db).await?.ok_or_else(|| AppError::not_found("look-back item"))?;
+    let it = item::Entity::find_by_id(item_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::not_found(key::THING_LOOKBACK_ITEM))?;
     if Some(it.assigned_to) != viewer.account_id() {
-        return Err(AppError::not_found("look-back item"));
+        return Err(AppError::not_found(key::THING_LOOKBACK_ITEM));
     }
     if it.status != "PENDING" {
-        return Err(AppError::InvalidTransition {
-            message: "This re-check already has a result.".into(),
-            current: it.status.clone(),
-        });
+        return Err(AppError::InvalidTransition { message: msg!(LOOKBACK_DONE), current: it.status.clone() });
     }
     let notes = notes.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if !agrees && notes.is_none() {
-        return Err(AppError::validation("notes", "Say what disagrees, so the record can be corrected."));
+        return Err(AppError::validation("notes", msg!(LOOKBACK_SAY_WHAT)));
     }
     if notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
-        return Err(AppError::validation("notes", "Notes are limited to 1000 characters."));
+        return Err(AppError::validation("notes", msg!(TEXT_TOO_LONG, max = 1000).arg_key("what", key::FIELD_NOTES)));
     }
     let h = household::Entity::find_by_id(it.household_id)
         .one(&state.db)
         .await?
-        .ok_or_else(|| AppError::not_found("household"))?;
+        .ok_or_else(|| AppError::not_found(key::THING_HOUSEHOLD))?;
     let now = ctx.now();
     let tx = Tx::begin(state, ctx.actor()?).await?;
     let txn = tx.conn();
@@ -330,7 +325,7 @@ pub async fn status_counts(ctx: &Ctx, db: &DatabaseConnection, sample_id: Uuid) 
 /// Samples over the viewer's region, or over a region containing it (ADMIN, TOWNSHIP), newest first.
 pub async fn samples(ctx: &Ctx, db: &DatabaseConnection) -> AppResult<Vec<sample::Model>> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[Role::Admin, Role::Township], "see look-back samples")?;
+    viewer.require_role(&[Role::Admin, Role::Township], key::ACT_SEE_SAMPLES)?;
     let regions: Vec<Uuid> = region::Entity::find()
         .filter(
             sea_orm::Condition::any()

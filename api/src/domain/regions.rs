@@ -1,6 +1,7 @@
 //! The region tree (统计用区划代码): what a viewer may see of it, lookups,
 //! ancestors and subtrees.
 
+use crate::domain::error::key;
 use crate::domain::{
     auth::Viewer,
     ctx::Ctx,
@@ -58,5 +59,9 @@ pub async fn subtree_ids(db: &DatabaseConnection, r: &region::Model) -> AppResul
 }
 
 pub async fn get(db: &DatabaseConnection, viewer: &Viewer, id: Uuid) -> AppResult<region::Model> {
-    region::Entity::find_by_id(id).filter(visible(viewer)).one(db).await?.ok_or_else(|| AppError::not_found("region"))
+    region::Entity::find_by_id(id)
+        .filter(visible(viewer))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(key::THING_REGION))
 }

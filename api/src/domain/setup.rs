@@ -3,6 +3,7 @@
 //! again, it changes nothing and says so); the command line acts as a named
 //! account.
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         accounts,
@@ -73,7 +74,7 @@ pub async fn init(state: &AppState, req: InitRequest<'_>) -> AppResult<InitOutco
         .filter(region::Column::Code.eq(&county_code))
         .one(tx.conn())
         .await?
-        .ok_or_else(|| AppError::validation("county", format!("{county_code} is not in the region list.")))?;
+        .ok_or_else(|| AppError::validation("county", msg!(REGION_CODE_UNKNOWN, code = county_code)))?;
     let admin = insert_admin(&tx, &county, username, hash).await?;
     record(&tx, &county, &report).await?;
     tx.commit(state).await?;
@@ -81,10 +82,11 @@ pub async fn init(state: &AppState, req: InitRequest<'_>) -> AppResult<InitOutco
 }
 
 fn region_rows(bytes: &[u8]) -> AppResult<Vec<imports::RegionRow>> {
-    let (table, _) = imports::read_table(bytes).map_err(|e| AppError::validation("regions", e.reason))?;
+    let (table, _) = imports::read_table(bytes)
+        .map_err(|e| AppError::validation("regions", msg!(REGION_LIST_REFUSED, rows = e.reason)))?;
     match imports::parse(ReferenceSource::Regions, &table) {
         Ok((Parsed::Regions(rows), _)) => Ok(rows),
-        Ok((Parsed::References(_), _)) => Err(AppError::validation("regions", "This is not a region list.")),
+        Ok((Parsed::References(_), _)) => Err(AppError::validation("regions", msg!(NOT_A_REGION_LIST))),
         Err(errors) => {
             let mut r = Report::default();
             r.errors = errors;
@@ -99,9 +101,9 @@ fn refused(r: &Report) -> AppError {
         .errors
         .iter()
         .take(5)
-        .map(|e| format!("row {} {}: {}", e.row, e.column.as_deref().unwrap_or(""), e.reason))
+        .map(|e| format!("{} {}: {}", e.row, e.column.as_deref().unwrap_or(""), e.reason))
         .collect();
-    AppError::validation("regions", format!("The region list was refused; nothing was changed. {}", rows.join("; ")))
+    AppError::validation("regions", msg!(REGION_LIST_REFUSED, rows = rows.join("; ")))
 }
 
 /// The county is the one county in the file, or the one named when it holds several.
@@ -109,12 +111,12 @@ fn pick_county(rows: &[imports::RegionRow], wanted: Option<&str>) -> AppResult<S
     let counties: Vec<&str> = rows.iter().filter(|r| r.level == RegionLevel::County).map(|r| r.code.as_str()).collect();
     match (wanted, counties.as_slice()) {
         (Some(w), _) if counties.contains(&w) => Ok(w.to_owned()),
-        (Some(w), _) => Err(AppError::validation("county", format!("County {w} is not in the region list."))),
+        (Some(w), _) => Err(AppError::validation("county", msg!(REGION_CODE_UNKNOWN, code = w))),
         (None, [one]) => Ok((*one).to_owned()),
-        (None, []) => Err(AppError::validation("county", "The region list has no county (级别 县).")),
+        (None, []) => Err(AppError::validation("county", msg!(REGION_LIST_NO_COUNTY))),
         (None, many) => Err(AppError::validation(
             "county",
-            format!("The region list holds {} counties; name one with --county ({}).", many.len(), many.join(", ")),
+            msg!(REGION_LIST_MANY_COUNTIES, count = many.len(), codes = many.join(", ")),
         )),
     }
 }
@@ -146,8 +148,9 @@ pub async fn viewer_of(db: &DatabaseConnection, username: &str) -> AppResult<Vie
         .one(db)
         .await?
         .filter(|a| !a.disabled)
-        .ok_or_else(|| AppError::validation("as", format!("There is no enabled account named '{name}'.")))?;
-    let r = region::Entity::find_by_id(a.region_id).one(db).await?.ok_or_else(|| AppError::not_found("region"))?;
+        .ok_or_else(|| AppError::validation("as", msg!(NO_SUCH_ACCOUNT, username = name)))?;
+    let r =
+        region::Entity::find_by_id(a.region_id).one(db).await?.ok_or_else(|| AppError::not_found(key::THING_REGION))?;
     Ok(Viewer {
         principal: Principal::Account { id: a.id, username: a.username },
         role: a.role,
@@ -160,10 +163,11 @@ pub async fn viewer_of(db: &DatabaseConnection, username: &str) -> AppResult<Vie
 /// ADMIN whose region covers the region with `code` (its county, or above);
 /// with none or several, the caller must name one.
 pub async fn default_operator(db: &DatabaseConnection, code: &str) -> AppResult<String> {
-    let target =
-        region::Entity::find().filter(region::Column::Code.eq(code)).one(db).await?.ok_or_else(|| {
-            AppError::validation("county", format!("No region with code {code}; run `api init` first."))
-        })?;
+    let target = region::Entity::find()
+        .filter(region::Column::Code.eq(code))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::validation("county", msg!(RUN_INIT_FIRST, code = code)))?;
     // The region and its ancestors: an ADMIN of any of them covers it.
     let above = crate::domain::regions::ancestor_paths(&target.path);
     let covering: Vec<uuid::Uuid> = region::Entity::find()
@@ -184,16 +188,7 @@ pub async fn default_operator(db: &DatabaseConnection, code: &str) -> AppResult<
         .collect();
     match admins.as_slice() {
         [one] => Ok(one.clone()),
-        [] => {
-            Err(AppError::validation("as", format!("No ADMIN account covers {}; run `api init` first.", target.name)))
-        }
-        many => Err(AppError::validation(
-            "as",
-            format!(
-                "Name the account to act as with --as USERNAME (ADMIN accounts for {}: {}).",
-                target.name,
-                many.join(", ")
-            ),
-        )),
+        [] => Err(AppError::validation("as", msg!(NO_ADMIN_COVERS, region = &target.name))),
+        many => Err(AppError::validation("as", msg!(NAME_THE_ADMIN, region = &target.name, names = many.join(", ")))),
     }
 }

@@ -1,5 +1,6 @@
 //! GraphQL for accounts, sessions, API tokens and the audit trail.
 
+use crate::domain::error::msg;
 use crate::{
     domain::{
         accounts::{
@@ -264,9 +265,7 @@ impl AccountsQuery {
         let household_id = household_id.as_ref().map(|h| ids::decode("Household", h)).transpose()?;
         let before_seq = after
             .as_deref()
-            .map(|a| {
-                a.parse::<i64>().map_err(|_| AppError::validation("after", "The cursor is not one this API returned."))
-            })
+            .map(|a| a.parse::<i64>().map_err(|_| AppError::validation("after", msg!(BAD_CURSOR))))
             .transpose()?;
         let (rows, more) = audit_events(
             ctx.caller(),

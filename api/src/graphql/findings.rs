@@ -1,6 +1,7 @@
 //! GraphQL for findings: the Finding object, lists and counts by rule, and
 //! the on-demand check report.
 
+use crate::domain::error::key;
 use crate::{
     domain::{
         checks,
@@ -68,7 +69,7 @@ impl FindingNode {
     async fn household(&self, ctx: &Context<'_>) -> async_graphql::Result<HouseholdNode> {
         let viewer = ctx.viewer()?;
         let h = ctx.loaders().households.load_one(self.model.household_id).await?;
-        Ok(HouseholdNode::new(h.ok_or_else(|| AppError::not_found("household"))?, viewer))
+        Ok(HouseholdNode::new(h.ok_or_else(|| AppError::not_found(key::THING_HOUSEHOLD))?, viewer))
     }
 }
 

@@ -1,6 +1,7 @@
 //! GraphQL for households: the connection with its prefetch, the Household
 //! object with its relations, what the three offices hold, and `node`.
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::queries::household_history,
@@ -245,9 +246,7 @@ impl HouseholdNode {
     ) -> async_graphql::Result<AuditEventConnection> {
         let before_seq = after
             .as_deref()
-            .map(|a| {
-                a.parse::<i64>().map_err(|_| AppError::validation("after", "The cursor is not one this API returned."))
-            })
+            .map(|a| a.parse::<i64>().map_err(|_| AppError::validation("after", msg!(BAD_CURSOR))))
             .transpose()?;
         let (rows, more) =
             household_history(ctx.caller(), &ctx.state().db, self.model.id, first.unwrap_or(50), before_seq).await?;
@@ -382,7 +381,7 @@ impl HouseholdsQuery {
         Ok(Some(match kind {
             "Household" => Node::Household(HouseholdNode::new(get(db, viewer, uuid).await?, viewer)),
             "Region" => Node::Region(regions::get(db, viewer, uuid).await?.into()),
-            _ => return Err(AppError::not_found("object").into()),
+            _ => return Err(AppError::not_found(key::THING_OBJECT).into()),
         }))
     }
 }

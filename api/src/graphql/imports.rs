@@ -1,5 +1,6 @@
 //! GraphQL for reference imports: the kinds, the report, and the upload.
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         error::AppError,
@@ -25,13 +26,17 @@ crate::graphql::enums::api_enum!(
     }
 );
 
-/// A bad row of a refused file.
+/// A bad row of a refused file, or a notice about what was skipped or cleaned.
 #[derive(SimpleObject)]
 pub struct ImportRowError {
     /// Row number as Excel shows it (header = 1); 0 for the file as a whole.
     pub row: i32,
+    /// The column by its header text in the file.
     pub column: Option<String>,
+    /// What is wrong, for people: zh-CN unless the request asks for English (`Accept-Language: en`).
     pub reason: String,
+    /// The same as a stable code for scripts, e.g. `IMPORT_ID_AS_NUMBER` (the shared message catalogue's key).
+    pub code: String,
 }
 
 #[derive(SimpleObject)]
@@ -75,6 +80,21 @@ pub struct ImportReport {
     /// More than a fifth of the existing households would change: a file for
     /// another place, or a damaged one? Check before applying.
     pub large_change: bool,
+    /// The applied import, for `undoImport`; null for a preview or a refused file.
+    pub import_id: Option<ID>,
+}
+
+/// What `undoImport` did.
+#[derive(SimpleObject)]
+pub struct ImportUndone {
+    /// Rows of the import taken out of the current lists (kept as history).
+    pub withdrawn: u64,
+    /// Older rows that are current again.
+    pub restored: u64,
+    /// Households given back the details of the restored poverty list.
+    pub households_restored: u64,
+    /// Households the import had added, removed again.
+    pub households_removed: u64,
 }
 
 /// One field of an existing household that an import changes.
@@ -87,12 +107,13 @@ pub struct HouseholdChange {
     pub new: Option<String>,
 }
 
-fn row_error(e: RowError) -> ImportRowError {
-    ImportRowError { row: e.row, column: e.column, reason: e.reason }
+fn row_error(e: RowError, english: bool) -> ImportRowError {
+    ImportRowError { reason: e.text(english), row: e.row, column: e.column, code: e.code }
 }
 
-impl From<Report> for ImportReport {
-    fn from(r: Report) -> Self {
+impl ImportReport {
+    /// The report with its reasons in the reader's language.
+    fn new(r: Report, english: bool) -> Self {
         Self {
             kind: r.kind,
             file_name: r.file_name,
@@ -104,14 +125,10 @@ impl From<Report> for ImportReport {
             updated: r.updated,
             unchanged: r.unchanged,
             superseded: r.superseded,
-            errors: r
-                .errors
-                .into_iter()
-                .map(|e| ImportRowError { row: e.row, column: e.column, reason: e.reason })
-                .collect(),
+            errors: r.errors.into_iter().map(|e| row_error(e, english)).collect(),
             flagged: r.flagged.into_iter().map(|(rule, count)| RuleTally { rule, count }).collect(),
             not_on_poverty_list: r.not_on_poverty_list,
-            notices: r.notices.into_iter().map(row_error).collect(),
+            notices: r.notices.into_iter().map(|e| row_error(e, english)).collect(),
             dry_run: r.dry_run,
             changes: r
                 .changes
@@ -120,6 +137,7 @@ impl From<Report> for ImportReport {
                 .collect(),
             changed_households: r.changed_households,
             large_change: r.large_change,
+            import_id: r.import_id.map(|id| ids::encode("ReferenceImport", id)),
         }
     }
 }
@@ -143,18 +161,33 @@ impl ImportsMutation {
     ) -> async_graphql::Result<ImportReport> {
         use std::io::Read;
         let viewer = ctx.viewer()?;
-        viewer.require_role(&[Role::Admin], "import reference data")?;
+        viewer.require_role(&[Role::Admin], key::ACT_IMPORT)?;
         let state = ctx.state();
         let campaign = match campaign_id {
             Some(c) => ids::decode("Campaign", &c)?,
             None => progress::campaign_or_latest(&state.db, viewer, None).await?.id,
         };
-        let value =
-            file.value(ctx).map_err(|e| AppError::validation("file", format!("The upload cannot be read: {e}")))?;
+        let value = file.value(ctx).map_err(|e| AppError::validation("file", msg!(UPLOAD_UNREADABLE, detail = e)))?;
         let name = value.filename.clone();
         let mut bytes = Vec::new();
         value.into_read().read_to_end(&mut bytes).map_err(|e| AppError::Internal(e.into()))?;
         let report = import(ctx.caller(), state, campaign, kind.into(), &name, &bytes, dry_run).await?;
-        Ok(report.into())
+        Ok(ImportReport::new(report, ctx.caller().english()))
+    }
+
+    /// Undoes an applied import (ADMIN of its county): its rows leave the current
+    /// lists, the rows it superseded are current again, households get back the
+    /// values it replaced, and households it added are removed (refused when
+    /// someone has already worked on one). Only the latest import of each kind
+    /// can be undone; audited as IMPORT_UNDONE.
+    async fn undo_import(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ImportUndone> {
+        let id = ids::decode("ReferenceImport", &id)?;
+        let u = crate::domain::imports::undo(ctx.caller(), ctx.state(), id).await?;
+        Ok(ImportUndone {
+            withdrawn: u.withdrawn,
+            restored: u.restored,
+            households_restored: u.households_restored,
+            households_removed: u.households_removed,
+        })
     }
 }

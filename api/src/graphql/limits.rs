@@ -1,6 +1,7 @@
 //! A cap on aliases: one query asking for the same expensive field many times
 //! passes the depth and complexity limits, so aliases are counted apart.
 
+use crate::domain::{ctx::Ctx, error::msg};
 use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
     parser::types::{ExecutableDocument, Selection, SelectionSet},
@@ -47,10 +48,13 @@ impl Extension for AliasLimitExt {
         let doc = next.run(ctx, query, variables).await?;
         let n = count_aliases(&doc);
         if n > self.0 {
-            return Err(ServerError::new(
-                format!("The query has too many aliases ({n}; at most {}): split it into several requests.", self.0),
-                None,
-            ));
+            let m = msg!(TOO_MANY_ALIASES, count = n, max = self.0);
+            let mut e = ServerError::new(m.render(ctx.data_opt::<Ctx>().is_some_and(Ctx::english)), None);
+            let mut ext = async_graphql::ErrorExtensionValues::default();
+            ext.set("code", "QUERY_TOO_COMPLEX");
+            ext.set("reason", m.key);
+            e.extensions = Some(ext);
+            return Err(e);
         }
         Ok(doc)
     }

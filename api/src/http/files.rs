@@ -2,9 +2,13 @@
 //! photos and exports by signed, expiring links.
 
 use super::{graphql_handler::viewer_from_headers, Server};
+use crate::domain::{
+    ctx::Lang,
+    error::{key, msg},
+};
 use crate::{
     domain::{ctx::Ctx, error::AppError, exports, photos},
-    graphql::error::request_error_body,
+    graphql::error::app_error_body,
 };
 use axum::{
     extract::State,
@@ -20,22 +24,21 @@ pub(super) async fn upload_handler(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
+    let lang = Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let fail = |status: StatusCode, e: AppError| {
         if let AppError::Internal(inner) = &e {
             tracing::error!(error = ?inner, "upload failed");
-            return (status, Json(request_error_body("INTERNAL", "Internal error; it has been logged.")))
-                .into_response();
         }
-        (status, Json(request_error_body(e.code(), &e.to_string()))).into_response()
+        (status, Json(app_error_body(&e, lang.english()))).into_response()
     };
     let viewer = match viewer_from_headers(&s.state, &headers).await {
         Ok(Some(v)) if !v.must_change_password => v,
         Ok(Some(_)) => return fail(StatusCode::FORBIDDEN, AppError::PasswordChangeRequired),
-        Ok(None) => return fail(StatusCode::UNAUTHORIZED, AppError::Unauthenticated("Sign in first.".into())),
-        Err(e) => return fail(StatusCode::UNAUTHORIZED, AppError::Unauthenticated(e)),
+        Ok(None) => return fail(StatusCode::UNAUTHORIZED, AppError::Unauthenticated(msg!(SIGN_IN_FIRST))),
+        Err(e) => return fail(StatusCode::UNAUTHORIZED, AppError::Unauthenticated(msg!(TOKEN_REFUSED, detail = e))),
     };
     let Ok(ticket) = uuid::Uuid::parse_str(&id) else {
-        return fail(StatusCode::NOT_FOUND, AppError::not_found("upload ticket"));
+        return fail(StatusCode::NOT_FOUND, AppError::not_found(key::THING_UPLOAD_TICKET));
     };
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let ctx = Ctx::system(viewer);
@@ -82,11 +85,10 @@ fn link_error(e: AppError, what: &str) -> Response {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         _ => {
             tracing::error!(error = %e, "{what}");
-            return (StatusCode::INTERNAL_SERVER_ERROR, Json(request_error_body("INTERNAL", "Internal error.")))
-                .into_response();
+            return (StatusCode::INTERNAL_SERVER_ERROR, Json(app_error_body(&e, false))).into_response();
         }
     };
-    (status, Json(request_error_body(e.code(), &e.to_string()))).into_response()
+    (status, Json(app_error_body(&e, false))).into_response()
 }
 
 #[derive(serde::Deserialize)]

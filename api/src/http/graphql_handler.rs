@@ -2,6 +2,7 @@
 //! the caller's `Ctx` and rate limit, and /graphql/ws for subscriptions.
 
 use super::Server;
+use crate::domain::error::msg;
 use crate::{
     config::Config,
     domain::{
@@ -65,16 +66,11 @@ fn limited_reader(body: Body, limit: usize, over: Arc<AtomicBool>) -> impl futur
 }
 
 /// HTTP 413 as a coded error that names the limit and what to do.
-pub fn payload_too_large(limit: usize, multipart: bool) -> Response {
-    let mb = limit as f64 / (1024.0 * 1024.0);
-    let msg = if multipart {
-        format!("The upload is larger than the {mb:.0} MB limit (APP_MAX_BODY_BYTES); split the file or ask the operator to raise the limit.")
-    } else {
-        format!(
-            "The request is larger than the {mb:.0} MB limit for GraphQL requests; send files as a multipart upload."
-        )
-    };
-    let body = serde_json::json!({ "errors": [ { "message": msg, "extensions": { "code": "PAYLOAD_TOO_LARGE", "limitBytes": limit } } ] });
+pub fn payload_too_large(limit: usize, multipart: bool, lang: Lang) -> Response {
+    let mb = format!("{:.0}", limit as f64 / (1024.0 * 1024.0));
+    let m = if multipart { msg!(UPLOAD_OVER_LIMIT, mb = mb) } else { msg!(REQUEST_OVER_LIMIT, mb = mb) };
+    let body = serde_json::json!({ "errors": [ { "message": m.render(lang.english()),
+        "extensions": { "code": "PAYLOAD_TOO_LARGE", "reason": m.key, "limitBytes": limit } } ] });
     (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
 }
 
@@ -89,6 +85,7 @@ pub(super) async fn graphql_handler(
     let limit = if multipart { s.state.cfg.max_body_bytes } else { MAX_JSON_BYTES.min(s.state.cfg.max_body_bytes) };
     // Streamed, not buffered: multipart files go to temporary files as they
     // arrive, so a 32 MB upload is not held in memory by the handler.
+    let lang = Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let over = Arc::new(AtomicBool::new(false));
     let request = match async_graphql::http::receive_body(
         content_type,
@@ -98,21 +95,13 @@ pub(super) async fn graphql_handler(
     .await
     {
         Ok(r) => r,
-        Err(_) if over.load(Ordering::Relaxed) => return payload_too_large(limit, multipart),
+        Err(_) if over.load(Ordering::Relaxed) => return payload_too_large(limit, multipart, lang),
         Err(e) => {
-            let msg = format!("The request is not a GraphQL request: {e}");
+            let msg = msg!(NOT_GRAPHQL, detail = e).render(lang.english());
             return (StatusCode::BAD_REQUEST, Json(request_error_body("VALIDATION", &msg))).into_response();
         }
     };
-    let english = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en"));
-    let mut ctx = Ctx {
-        client_addr: Some(client_addr(&s.state.cfg, &headers, peer)),
-        lang: if english { Lang::En } else { Lang::Zh },
-        ..Default::default()
-    };
+    let mut ctx = Ctx { client_addr: Some(client_addr(&s.state.cfg, &headers, peer)), lang, ..Default::default() };
     match viewer_from_headers(&s.state, &headers).await {
         Ok(v) => ctx.viewer = v,
         Err(e) => ctx.token_error = Some(e),
@@ -129,8 +118,8 @@ pub(super) async fn graphql_handler(
         s.state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
         s.state.metrics.request(operation.as_deref(), "RATE_LIMITED", started.elapsed().as_secs_f64());
         let body = serde_json::json!({ "errors": [ {
-            "message": format!("Too many requests: at most {per_minute} a minute. Try again in {retry} s."),
-            "extensions": { "code": "RATE_LIMITED", "retryAfterSeconds": retry },
+            "message": msg!(TOO_MANY_REQUESTS, limit = per_minute, seconds = retry).render(lang.english()),
+            "extensions": { "code": "RATE_LIMITED", "reason": "TOO_MANY_REQUESTS", "retryAfterSeconds": retry },
         } ] });
         return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry.to_string())], Json(body)).into_response();
     }

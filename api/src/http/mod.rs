@@ -10,6 +10,7 @@ use self::{
     graphql_handler::{graphql_handler, ws_handler},
 };
 
+use crate::domain::ctx::Lang;
 use crate::{
     config::Config,
     domain::auth::jwt,
@@ -107,7 +108,7 @@ pub fn router(server: Server) -> Router {
 async fn coded_body_limit(State(limit): State<usize>, res: Response) -> Response {
     let json = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
-        return graphql_handler::payload_too_large(limit, true);
+        return graphql_handler::payload_too_large(limit, true, Lang::Zh);
     }
     res
 }

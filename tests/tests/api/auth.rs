@@ -98,15 +98,17 @@ async fn issued_accounts_must_change_the_initial_password_first() {
     let me = app.ok(Some(&pending), ME, json!({})).await;
     assert_eq!(me["me"]["mustChangePassword"], true);
 
-    for (new, field_msg) in [
-        ("short1", "at least 10"),
-        (initial.as_str(), "differ"),
-        ("v131126100200-pass", "username"),
-        ("onlyletterslong", "Mix"),
+    // Each refusal has its own catalogue key and says why in Chinese (the default).
+    for (new, reason, zh) in [
+        ("short1", "PASSWORD_TOO_SHORT", "至少 10"),
+        (initial.as_str(), "PASSWORD_UNCHANGED", "不能与当前密码相同"),
+        ("v131126100200-pass", "PASSWORD_HAS_USERNAME", "用户名"),
+        ("onlyletterslong", "PASSWORD_TOO_SIMPLE", "至少两类"),
     ] {
         let r = app.gql(Some(&pending), CHANGE, json!({ "c": initial, "n": new })).await;
         assert_eq!(code(&r), Some("VALIDATION"), "{new}: {r:#}");
-        assert!(r["errors"][0]["message"].as_str().unwrap().contains(field_msg), "{r:#}");
+        assert_eq!(r["errors"][0]["extensions"]["reason"], reason, "{r:#}");
+        assert!(r["errors"][0]["message"].as_str().unwrap().contains(zh), "{r:#}");
     }
     let wrong_current = app.gql(Some(&pending), CHANGE, json!({ "c": "not-it", "n": "Brand-new-2020" })).await;
     assert_eq!(code(&wrong_current), Some("VALIDATION"));

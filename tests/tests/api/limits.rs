@@ -74,7 +74,7 @@ async fn too_many_aliases_is_refused_with_a_code() {
     assert!(ok.get("errors").is_none(), "{ok}");
     let body = app.gql(Some(&token), &query(51), json!({})).await;
     assert_eq!(code(&body), Some("QUERY_TOO_COMPLEX"));
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("aliases"));
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("别名"), "{body}");
 }
 
 #[tokio::test]

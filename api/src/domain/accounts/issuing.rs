@@ -1,6 +1,7 @@
 //! Bulk issuing: one account per township and village with a random initial
 //! password, and the printable sheet of QR codes handed out at the meeting.
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::NewEvent,
@@ -80,10 +81,10 @@ pub struct IssuedEntry {
 /// each with a fresh random initial password that must be changed at first sign-in.
 pub async fn issue_accounts(ctx: &Ctx, state: &AppState, region_id: Uuid) -> AppResult<Vec<IssuedEntry>> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[entity::Role::Admin], "issue accounts")?;
+    viewer.require_role(&[entity::Role::Admin], key::ACT_ISSUE_ACCOUNTS)?;
     let root = regions::get(&state.db, viewer, region_id).await?;
     if !viewer.covers(&root) {
-        return Err(AppError::forbidden("That region is outside your own."));
+        return Err(AppError::forbidden(msg!(REGION_OUTSIDE)));
     }
     let mut entries = choose_posts(state, &root).await?;
     if entries.is_empty() {

@@ -7,6 +7,7 @@ mod tokens;
 pub use issuing::*;
 pub use tokens::*;
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::{self, NewEvent},
@@ -40,7 +41,7 @@ pub(crate) fn checked_username(raw: &str, field: &str) -> AppResult<String> {
     if !(3..=64).contains(&username.len())
         || !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
     {
-        return Err(AppError::validation(field, "Use 3 to 64 letters, digits, '.', '_' or '-'."));
+        return Err(AppError::validation(field, msg!(USERNAME_FORM)));
     }
     Ok(username)
 }
@@ -102,26 +103,29 @@ pub async fn create_account(
     new: NewAccount,
 ) -> AppResult<(account::Model, region::Model, String)> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[entity::Role::Admin], "create accounts")?;
+    viewer.require_role(&[entity::Role::Admin], key::ACT_CREATE_ACCOUNTS)?;
     let username = checked_username(&new.username, "username")?;
     let display_name = new.display_name.trim().to_owned();
     if display_name.is_empty() || display_name.chars().count() > 100 {
-        return Err(AppError::validation("displayName", "Give a display name of 1 to 100 characters."));
+        return Err(AppError::validation(
+            "displayName",
+            msg!(TEXT_LENGTH, max = 100).arg_key("what", key::FIELD_DISPLAY_NAME),
+        ));
     }
     if let Some(p) = &new.phone {
         if !(5..=20).contains(&p.len()) || !p.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ')) {
-            return Err(AppError::validation("phone", "A phone number has 5 to 20 digits."));
+            return Err(AppError::validation("phone", msg!(PHONE_FORM)));
         }
     }
     let region = regions::get(&state.db, viewer, new.region_id).await?;
     if !viewer.covers(&region) {
-        return Err(AppError::forbidden("That region is outside your own."));
+        return Err(AppError::forbidden(msg!(REGION_OUTSIDE)));
     }
     let want = level_for(new.role);
     if region.level != want {
         return Err(AppError::validation(
             "regionId",
-            format!("A {} account belongs to a {} region.", new.role.as_str(), want.as_str()),
+            msg!(ROLE_LEVEL, role = new.role.as_str(), level = want.as_str()),
         ));
     }
     let password = initial_password();
@@ -131,7 +135,7 @@ pub async fn create_account(
     model.phone = new.phone;
     let tx = Tx::begin(state, ctx.actor()?).await?;
     if account::Entity::find().filter(account::Column::Username.eq(&model.username)).one(tx.conn()).await?.is_some() {
-        return Err(AppError::Conflict(format!("The username '{}' is taken.", model.username)));
+        return Err(AppError::Conflict(msg!(USERNAME_TAKEN, username = &model.username)));
     }
     let model = insert_issued(&tx, model).await?;
     tx.commit(state).await?;
@@ -146,9 +150,9 @@ pub async fn list_accounts(
     after: Option<&str>,
 ) -> AppResult<(Vec<account::Model>, bool)> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[entity::Role::Admin], "list accounts")?;
+    viewer.require_role(&[entity::Role::Admin], key::ACT_LIST_ACCOUNTS)?;
     if !(0..=500).contains(&first) {
-        return Err(AppError::validation("first", "`first` must be between 0 and 500."));
+        return Err(AppError::validation("first", msg!(FIRST_RANGE, max = 500)));
     }
     let mut q =
         account::Entity::find().filter(account::Column::RegionId.in_subquery(regions_under(&viewer.scope.path)));
@@ -171,12 +175,12 @@ pub(crate) fn regions_under(path: &str) -> sea_orm::sea_query::SelectStatement {
 /// Ends every session of an account in the viewer's region.
 pub async fn revoke_sessions(ctx: &Ctx, state: &AppState, account_id: Uuid) -> AppResult<()> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[entity::Role::Admin], "end other accounts' sessions")?;
+    viewer.require_role(&[entity::Role::Admin], key::ACT_END_SESSIONS)?;
     let account = account::Entity::find_by_id(account_id)
         .filter(account::Column::RegionId.in_subquery(regions_under(&viewer.scope.path)))
         .one(&state.db)
         .await?
-        .ok_or_else(|| AppError::not_found("account"))?;
+        .ok_or_else(|| AppError::not_found(key::THING_ACCOUNT))?;
     let tx = Tx::begin(state, ctx.actor()?).await?;
     let txn = tx.conn();
     revoke_all_sessions(txn, account.id).await?;

@@ -2,6 +2,7 @@
 //! hashed, scoped to a region, revocable.
 
 use super::regions_under;
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::{self, NewEvent},
@@ -30,18 +31,18 @@ pub async fn create_api_token(
     expires_at: Option<DateTime<Utc>>,
 ) -> AppResult<(String, api_token::Model)> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[entity::Role::Admin], "create API tokens")?;
+    viewer.require_role(&[entity::Role::Admin], key::ACT_CREATE_TOKENS)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::validation("name", "Give the token a name of 1 to 100 characters."));
+        return Err(AppError::validation("name", msg!(TEXT_LENGTH, max = 100).arg_key("what", key::FIELD_TOKEN_NAME)));
     }
     let region = regions::get(&state.db, viewer, region_id).await?;
     if !viewer.covers(&region) {
-        return Err(AppError::forbidden("A token cannot reach beyond your own region."));
+        return Err(AppError::forbidden(msg!(TOKEN_BEYOND_REGION)));
     }
     let now = audit::now();
     if expires_at.is_some_and(|e| e <= now) {
-        return Err(AppError::validation("expiresAt", "The expiry must be in the future."));
+        return Err(AppError::validation("expiresAt", msg!(EXPIRY_IN_PAST)));
     }
     let secret = auth::random_token("hsv_");
     let model = api_token::Model {
@@ -75,7 +76,7 @@ pub async fn create_api_token(
 /// Tokens whose region is inside the viewer's; admins only.
 pub async fn list_api_tokens(ctx: &Ctx, db: &DatabaseConnection) -> AppResult<Vec<api_token::Model>> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[entity::Role::Admin], "list API tokens")?;
+    viewer.require_role(&[entity::Role::Admin], key::ACT_LIST_TOKENS)?;
     Ok(api_token::Entity::find()
         .filter(api_token::Column::RegionId.in_subquery(regions_under(&viewer.scope.path)))
         .order_by_desc(api_token::Column::CreatedAt)
@@ -88,7 +89,7 @@ pub async fn revoke_api_token(ctx: &Ctx, state: &AppState, id: Uuid) -> AppResul
         .await?
         .into_iter()
         .find(|t| t.id == id)
-        .ok_or_else(|| AppError::not_found("API token"))?;
+        .ok_or_else(|| AppError::not_found(key::THING_API_TOKEN))?;
     let tx = Tx::begin(state, ctx.actor()?).await?;
     let txn = tx.conn();
     let mut am: api_token::ActiveModel = token.clone().into();

@@ -1,6 +1,7 @@
 //! Reading the audit trail: events in the viewer's region, one household's history.
 
 use crate::domain::accounts::regions_under;
+use crate::domain::error::{key, msg};
 use crate::domain::{
     ctx::Ctx,
     error::{AppError, AppResult},
@@ -22,7 +23,7 @@ pub async fn audit_events(
     before_seq: Option<i64>,
 ) -> AppResult<(Vec<audit_event::Model>, bool)> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[entity::Role::Admin, entity::Role::Township], "read the audit trail")?;
+    viewer.require_role(&[entity::Role::Admin, entity::Role::Township], key::ACT_READ_AUDIT)?;
     let mut c = Condition::all().add(audit_event::Column::RegionId.in_subquery(regions_under(&viewer.scope.path)));
     if let Some(a) = account_id {
         c = c.add(Condition::any().add(audit_event::Column::ActorId.eq(a)).add(audit_event::Column::EntityId.eq(a)));
@@ -57,7 +58,7 @@ async fn page(
     before_seq: Option<i64>,
 ) -> AppResult<(Vec<audit_event::Model>, bool)> {
     if !(0..=500).contains(&first) {
-        return Err(AppError::validation("first", "`first` must be between 0 and 500."));
+        return Err(AppError::validation("first", msg!(FIRST_RANGE, max = 500)));
     }
     let c = match before_seq {
         Some(s) => c.add(audit_event::Column::Seq.lt(s)),

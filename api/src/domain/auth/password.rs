@@ -1,5 +1,6 @@
 //! Argon2id password hashing (run off the async threads) and the password policy.
 
+use crate::domain::error::msg;
 use crate::domain::error::{AppError, AppResult};
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
@@ -47,10 +48,10 @@ pub fn dummy_hash() -> &'static str {
 pub fn check_policy(new: &str, username: &str, current: Option<&str>) -> AppResult<()> {
     let n = new.chars().count();
     if n < 10 {
-        return Err(AppError::validation("new", "The new password must have at least 10 characters."));
+        return Err(AppError::validation("new", msg!(PASSWORD_TOO_SHORT)));
     }
     if n > 128 {
-        return Err(AppError::validation("new", "The new password must have at most 128 characters."));
+        return Err(AppError::validation("new", msg!(PASSWORD_TOO_LONG)));
     }
     let kinds = [
         new.chars().any(|c| c.is_alphabetic()),
@@ -61,13 +62,13 @@ pub fn check_policy(new: &str, username: &str, current: Option<&str>) -> AppResu
     .filter(|b| **b)
     .count();
     if kinds < 2 {
-        return Err(AppError::validation("new", "Mix at least two of: letters, digits, other characters."));
+        return Err(AppError::validation("new", msg!(PASSWORD_TOO_SIMPLE)));
     }
     if new.to_lowercase().contains(&username.to_lowercase()) {
-        return Err(AppError::validation("new", "The password must not contain the username."));
+        return Err(AppError::validation("new", msg!(PASSWORD_HAS_USERNAME)));
     }
     if current == Some(new) {
-        return Err(AppError::validation("new", "The new password must differ from the current one."));
+        return Err(AppError::validation("new", msg!(PASSWORD_UNCHANGED)));
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Sessions: sign-in with throttling, refresh-token rotation, sign-out,
 //! password change, and the viewer behind a bearer token.
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::{self, Actor, NewEvent},
@@ -104,7 +105,7 @@ pub async fn sign_in(ctx: &Ctx, state: &AppState, username: &str, pw: &str) -> A
             )
             .await?;
             tx.commit(state).await?;
-            return Err(AppError::Unauthenticated("The username or password is incorrect.".into()));
+            return Err(AppError::Unauthenticated(msg!(BAD_CREDENTIALS)));
         }
     };
     let tx = Tx::begin(state, Actor::default()).await?;
@@ -202,7 +203,7 @@ pub(crate) async fn revoke_all_sessions<C: ConnectionTrait>(conn: &C, account_id
 /// Rotates a refresh token. A token presented a second time means it leaked:
 /// the whole family (every token descended from that sign-in) is revoked.
 pub async fn refresh(ctx: &Ctx, state: &AppState, token: &str) -> AppResult<Tokens> {
-    let refused = || AppError::Unauthenticated("The refresh token is not valid; sign in again.".into());
+    let refused = || AppError::Unauthenticated(msg!(REFRESH_INVALID));
     let client_addr = ctx.client_addr.clone();
     let tx = Tx::begin(state, Actor::default()).await?;
     let txn = tx.conn();
@@ -241,10 +242,7 @@ pub async fn refresh(ctx: &Ctx, state: &AppState, token: &str) -> AppResult<Toke
         )
         .await?;
         tx.commit(state).await?;
-        return Err(AppError::Unauthenticated(
-            "This refresh token was already used, so every session from that sign-in has been ended. Sign in again."
-                .into(),
-        ));
+        return Err(AppError::Unauthenticated(msg!(REFRESH_REUSED)));
     }
     if account.disabled {
         return Err(refused());
@@ -270,12 +268,12 @@ pub async fn change_password(ctx: &Ctx, state: &AppState, current: &str, new: &s
     let viewer = ctx.viewer_pending_password()?;
     let client_addr = ctx.client_addr.clone();
     let Some(id) = viewer.account_id() else {
-        return Err(AppError::forbidden("API tokens have no password."));
+        return Err(AppError::forbidden(msg!(TOKEN_HAS_NO_PASSWORD)));
     };
     let account =
-        account::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| AppError::not_found("account"))?;
+        account::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| AppError::not_found(key::THING_ACCOUNT))?;
     if !password::verify(current.to_owned(), account.password_hash.clone()).await {
-        return Err(AppError::validation("current", "The current password is incorrect."));
+        return Err(AppError::validation("current", msg!(CURRENT_PASSWORD_WRONG)));
     }
     password::check_policy(new, &account.username, Some(current))?;
     let hash = password::hash(new.to_owned()).await?;

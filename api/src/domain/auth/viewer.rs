@@ -1,3 +1,4 @@
+use crate::domain::error::msg;
 use crate::domain::error::{AppError, AppResult};
 use entity::RegionLevel;
 use entity::{household, region, Role};
@@ -53,9 +54,10 @@ impl Viewer {
         !self.is_api_token() && matches!(self.role, Role::Admin | Role::Township | Role::Verifier)
     }
 
-    pub fn require_role(&self, roles: &[Role], what: &str) -> AppResult<()> {
+    /// `action` is a catalogue key naming what is refused (`key::ACT_…`).
+    pub fn require_role(&self, roles: &[Role], action: &'static str) -> AppResult<()> {
         if self.is_api_token() || !roles.contains(&self.role) {
-            return Err(AppError::forbidden(format!("Your role may not {what}.")));
+            return Err(AppError::forbidden(msg!(ROLE_MAY_NOT).arg_key("action", action)));
         }
         Ok(())
     }

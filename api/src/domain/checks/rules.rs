@@ -302,6 +302,7 @@ mod tests {
             expected_path: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            created_by_import: None,
         }
     }
 

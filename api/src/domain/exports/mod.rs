@@ -15,6 +15,7 @@ mod summary;
 
 pub use publish::{serve, sweep, urlencode};
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::NewEvent,
@@ -81,7 +82,7 @@ async fn scope(
 ) -> AppResult<Scope> {
     let viewer = ctx.viewer()?;
     if viewer.is_api_token() {
-        return Err(AppError::forbidden("Exports are for signed-in accounts; a dashboard token reads the API."));
+        return Err(AppError::forbidden(msg!(EXPORT_ACCOUNTS_ONLY)));
     }
     let campaign = progress::campaign_or_latest(db, viewer, campaign_id).await?;
     let root = match region_id {
@@ -89,7 +90,7 @@ async fn scope(
         None => regions::get(db, viewer, viewer.scope.region_id).await?,
     };
     if !viewer.covers(&root) {
-        return Err(AppError::not_found("region"));
+        return Err(AppError::not_found(key::THING_REGION));
     }
     // Names of every region below (villages and townships): bounded by the region list, not households.
     let subtree = region::Entity::find()

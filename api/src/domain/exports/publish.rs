@@ -3,6 +3,7 @@
 //! otherwise), and files older than a day are swept.
 
 use super::LINK_SECONDS;
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit,
@@ -72,10 +73,10 @@ pub fn urlencode(s: &str) -> String {
 /// The bytes behind a link from `link`: its signature and expiry are the permission.
 pub async fn serve(state: &AppState, file: &str, exp: i64, name: &str, sig: &str) -> AppResult<bytes::Bytes> {
     if !state.jwt.verify_mac(&format!("export|{file}|{exp}|{name}"), sig) {
-        return Err(AppError::forbidden("This download link is not valid."));
+        return Err(AppError::forbidden(msg!(EXPORT_LINK_INVALID)));
     }
     if exp < audit::now().timestamp() {
-        return Err(AppError::forbidden("This download link has expired; export again."));
+        return Err(AppError::forbidden(msg!(EXPORT_LINK_EXPIRED)));
     }
     state.storage.note("get");
     let bytes = state
@@ -84,7 +85,7 @@ pub async fn serve(state: &AppState, file: &str, exp: i64, name: &str, sig: &str
         .get(&ObjectPath::from(format!("exports/{file}")))
         .await
         .map_err(|e| match e {
-            object_store::Error::NotFound { .. } => AppError::not_found("export"),
+            object_store::Error::NotFound { .. } => AppError::not_found(key::THING_EXPORT),
             e => AppError::Internal(e.into()),
         })?
         .bytes()

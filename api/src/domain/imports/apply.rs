@@ -3,6 +3,7 @@
 //! household's expected path.
 
 use super::{parse::expected_path, read::err, Job, RefRow, RegionRow, Report};
+use crate::domain::error::msg;
 use crate::domain::error::AppResult;
 use chrono::{DateTime, Utc};
 use entity::{household, reference_record, region, ReferenceSource, RegionLevel, SafetyPath};
@@ -35,11 +36,11 @@ pub async fn regions<C: ConnectionTrait>(
         };
         // Only the viewer's own region and what lies below it.
         if !path.starts_with(within) {
-            report.errors.push(err(r.row, Some("区划代码"), format!("{} is outside your region.", r.code)));
+            report.errors.push(err(r.row, Some("区划代码"), msg!(IMPORT_REGION_OUTSIDE, value = &r.code)));
             continue;
         }
         if r.level.depth() > 2 && parent.is_none() {
-            report.errors.push(err(r.row, Some("上级区划代码"), "The parent region is neither in the file nor known."));
+            report.errors.push(err(r.row, Some("上级区划代码"), msg!(IMPORT_PARENT_UNKNOWN)));
             continue;
         }
         match existing.get(&r.code) {
@@ -103,6 +104,16 @@ pub(super) async fn references<C: ConnectionTrait>(
 ) -> AppResult<()> {
     // One instant for every row this import writes.
     let now = crate::domain::audit::now();
+    let current = current_records(conn, job.campaign.id, job.kind).await?;
+    // A good stored value is never replaced by a worse one (noted in the report).
+    let rows: Vec<RefRow> = rows
+        .iter()
+        .map(|r| match current.get(&r.code) {
+            Some(old) => super::worse::keep_better(old, r, &mut report.notices),
+            None => r.clone(),
+        })
+        .collect();
+    let rows = rows.as_slice();
     let mut households = campaign_households(conn, job.campaign.id).await?;
     if job.kind == ReferenceSource::Poverty {
         place_households(conn, job, rows, &mut households, now, report).await?;
@@ -110,7 +121,6 @@ pub(super) async fn references<C: ConnectionTrait>(
             return Ok(());
         }
     }
-    let current = current_records(conn, job.campaign.id, job.kind).await?;
     let mut inserts = Vec::new();
     let mut supersede = Vec::new();
     for r in rows {
@@ -132,7 +142,7 @@ pub(super) async fn references<C: ConnectionTrait>(
         inserts.push(new_record(job, r, household_id, now));
     }
     supersede_missing(rows, &current, &mut supersede, report);
-    write_records(conn, &supersede, &inserts).await
+    write_records(conn, job.import_id, &supersede, &inserts).await
 }
 
 /// The campaign's households by code.
@@ -176,11 +186,7 @@ async fn place_households<C: ConnectionTrait>(
     for r in rows {
         let tname = r.township.as_deref().unwrap_or("");
         let Some(t) = townships.get(tname) else {
-            report.errors.push(err(
-                r.row,
-                Some("乡镇"),
-                format!("Township '{tname}' is not on the official region list."),
-            ));
+            report.errors.push(err(r.row, Some("乡镇"), msg!(IMPORT_TOWNSHIP_UNKNOWN, value = tname)));
             continue;
         };
         let village = villages.get(&(t.id, r.village.as_deref().unwrap_or(""))).map(|v| v.id);
@@ -259,6 +265,7 @@ fn new_household(
         expected_path: None,
         created_at: now,
         updated_at: now,
+        created_by_import: Some(job.import_id),
     }
 }
 
@@ -331,6 +338,7 @@ fn new_record(
         source_file: Set(job.file_name.into()),
         row_number: Set(r.row),
         current: Set(true),
+        superseded_by: Set(None),
         created_at: Set(now),
     }
 }
@@ -351,15 +359,18 @@ fn supersede_missing(
     }
 }
 
-/// Marks replaced rows as history, then stores the new ones.
+/// Marks replaced rows as history (naming the import, so it can be undone),
+/// then stores the new ones.
 async fn write_records<C: ConnectionTrait>(
     conn: &C,
+    import_id: Uuid,
     supersede: &[Uuid],
     inserts: &[reference_record::ActiveModel],
 ) -> AppResult<()> {
     for chunk in supersede.chunks(300) {
         reference_record::Entity::update_many()
             .col_expr(reference_record::Column::Current, Expr::value(false))
+            .col_expr(reference_record::Column::SupersededBy, Expr::value(import_id))
             .filter(reference_record::Column::Id.is_in(chunk.to_vec()))
             .exec(conn)
             .await?;

@@ -12,19 +12,23 @@ mod changes;
 mod normalize;
 mod parse;
 mod read;
+mod undo;
+mod worse;
 
 pub use apply::regions as apply_regions;
 pub use changes::FieldChange;
 pub use parse::{expected_path, parse, Parsed, RefRow, RegionRow};
 pub use read::read_table;
+pub use undo::{undo, Undone};
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::NewEvent,
         auth::Viewer,
         checks,
         ctx::Ctx,
-        error::{AppError, AppResult},
+        error::{AppError, AppResult, Msg},
         progress,
         tx::Tx,
         webhooks::{self, WebhookEvent},
@@ -44,8 +48,31 @@ use uuid::Uuid;
 pub struct RowError {
     /// Row number as Excel shows it (the header is row 1); 0 for the file as a whole.
     pub row: i32,
+    /// The column by its header text in the file.
     pub column: Option<String>,
+    /// The catalogue key of the reason (stable, for scripts).
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub args: Vec<(String, String)>,
+    /// The reason in zh-CN as written when the import ran (all that older stored reports hold).
+    #[serde(default)]
     pub reason: String,
+}
+
+impl RowError {
+    pub fn new(row: i32, column: Option<&str>, m: Msg) -> Self {
+        Self { row, column: column.map(str::to_owned), code: m.key.into(), args: owned(&m), reason: m.render(false) }
+    }
+    /// The reason in the reader's language.
+    pub fn text(&self, english: bool) -> String {
+        let args = self.args.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        messages::render(&self.code, args, english).unwrap_or_else(|| self.reason.clone())
+    }
+}
+
+fn owned(m: &Msg) -> Vec<(String, String)> {
+    m.args(false).into_iter().map(|(n, v)| (n.to_owned(), v)).collect()
 }
 
 /// What an import did; also what is stored with it, so an identical
@@ -79,6 +106,8 @@ pub struct Report {
     pub changed_households: i32,
     /// More than a fifth of the existing households would change: check the file.
     pub large_change: bool,
+    /// The applied import (to undo it); none for a preview or a refused file.
+    pub import_id: Option<Uuid>,
 }
 
 impl Report {
@@ -149,14 +178,14 @@ async fn authorise(
     viewer: &Viewer,
     campaign_id: Uuid,
 ) -> AppResult<(campaign::Model, region::Model)> {
-    viewer.require_role(&[entity::Role::Admin], "import reference data")?;
+    viewer.require_role(&[entity::Role::Admin], key::ACT_IMPORT)?;
     let campaign = progress::campaign_or_latest(&state.db, viewer, Some(campaign_id)).await?;
     let county = region::Entity::find_by_id(campaign.county_id)
         .one(&state.db)
         .await?
-        .ok_or_else(|| AppError::not_found("county"))?;
+        .ok_or_else(|| AppError::not_found(key::THING_COUNTY))?;
     if !viewer.covers(&county) {
-        return Err(AppError::forbidden("Only the county's own team imports its reference data."));
+        return Err(AppError::forbidden(msg!(IMPORT_COUNTY_TEAM)));
     }
     Ok((campaign, county))
 }
@@ -174,6 +203,7 @@ async fn already_imported(
     let Some(prev) = reference_import::Entity::find()
         .filter(reference_import::Column::CampaignId.eq(campaign_id))
         .filter(reference_import::Column::Kind.eq(kind))
+        .filter(reference_import::Column::UndoneAt.is_null())
         .order_by_desc(reference_import::Column::CreatedAt)
         .one(&state.db)
         .await?
@@ -182,6 +212,7 @@ async fn already_imported(
         return Ok(None);
     };
     let mut r: Report = serde_json::from_value::<Report>(prev.report).unwrap_or_default().stored();
+    r.import_id = Some(prev.id);
     r.accepted = true;
     r.already_imported = true;
     Ok(Some(r))
@@ -236,6 +267,7 @@ async fn record(
         report: Set(serde_json::json!({})),
         imported_by: Set(viewer.account_id()),
         created_at: Set(ctx.now()),
+        undone_at: Set(None),
     }
     .insert(tx.conn())
     .await?;
@@ -267,6 +299,7 @@ async fn finish(state: &AppState, tx: Tx, job: &Job<'_>, report: &mut Report) ->
         drop(tx);
         return Ok(());
     }
+    report.import_id = Some(job.import_id);
     tx.moved_subtree(job.county);
     tx.commit(state).await
 }

@@ -99,22 +99,23 @@ pub fn whole(v: &str) -> Option<i64> {
 }
 
 /// Why a code or ID number cannot be trusted because Excel stored it as a
-/// number: written in scientific notation (1.31126E+17), or 18 digits ending
-/// in 000 with a wrong check character (Excel keeps 15 significant digits).
-pub fn number_damage(v: &str, id_number: bool) -> Option<String> {
+/// number (the catalogue key): written in scientific notation (1.31126E+17),
+/// or 18 digits ending in 000 with a wrong check character (Excel keeps 15
+/// significant digits).
+pub fn number_damage(v: &str, id_number: bool) -> Option<&'static str> {
     let v = v.trim();
     let scientific = v.contains(['E', 'e'])
         && v.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'E' | 'e' | '+' | '-'))
         && v.chars().next().is_some_and(|c| c.is_ascii_digit());
     if scientific {
-        return Some(format!("'{v}' was stored as a number, in scientific notation"));
+        return Some(messages::key::IMPORT_SCIENTIFIC);
     }
     let cut = id_number
         && v.len() == 18
         && v.bytes().all(|b| b.is_ascii_digit())
         && v.ends_with("000")
         && !crate::domain::idnumber::is_valid(v);
-    cut.then(|| format!("'{v}' ends in 000 with a wrong check character: Excel rounded it as a number"))
+    cut.then_some(messages::key::IMPORT_EXCEL_CUT)
 }
 
 #[cfg(test)]

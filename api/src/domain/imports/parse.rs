@@ -2,6 +2,7 @@
 //! each row checked and typed; every bad row is reported.
 
 use super::{normalize, read::err, RowError};
+use crate::domain::error::{msg, Msg};
 use chrono::NaiveDate;
 use entity::{ReferenceSource, RegionLevel, SafetyPath};
 use std::collections::{HashMap, HashSet};
@@ -11,9 +12,18 @@ struct Row<'a> {
     number: i32,
     cells: &'a [String],
     cols: &'a HashMap<String, usize>,
+    /// The header row as the file has it, so a reason names the column as the user sees it.
+    header: &'a [String],
 }
 
 impl Row<'_> {
+    /// The column's header text in the file (e.g. 身份证号码 for 证件号码).
+    fn label(&self, col: &str) -> String {
+        label(self.header, self.cols, col)
+    }
+    fn err(&self, col: &str, m: Msg) -> RowError {
+        err(self.number, Some(&self.label(col)), m)
+    }
     fn get(&self, col: &str) -> &str {
         self.cols.get(col).and_then(|i| self.cells.get(*i)).map(|s| s.trim()).unwrap_or("")
     }
@@ -21,11 +31,7 @@ impl Row<'_> {
     fn code(&self, col: &str, id_number: bool, errors: &mut Vec<RowError>) -> String {
         let v = normalize::halfwidth(&self.required(col, errors)).trim().to_owned();
         if let Some(why) = normalize::number_damage(&v, id_number) {
-            errors.push(err(
-                self.number,
-                Some(col),
-                format!("{why}, so its digits cannot be trusted. Format the column {col} as text (文本) and export the file again."),
-            ));
+            errors.push(self.err(col, Msg::new(why).arg("value", &v).arg("column", self.label(col))));
         }
         v
     }
@@ -33,14 +39,14 @@ impl Row<'_> {
     fn name(&self, col: &str, errors: &mut Vec<RowError>, notices: &mut Vec<RowError>) -> String {
         let (v, removed) = normalize::strip_invisible(&self.required(col, errors));
         if removed > 0 {
-            notices.push(err(self.number, Some(col), format!("{removed} invisible character(s) removed from '{v}'.")));
+            notices.push(self.err(col, msg!(IMPORT_INVISIBLE, count = removed, value = &v)));
         }
         v.trim().to_owned()
     }
     fn required(&self, col: &str, errors: &mut Vec<RowError>) -> String {
         let v = self.get(col);
         if v.is_empty() {
-            errors.push(err(self.number, Some(col), "Required value is empty."));
+            errors.push(self.err(col, msg!(IMPORT_REQUIRED)));
         }
         v.to_owned()
     }
@@ -57,18 +63,19 @@ impl Row<'_> {
         let v = self.get(col);
         if v.is_empty() {
             if required {
-                errors.push(err(self.number, Some(col), "Required value is empty."));
+                errors.push(self.err(col, msg!(IMPORT_REQUIRED)));
             }
             return None;
         }
         match normalize::whole(v) {
             Some(n) if range.contains(&n) => Some(n),
             Some(n) => {
-                errors.push(err(self.number, Some(col), format!("{n} is outside {}–{}.", range.start(), range.end())));
+                errors
+                    .push(self.err(col, msg!(IMPORT_OUT_OF_RANGE, value = n, min = range.start(), max = range.end())));
                 None
             }
             None => {
-                errors.push(err(self.number, Some(col), format!("'{v}' is not a whole number.")));
+                errors.push(self.err(col, msg!(IMPORT_NOT_WHOLE, value = v)));
                 None
             }
         }
@@ -77,13 +84,13 @@ impl Row<'_> {
         let v = self.get(col);
         if v.is_empty() {
             if required {
-                errors.push(err(self.number, Some(col), "Required value is empty."));
+                errors.push(self.err(col, msg!(IMPORT_REQUIRED)));
             }
             return None;
         }
         let parsed = normalize::date(v);
         if parsed.is_none() {
-            errors.push(err(self.number, Some(col), format!("'{v}' is not a date (YYYY-MM-DD).")));
+            errors.push(self.err(col, msg!(IMPORT_NOT_DATE, value = v)));
         }
         parsed
     }
@@ -161,6 +168,13 @@ pub fn parse(kind: ReferenceSource, table: &[Vec<String>]) -> Result<(Parsed, Ve
 /// How many rows from the top may hold titles before the header.
 const HEADER_SEARCH: usize = 10;
 
+/// A column's header text as the file shows it (line breaks and runs of
+/// spaces collapsed), or its canonical name when the file has none.
+fn label(header: &[String], cols: &HashMap<String, usize>, col: &str) -> String {
+    let text = cols.get(col).and_then(|i| header.get(*i)).map(|h| h.split_whitespace().collect::<Vec<_>>().join(""));
+    text.filter(|t| !t.is_empty()).unwrap_or_else(|| col.to_owned())
+}
+
 fn names(row: &[String]) -> Vec<String> {
     row.iter().map(|c| normalize::header_name(c)).collect()
 }
@@ -186,7 +200,7 @@ fn header(
     notices: &mut Vec<RowError>,
 ) -> Result<(usize, HashMap<String, usize>), Vec<RowError>> {
     if table.iter().all(|r| r.iter().all(|c| c.trim().is_empty())) {
-        return Err(vec![err(0, None, "The file is empty.")]);
+        return Err(vec![err(0, None, msg!(IMPORT_EMPTY))]);
     }
     let (required, optional) = columns(kind);
     let holds = |n: &[String]| required.iter().filter(|c| n.iter().any(|h| h == *c)).count();
@@ -196,7 +210,7 @@ fn header(
     for (i, row) in table[..at].iter().enumerate() {
         let text: Vec<&str> = row.iter().map(|c| c.trim()).filter(|c| !c.is_empty()).collect();
         if !text.is_empty() {
-            notices.push(err(i as i32 + 1, None, format!("Title row skipped: '{}'.", text.join(" "))));
+            notices.push(err(i as i32 + 1, None, msg!(IMPORT_TITLE_ROW, text = text.join(" "))));
         }
     }
     let mut cols: HashMap<String, usize> = HashMap::new();
@@ -207,12 +221,13 @@ fn header(
             Some(first) if known => errors.push(err(
                 at as i32 + 1,
                 Some(&h),
-                format!("Column '{h}' appears twice (columns {} and {}); keep one.", letter(*first), letter(i)),
+                msg!(IMPORT_COLUMN_TWICE, column = &h, first = letter(*first), second = letter(i)),
             )),
             Some(_) => {}
             None => {
                 if !known {
-                    notices.push(err(at as i32 + 1, Some(&h), format!("Column '{h}' is not used and was ignored.")));
+                    let text = label(&table[at], &HashMap::from([(h.clone(), i)]), &h);
+                    notices.push(err(at as i32 + 1, Some(&text), msg!(IMPORT_COLUMN_IGNORED, column = &text)));
                 }
                 cols.insert(h, i);
             }
@@ -241,10 +256,7 @@ fn missing_columns(table: &[Vec<String>], required: &[&str], holds: impl Fn(&[St
             err(
                 best as i32 + 1,
                 Some(c),
-                format!(
-                    "Required column '{c}' is missing. None of the first {HEADER_SEARCH} rows has it; row {} comes closest.",
-                    best + 1
-                ),
+                msg!(IMPORT_COLUMN_MISSING, column = c, search = HEADER_SEARCH, row = best + 1),
             )
         })
         .collect()
@@ -264,13 +276,13 @@ fn data_rows<'a>(
             continue;
         }
         if normalize::is_total_row(cells) {
-            notices.push(err(i as i32 + 1, None, "Total row skipped."));
+            notices.push(err(i as i32 + 1, None, msg!(IMPORT_TOTAL_ROW)));
             continue;
         }
-        data.push(Row { number: i as i32 + 1, cells, cols });
+        data.push(Row { number: i as i32 + 1, cells, cols, header: &table[at] });
     }
     if data.is_empty() {
-        return Err(vec![err(0, None, "The file has a header but no rows.")]);
+        return Err(vec![err(0, None, msg!(IMPORT_NO_ROWS))]);
     }
     Ok(data)
 }
@@ -282,9 +294,9 @@ fn region_rows(data: &[Row], errors: &mut Vec<RowError>) -> Vec<RegionRow> {
     for r in data {
         let code = r.code("区划代码", false, errors);
         if !code.is_empty() && (code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit())) {
-            errors.push(err(r.number, Some("区划代码"), format!("'{code}' is not a 12-digit region code.")));
+            errors.push(r.err("区划代码", msg!(IMPORT_REGION_CODE, value = &code)));
         } else if !code.is_empty() && !seen.insert(code.clone()) {
-            errors.push(err(r.number, Some("区划代码"), format!("Region code {code} appears twice in the file.")));
+            errors.push(r.err("区划代码", msg!(IMPORT_REGION_TWICE, value = &code)));
         }
         let name = r.required("名称", errors);
         if let Some(level) = region_level(r, errors) {
@@ -303,7 +315,7 @@ fn region_level(r: &Row, errors: &mut Vec<RowError>) -> Option<RegionLevel> {
         "乡镇" | "乡" | "镇" | "街道" => Some(RegionLevel::Township),
         "村" | "行政村" | "社区" => Some(RegionLevel::Village),
         other => {
-            errors.push(err(r.number, Some("级别"), format!("'{other}' is not a level (县, 乡镇 or 村).")));
+            errors.push(r.err("级别", msg!(IMPORT_LEVEL, value = other)));
             None
         }
     }
@@ -322,7 +334,7 @@ fn reference_rows(
     for r in data {
         let code = r.code("户编号", false, errors);
         if let Some(first) = seen.get(&code) {
-            errors.push(err(r.number, Some("户编号"), format!("Household code {code} is also on row {first}.")));
+            errors.push(r.err("户编号", msg!(IMPORT_CODE_TWICE, value = &code, row = first)));
         } else if !code.is_empty() {
             seen.insert(code.clone(), r.number);
         }
@@ -355,7 +367,7 @@ fn poverty_fields(r: &Row, row: &mut RefRow, errors: &mut Vec<RowError>) {
 fn appraisal_fields(r: &Row, row: &mut RefRow, errors: &mut Vec<RowError>) {
     let g = normalize::halfwidth(&r.required("鉴定等级", errors)).trim().to_uppercase();
     if !g.is_empty() && !matches!(g.as_str(), "A" | "B" | "C" | "D") {
-        errors.push(err(r.number, Some("鉴定等级"), format!("'{g}' is not a grade (A, B, C or D).")));
+        errors.push(r.err("鉴定等级", msg!(IMPORT_GRADE, value = &g)));
     }
     row.grade = Some(g);
     row.appraised_on = r.date("鉴定日期", true, errors);
@@ -366,7 +378,7 @@ fn renovation_fields(r: &Row, row: &mut RefRow, errors: &mut Vec<RowError>) {
     row.renovation_year = r.int("改造年度", 1990..=2100, true, errors).map(|n| n as i32);
     let k = r.required("改造方式", errors);
     if !k.is_empty() && !matches!(k.as_str(), "拆除重建" | "修缮加固") {
-        errors.push(err(r.number, Some("改造方式"), format!("'{k}' is not 拆除重建 or 修缮加固.")));
+        errors.push(r.err("改造方式", msg!(IMPORT_RENOVATION_KIND, value = &k)));
     }
     row.renovation_kind = Some(k);
     row.accepted_on = r.date("竣工验收日期", false, errors);

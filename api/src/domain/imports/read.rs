@@ -2,9 +2,10 @@
 //! legacy .xls, into rows of cells; a file that cannot be read is refused whole.
 
 use super::RowError;
+use crate::domain::error::{msg, Msg};
 
-pub(super) fn err(row: i32, column: Option<&str>, reason: impl Into<String>) -> RowError {
-    RowError { row, column: column.map(str::to_owned), reason: reason.into() }
+pub(super) fn err(row: i32, column: Option<&str>, m: Msg) -> RowError {
+    RowError::new(row, column, m)
 }
 
 /// Decodes the bytes into rows of cells and names the encoding found.
@@ -16,30 +17,19 @@ pub fn read_table(bytes: &[u8]) -> Result<(Vec<Vec<String>>, &'static str), RowE
         return read_xls(bytes).map(|t| (t, "XLS"));
     }
     let (text, encoding) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        (
-            std::str::from_utf8(rest)
-                .map_err(|_| err(0, None, "The file says UTF-8 but is not valid UTF-8."))?
-                .to_owned(),
-            "UTF-8-BOM",
-        )
+        (std::str::from_utf8(rest).map_err(|_| err(0, None, msg!(IMPORT_BAD_UTF8)))?.to_owned(), "UTF-8-BOM")
     } else if let Ok(t) = std::str::from_utf8(bytes) {
         (t.to_owned(), "UTF-8")
     } else {
         match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
             Some(t) => (t.into_owned(), "GB18030"),
-            None => {
-                return Err(err(
-                    0,
-                    None,
-                    "Unreadable encoding: save the file as CSV UTF-8, a GBK/GB18030 CSV, or .xlsx.",
-                ))
-            }
+            None => return Err(err(0, None, msg!(IMPORT_ENCODING))),
         }
     };
     let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut rows = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| err(i as i32 + 1, None, format!("Not a well-formed CSV row: {e}")))?;
+        let rec = rec.map_err(|e| err(i as i32 + 1, None, msg!(IMPORT_CSV_ROW, detail = e)))?;
         rows.push(rec.iter().map(|c| c.trim().to_owned()).collect());
     }
     Ok((rows, encoding))
@@ -48,11 +38,11 @@ pub fn read_table(bytes: &[u8]) -> Result<(Vec<Vec<String>>, &'static str), RowE
 fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
     use calamine::{Reader, Xlsx};
     let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| err(0, None, format!("Not a readable .xlsx workbook: {e}")))?;
+        .map_err(|e| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xlsx", detail = e)))?;
     let range = wb
         .worksheet_range_at(0)
-        .ok_or_else(|| err(0, None, "The workbook has no sheet."))?
-        .map_err(|e| err(0, None, format!("The first sheet cannot be read: {e}")))?;
+        .ok_or_else(|| err(0, None, msg!(IMPORT_NO_SHEET)))?
+        .map_err(|e| err(0, None, msg!(IMPORT_SHEET, detail = e)))?;
     Ok(cells(&range))
 }
 
@@ -60,11 +50,11 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
 fn read_xls(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
     use calamine::{Reader, Xls};
     let mut wb: Xls<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| err(0, None, format!("Not a readable .xls workbook: {e}")))?;
+        .map_err(|e| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xls", detail = e)))?;
     let range = wb
         .worksheet_range_at(0)
-        .ok_or_else(|| err(0, None, "The workbook has no sheet."))?
-        .map_err(|e| err(0, None, format!("The first sheet cannot be read: {e}")))?;
+        .ok_or_else(|| err(0, None, msg!(IMPORT_NO_SHEET)))?
+        .map_err(|e| err(0, None, msg!(IMPORT_SHEET, detail = e)))?;
     Ok(cells(&range))
 }
 

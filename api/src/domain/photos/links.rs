@@ -1,6 +1,7 @@
 //! Signed, expiring links to photos (presigned on S3, served by the API on a
 //! local store), and the sweeper of what unconfirmed uploads left behind.
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit,
@@ -88,12 +89,12 @@ pub async fn serve(
     sig: &str,
 ) -> AppResult<(String, bytes::Bytes)> {
     if !state.jwt.verify_mac(&format!("{id}|{variant}|{exp}"), sig) {
-        return Err(AppError::forbidden("This photo link is not valid."));
+        return Err(AppError::forbidden(msg!(PHOTO_LINK_INVALID)));
     }
     if exp < audit::now().timestamp() {
-        return Err(AppError::forbidden("This photo link has expired; reload the page for a new one."));
+        return Err(AppError::forbidden(msg!(PHOTO_LINK_EXPIRED)));
     }
-    let p = photo::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| AppError::not_found("photo"))?;
+    let p = photo::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| AppError::not_found(key::THING_PHOTO))?;
     let (key, ct) = match variant {
         "thumb" => (p.thumbnail_key.clone().unwrap_or(p.object_key.clone()), "image/jpeg".to_string()),
         _ => (p.object_key.clone(), p.content_type.clone()),

@@ -8,6 +8,7 @@ mod links;
 pub use inspect::*;
 pub use links::*;
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::NewEvent,
@@ -55,13 +56,12 @@ pub async fn request_upload(
     practice: bool,
 ) -> AppResult<UploadTicket> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[Role::Verifier], "upload photos")?;
+    viewer.require_role(&[Role::Verifier], key::ACT_UPLOAD_PHOTOS)?;
     let h = households::get(&state.db, viewer, household_id).await?;
-    let ext = extension(content_type)
-        .ok_or_else(|| AppError::validation("contentType", "Photos must be JPEG, PNG or WebP."))?;
+    let ext = extension(content_type).ok_or_else(|| AppError::validation("contentType", msg!(PHOTO_TYPE)))?;
     let max = state.cfg.max_photo_bytes;
     if !(1..=max).contains(&size) {
-        return Err(AppError::validation("size", format!("A photo must be 1 byte to {} MB.", max / 1024 / 1024)));
+        return Err(AppError::validation("size", msg!(PHOTO_SIZE, mb = max / 1024 / 1024)));
     }
     let now = ctx.now();
     let id = Uuid::new_v4();
@@ -92,15 +92,15 @@ async fn usable_ticket(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult
     let t = photo_upload::Entity::find_by_id(id)
         .one(&state.db)
         .await?
-        .ok_or_else(|| AppError::not_found("upload ticket"))?;
+        .ok_or_else(|| AppError::not_found(key::THING_UPLOAD_TICKET))?;
     if Some(t.requested_by) != viewer.account_id() {
-        return Err(AppError::not_found("upload ticket"));
+        return Err(AppError::not_found(key::THING_UPLOAD_TICKET));
     }
     if t.confirmed_at.is_some() {
-        return Err(AppError::Conflict("This upload was already confirmed.".into()));
+        return Err(AppError::Conflict(msg!(UPLOAD_CONFIRMED)));
     }
     if t.expires_at <= crate::domain::audit::now() {
-        return Err(AppError::validation("ticketId", "The upload ticket has expired; ask for a new one."));
+        return Err(AppError::validation("ticketId", msg!(TICKET_EXPIRED)));
     }
     Ok(t)
 }
@@ -120,10 +120,7 @@ where
     let viewer = ctx.viewer()?;
     let t = usable_ticket(state, viewer, ticket_id).await?;
     if content_type != Some(t.content_type.as_str()) {
-        return Err(AppError::validation(
-            "contentType",
-            format!("Send the body as {}, as the ticket says.", t.content_type),
-        ));
+        return Err(AppError::validation("contentType", msg!(UPLOAD_CONTENT_TYPE, contentType = &t.content_type)));
     }
     let path = ObjectPath::from(t.object_key.as_str());
     state.storage.note("put");
@@ -134,16 +131,13 @@ where
             Ok(c) => c,
             Err(_) => {
                 let _ = upload.abort().await;
-                return Err(AppError::validation("body", "The upload was interrupted; try again."));
+                return Err(AppError::validation("body", msg!(UPLOAD_INTERRUPTED)));
             }
         };
         total += chunk.len() as i64;
         if total > t.size_bytes {
             let _ = upload.abort().await;
-            return Err(AppError::validation(
-                "body",
-                format!("The body is larger than the {} bytes granted.", t.size_bytes),
-            ));
+            return Err(AppError::validation("body", msg!(UPLOAD_TOO_LARGE, bytes = t.size_bytes)));
         }
         if let Err(e) = upload.put_part(PutPayload::from_bytes(chunk)).await {
             let _ = upload.abort().await;
@@ -171,7 +165,7 @@ struct Examined {
 /// pixel limit) and, only if they pass, records the photo.
 pub async fn confirm(ctx: &Ctx, state: &AppState, ticket_id: Uuid) -> AppResult<photo::Model> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[Role::Verifier], "upload photos")?;
+    viewer.require_role(&[Role::Verifier], key::ACT_UPLOAD_PHOTOS)?;
     let t = usable_ticket(state, viewer, ticket_id).await?;
     let h = households::get(&state.db, viewer, t.household_id).await?;
     let x = match examine(state, &t, &h).await? {
@@ -181,7 +175,7 @@ pub async fn confirm(ctx: &Ctx, state: &AppState, ticket_id: Uuid) -> AppResult<
             state.storage.note("delete");
             let _ = state.storage.store.delete(&ObjectPath::from(t.object_key.as_str())).await;
             let _ = photo_upload::Entity::delete_by_id(t.id).exec(&state.db).await;
-            return Err(AppError::validation("ticketId", format!("The photo was refused: {reason}.")));
+            return Err(AppError::validation("ticketId", msg!(PHOTO_REFUSED, detail = reason)));
         }
     };
     // The thumbnail is stored before the row, so a row never points at nothing.
@@ -209,7 +203,7 @@ async fn examine(
     let meta = match store.head(&ObjectPath::from(t.object_key.as_str())).await {
         Ok(m) => m,
         Err(object_store::Error::NotFound { .. }) => {
-            return Err(AppError::validation("ticketId", "Nothing was uploaded for this ticket yet."))
+            return Err(AppError::validation("ticketId", msg!(NOTHING_UPLOADED)))
         }
         Err(e) => return Err(AppError::Internal(e.into())),
     };

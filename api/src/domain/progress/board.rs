@@ -3,6 +3,7 @@
 //! and the burn-up series from the audit trail.
 
 use super::campaigns::{campaign_or_latest, expected_percent, state, CampaignCounts, Figures, MilestoneState};
+use crate::domain::error::msg;
 use crate::domain::{
     auth::region_household_condition,
     counters,
@@ -80,7 +81,7 @@ pub async fn progress_for(
         }
     };
     if !viewer.covers(&region) {
-        return Err(AppError::forbidden("Progress is shown for your own region and the regions below it."));
+        return Err(AppError::forbidden(msg!(PROGRESS_OWN_REGION)));
     }
     let figures = counters::read(db, campaign.id, &[region.id]).await?.remove(&region.id).unwrap_or_default();
     let milestones = milestone::Entity::find()
@@ -174,7 +175,7 @@ pub async fn behind_pace(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Board>> {
     if !(0..=500).contains(&first) {
-        return Err(AppError::validation("first", "`first` must be between 0 and 500."));
+        return Err(AppError::validation("first", msg!(FIRST_RANGE, max = 500)));
     }
     let children = region::Entity::find().filter(region::Column::ParentId.eq(board.region.id)).all(db).await?;
     let ids: Vec<Uuid> = children.iter().map(|c| c.id).collect();

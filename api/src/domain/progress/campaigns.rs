@@ -1,6 +1,7 @@
 //! Campaigns and their deadline milestones: who may create and edit them,
 //! and each milestone's state against its target (expected vs actual).
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::NewEvent,
@@ -67,8 +68,8 @@ pub async fn campaign_or_latest(
 ) -> AppResult<campaign::Model> {
     let all = campaigns(db, viewer).await?;
     match id {
-        Some(id) => all.into_iter().find(|c| c.id == id).ok_or_else(|| AppError::not_found("campaign")),
-        None => all.into_iter().next().ok_or_else(|| AppError::NotFound("No campaign is set up yet.".into())),
+        Some(id) => all.into_iter().find(|c| c.id == id).ok_or_else(|| AppError::not_found(key::THING_CAMPAIGN)),
+        None => all.into_iter().next().ok_or_else(|| AppError::NotFound(msg!(NO_CAMPAIGN))),
     }
 }
 
@@ -196,21 +197,24 @@ pub async fn update_milestone(
 ) -> AppResult<MilestoneStatus> {
     let viewer = ctx.viewer()?;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-    viewer.require_role(&[entity::Role::Admin], "edit milestones")?;
-    let m = milestone::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| AppError::not_found("milestone"))?;
+    viewer.require_role(&[entity::Role::Admin], key::ACT_EDIT_MILESTONES)?;
+    let m = milestone::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::not_found(key::THING_MILESTONE))?;
     let c = campaign_or_latest(&state.db, viewer, Some(m.campaign_id)).await?;
     require_county_team(&state.db, viewer, &c).await?;
     let starts = starts_at.unwrap_or(m.starts_at);
     let ends = ends_at.unwrap_or(m.ends_at);
     if ends <= starts {
-        return Err(AppError::validation("endsAt", "A milestone must end after it starts."));
+        return Err(AppError::validation("endsAt", msg!(MILESTONE_ORDER)));
     }
     if target_percent.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
-        return Err(AppError::validation("targetPercent", "The target is a percent, 0 to 100."));
+        return Err(AppError::validation("targetPercent", msg!(TARGET_PERCENT)));
     }
     if let Some(t) = &title {
         if t.trim().is_empty() || t.chars().count() > 200 {
-            return Err(AppError::validation("title", "A title has 1 to 200 characters."));
+            return Err(AppError::validation("title", msg!(TEXT_LENGTH, max = 200).arg_key("what", key::FIELD_TITLE)));
         }
     }
     let before = serde_json::json!({ "title": m.title, "startsAt": m.starts_at, "endsAt": m.ends_at, "targetPercent": m.target_percent });
@@ -247,7 +251,7 @@ pub async fn update_milestone(
 async fn require_county_team(db: &DatabaseConnection, viewer: &Viewer, c: &campaign::Model) -> AppResult<()> {
     let county = region::Entity::find_by_id(c.county_id).one(db).await?;
     if !county.is_some_and(|r| viewer.covers(&r)) {
-        return Err(AppError::forbidden("Only the county's own team edits its milestones."));
+        return Err(AppError::forbidden(msg!(COUNTY_TEAM_ONLY).arg_key("action", key::ACT_EDIT_MILESTONES)));
     }
     Ok(())
 }
@@ -267,19 +271,19 @@ pub async fn create_campaign(ctx: &Ctx, state: &AppState, new: NewCampaign<'_>) 
     let NewCampaign { name, county_id, time_zone, starts_on, ends_on, template } = new;
     let viewer = ctx.viewer()?;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-    viewer.require_role(&[entity::Role::Admin], "create campaigns")?;
+    viewer.require_role(&[entity::Role::Admin], key::ACT_CREATE_CAMPAIGNS)?;
     let county = crate::domain::regions::get(&state.db, viewer, county_id).await?;
     if !viewer.covers(&county) || county.level != entity::RegionLevel::County {
-        return Err(AppError::validation("countyId", "A campaign belongs to a county in your region."));
+        return Err(AppError::validation("countyId", msg!(CAMPAIGN_COUNTY)));
     }
     if name.trim().is_empty() || name.chars().count() > 200 {
-        return Err(AppError::validation("name", "A name has 1 to 200 characters."));
+        return Err(AppError::validation("name", msg!(TEXT_LENGTH, max = 200).arg_key("what", key::FIELD_NAME)));
     }
     let Ok(tz) = time_zone.parse::<chrono_tz::Tz>() else {
-        return Err(AppError::validation("timeZone", "Use an IANA time zone such as Asia/Shanghai."));
+        return Err(AppError::validation("timeZone", msg!(TIME_ZONE)));
     };
     if ends_on < starts_on {
-        return Err(AppError::validation("endsOn", "A campaign must end on or after its first day."));
+        return Err(AppError::validation("endsOn", msg!(CAMPAIGN_DATES)));
     }
     let tx = Tx::begin(state, ctx.actor()?).await?;
     let txn = tx.conn();
@@ -323,24 +327,21 @@ pub async fn create_milestone(
 ) -> AppResult<MilestoneStatus> {
     let viewer = ctx.viewer()?;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-    viewer.require_role(&[entity::Role::Admin], "create milestones")?;
+    viewer.require_role(&[entity::Role::Admin], key::ACT_CREATE_MILESTONES)?;
     let c = campaign_or_latest(&state.db, viewer, Some(campaign_id)).await?;
     require_county_team(&state.db, viewer, &c).await?;
     let kind = kind.trim().to_uppercase();
     if kind.is_empty() || kind.len() > 32 || !kind.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
-        return Err(AppError::validation(
-            "kind",
-            "A kind is TRAINING, VERIFICATION, LOOK_BACK or another WORD_LIKE_THIS.",
-        ));
+        return Err(AppError::validation("kind", msg!(MILESTONE_KIND)));
     }
     if title.trim().is_empty() || title.chars().count() > 200 {
-        return Err(AppError::validation("title", "A title has 1 to 200 characters."));
+        return Err(AppError::validation("title", msg!(TEXT_LENGTH, max = 200).arg_key("what", key::FIELD_TITLE)));
     }
     if ends_at <= starts_at {
-        return Err(AppError::validation("endsAt", "A milestone must end after it starts."));
+        return Err(AppError::validation("endsAt", msg!(MILESTONE_ORDER)));
     }
     if !(0.0..=100.0).contains(&target_percent) {
-        return Err(AppError::validation("targetPercent", "The target is a percent, 0 to 100."));
+        return Err(AppError::validation("targetPercent", msg!(TARGET_PERCENT)));
     }
     let now = ctx.now();
     let tx = Tx::begin(state, ctx.actor()?).await?;

@@ -2,6 +2,7 @@
 //! delivery again; ADMIN only, each change audited.
 
 use super::{check_url, WebhookEvent};
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::NewEvent,
@@ -17,7 +18,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use uuid::Uuid;
 
 fn admin(viewer: &Viewer) -> AppResult<()> {
-    viewer.require_role(&[entity::Role::Admin], "manage webhooks")
+    viewer.require_role(&[entity::Role::Admin], key::ACT_MANAGE_WEBHOOKS)
 }
 
 /// Endpoints of the viewer's county (ADMIN), newest first.
@@ -41,9 +42,10 @@ pub async fn create(
     let viewer = ctx.viewer()?;
     admin(viewer)?;
     if events.is_empty() {
-        return Err(AppError::validation("events", "Choose at least one event."));
+        return Err(AppError::validation("events", msg!(WEBHOOK_EVENTS)));
     }
-    let (url, _, _) = check_url(state, url).await.map_err(|m| AppError::validation("url", m))?;
+    let (url, _, _) =
+        check_url(state, url).await.map_err(|m| AppError::validation("url", msg!(WEBHOOK_URL, detail = m)))?;
     let secret = random_token("whsec_");
     let mut names: Vec<&str> = events.iter().map(|e| e.name()).collect();
     names.sort();
@@ -79,7 +81,7 @@ async fn owned(state: &AppState, viewer: &Viewer, id: Uuid) -> AppResult<endpoin
         .filter(endpoint::Column::CountyId.eq(viewer.scope.region_id))
         .one(&state.db)
         .await?
-        .ok_or_else(|| AppError::not_found("webhook"))
+        .ok_or_else(|| AppError::not_found(key::THING_WEBHOOK))
 }
 
 /// Stops deliveries to an endpoint; pending ones are given up.
@@ -108,7 +110,7 @@ pub async fn redeliver(ctx: &Ctx, state: &AppState, delivery_id: Uuid) -> AppRes
     let d = delivery::Entity::find_by_id(delivery_id)
         .one(&state.db)
         .await?
-        .ok_or_else(|| AppError::not_found("delivery"))?;
+        .ok_or_else(|| AppError::not_found(key::THING_DELIVERY))?;
     let ep = owned(state, viewer, d.endpoint_id).await?;
     let mut am: delivery::ActiveModel = d.into();
     am.status = Set("PENDING".into());

@@ -1,6 +1,7 @@
 //! Other workflow steps: acknowledging a warning, running the checks over a
 //! region, clearing practice entries, placing an unplaced household.
 
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::{Actor, NewEvent},
@@ -21,16 +22,18 @@ use uuid::Uuid;
 /// Acknowledges a WARNING with a reason (an ERROR cannot be acknowledged away).
 pub async fn acknowledge(ctx: &Ctx, state: &AppState, finding_id: Uuid, reason: &str) -> AppResult<finding::Model> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[Role::Verifier, Role::Township, Role::Admin], "acknowledge findings")?;
-    let f =
-        finding::Entity::find_by_id(finding_id).one(&state.db).await?.ok_or_else(|| AppError::not_found("finding"))?;
+    viewer.require_role(&[Role::Verifier, Role::Township, Role::Admin], key::ACT_ACK_FINDINGS)?;
+    let f = finding::Entity::find_by_id(finding_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::not_found(key::THING_FINDING))?;
     let h = households::get(&state.db, viewer, f.household_id).await?;
     if f.severity == Severity::Error {
-        return Err(AppError::validation("id", "Errors must be fixed; only warnings can be acknowledged."));
+        return Err(AppError::validation("id", msg!(ONLY_WARNINGS_ACK)));
     }
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(AppError::validation("reason", "Give a reason of 1 to 500 characters."));
+        return Err(AppError::validation("reason", msg!(TEXT_LENGTH, max = 500).arg_key("what", key::FIELD_REASON)));
     }
     let tx = Tx::begin(state, ctx.actor()?).await?;
     let txn = tx.conn();
@@ -62,7 +65,7 @@ pub async fn acknowledge(ctx: &Ctx, state: &AppState, finding_id: Uuid, reason: 
 /// Runs every check over the viewer's households under a region (ADMIN, TOWNSHIP).
 pub async fn check_region(ctx: &Ctx, state: &AppState, region_id: Uuid) -> AppResult<checks::CheckSummary> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[Role::Admin, Role::Township], "run checks over a region")?;
+    viewer.require_role(&[Role::Admin, Role::Township], key::ACT_RUN_CHECKS)?;
     let region = regions::get(&state.db, viewer, region_id).await?;
     let cond = if viewer.covers(&region) {
         region_household_condition(region.id, region.level, &region.path)
@@ -105,10 +108,10 @@ pub async fn check_region(ctx: &Ctx, state: &AppState, region_id: Uuid) -> AppRe
 /// Deletes practice entries (and their findings and photo records) under a region (ADMIN).
 pub async fn clear_practice(ctx: &Ctx, state: &AppState, region_id: Uuid) -> AppResult<u64> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[Role::Admin], "clear practice entries")?;
+    viewer.require_role(&[Role::Admin], key::ACT_CLEAR_PRACTICE)?;
     let region = regions::get(&state.db, viewer, region_id).await?;
     if !viewer.covers(&region) {
-        return Err(AppError::forbidden("That region is outside your own."));
+        return Err(AppError::forbidden(msg!(REGION_OUTSIDE)));
     }
     let sub = sea_orm::sea_query::Query::select()
         .column(household::Column::Id)
@@ -155,11 +158,11 @@ pub async fn place_household(
     village_id: Uuid,
 ) -> AppResult<household::Model> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[Role::Admin], "place households")?;
+    viewer.require_role(&[Role::Admin], key::ACT_PLACE_HOUSEHOLDS)?;
     let h = households::get(&state.db, viewer, household_id).await?;
     let village = regions::get(&state.db, viewer, village_id).await?;
     if village.level != entity::RegionLevel::Village || village.parent_id != Some(h.township_id) {
-        return Err(AppError::validation("villageId", "Choose a village of the household's own township."));
+        return Err(AppError::validation("villageId", msg!(VILLAGE_OF_TOWNSHIP)));
     }
     let tx = Tx::begin(state, ctx.actor()?).await?;
     let txn = tx.conn();

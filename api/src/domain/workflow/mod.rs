@@ -10,6 +10,7 @@ pub use admin::*;
 pub use save::{save, SaveInput};
 pub use transition::{transition, Op};
 
+use crate::domain::error::{key, msg};
 use crate::domain::{
     auth::Viewer,
     error::{AppError, AppResult},
@@ -33,19 +34,28 @@ pub struct HouseFacts {
 
 pub(super) const SAVABLE: [S; 4] = [S::NotStarted, S::Draft, S::Returned, S::Reopened];
 
-pub(super) fn invalid(current: S, what: &str) -> AppError {
+/// `action` is the catalogue key of the refused step.
+pub(super) fn invalid(current: S, action: &'static str) -> AppError {
     AppError::InvalidTransition {
-        message: format!("{what} is not possible while the record is {}.", current.as_str()),
+        message: msg!(NOT_IN_STATE).arg_key("action", action).arg_key("status", status_key(current)),
         current: current.as_str().into(),
     }
 }
 
+/// The catalogue key naming a record state.
+fn status_key(s: S) -> &'static str {
+    match s {
+        S::NotStarted => key::STATUS_NOT_STARTED,
+        S::Draft => key::STATUS_DRAFT,
+        S::Submitted => key::STATUS_SUBMITTED,
+        S::Returned => key::STATUS_RETURNED,
+        S::Approved => key::STATUS_APPROVED,
+        S::Reopened => key::STATUS_REOPENED,
+    }
+}
+
 pub(super) fn conflict(current: &verification::Model) -> AppError {
-    AppError::Conflict(format!(
-        "Someone changed this record meanwhile (now version {}, status {}); reload it and apply your change again.",
-        current.version,
-        current.status.as_str()
-    ))
+    AppError::Conflict(msg!(CHANGED_MEANWHILE, version = current.version).arg_key("status", status_key(current.status)))
 }
 
 pub(super) fn snapshot(v: &verification::Model) -> serde_json::Value {
@@ -97,7 +107,7 @@ pub(super) async fn replay<C: ConnectionTrait>(
         return Ok(None);
     };
     if row.operation != operation {
-        return Err(AppError::validation("idempotencyKey", "This idempotency key was used for another operation."));
+        return Err(AppError::validation("idempotencyKey", msg!(IDEMPOTENCY_KEY_REUSED)));
     }
     Ok(verification::Entity::find_by_id(row.verification_id).one(conn).await?)
 }

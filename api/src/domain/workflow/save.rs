@@ -2,6 +2,7 @@
 //! enters data; versioned, idempotent, checked and audited.
 
 use super::{conflict, invalid, remember, replay, snapshot, versioned_update, HouseFacts, SAVABLE};
+use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::NewEvent,
@@ -37,31 +38,34 @@ fn validate(input: &SaveInput, now: DateTime<Utc>) -> AppResult<()> {
     let f = &input.facts;
     let this_year = now.format("%Y").to_string().parse::<i32>().unwrap_or(2100);
     if f.floors.is_some_and(|n| !(1..=10).contains(&n)) {
-        return Err(AppError::validation("houseFacts.floors", "Floors must be between 1 and 10."));
+        return Err(AppError::validation("houseFacts.floors", msg!(FLOORS_RANGE)));
     }
     if f.floor_area.is_some_and(|a| !(1.0..=2000.0).contains(&a)) {
-        return Err(AppError::validation("houseFacts.floorArea", "Floor area must be 1 to 2000 m²."));
+        return Err(AppError::validation("houseFacts.floorArea", msg!(AREA_RANGE)));
     }
     if f.year_built.is_some_and(|y| !(1900..=this_year).contains(&y)) {
-        return Err(AppError::validation("houseFacts.yearBuilt", format!("Year built must be 1900 to {this_year}.")));
+        return Err(AppError::validation("houseFacts.yearBuilt", msg!(YEAR_RANGE, year = this_year)));
     }
     if f.occupants.is_some_and(|n| !(0..=50).contains(&n)) {
-        return Err(AppError::validation("houseFacts.occupants", "Occupants must be 0 to 50."));
+        return Err(AppError::validation("houseFacts.occupants", msg!(OCCUPANTS_RANGE)));
     }
     if f.structure.as_deref().is_some_and(|s| s.chars().count() > 50) {
-        return Err(AppError::validation("houseFacts.structure", "At most 50 characters."));
+        return Err(AppError::validation(
+            "houseFacts.structure",
+            msg!(TEXT_TOO_LONG, max = 50).arg_key("what", key::FIELD_STRUCTURE),
+        ));
     }
     if input.latitude.is_some_and(|l| !(-90.0..=90.0).contains(&l))
         || input.longitude.is_some_and(|l| !(-180.0..=180.0).contains(&l))
         || input.latitude.is_some() != input.longitude.is_some()
     {
-        return Err(AppError::validation("latitude", "Give both latitude and longitude, in degrees."));
+        return Err(AppError::validation("latitude", msg!(LAT_LON)));
     }
     if input.notes.as_deref().is_some_and(|n| n.chars().count() > 2000) {
-        return Err(AppError::validation("notes", "Notes are limited to 2000 characters."));
+        return Err(AppError::validation("notes", msg!(TEXT_TOO_LONG, max = 2000).arg_key("what", key::FIELD_NOTES)));
     }
     if input.idempotency_key.as_deref().is_some_and(|k| k.is_empty() || k.len() > 128) {
-        return Err(AppError::validation("idempotencyKey", "An idempotency key has 1 to 128 characters."));
+        return Err(AppError::validation("idempotencyKey", msg!(IDEMPOTENCY_KEY_FORM)));
     }
     // Evidence must belong to the chosen path.
     let e = &input.evidence;
@@ -72,7 +76,7 @@ fn validate(input: &SaveInput, now: DateTime<Utc>) -> AppResult<()> {
         None => false,
     };
     if wrong {
-        return Err(AppError::validation("evidence", "Give only the evidence of the chosen path."));
+        return Err(AppError::validation("evidence", msg!(EVIDENCE_OTHER_PATH)));
     }
     Ok(())
 }
@@ -80,7 +84,7 @@ fn validate(input: &SaveInput, now: DateTime<Utc>) -> AppResult<()> {
 /// Saves a draft (初录 / 模拟录入). Only the village's verifier enters data.
 pub async fn save(ctx: &Ctx, state: &AppState, input: SaveInput) -> AppResult<verification::Model> {
     let viewer = ctx.viewer()?;
-    viewer.require_role(&[Role::Verifier], "enter verification data")?;
+    viewer.require_role(&[Role::Verifier], key::ACT_ENTER_DATA)?;
     let h = households::get(&state.db, viewer, input.household_id).await?;
     validate(&input, ctx.now())?;
     if let Some(done) = replay(&state.db, viewer, input.idempotency_key.as_deref(), "SAVE").await? {
@@ -132,7 +136,7 @@ async fn insert(
     now: DateTime<Utc>,
 ) -> AppResult<verification::Model> {
     if input.version != 0 {
-        return Err(AppError::Conflict("This household has no record yet; save with version 0.".into()));
+        return Err(AppError::Conflict(msg!(NO_RECORD_YET)));
     }
     Ok(verification::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -172,7 +176,7 @@ async fn update(
     now: DateTime<Utc>,
 ) -> AppResult<verification::Model> {
     if !SAVABLE.contains(&cur.status) {
-        return Err(invalid(cur.status, "Saving"));
+        return Err(invalid(cur.status, key::ACT_SAVE));
     }
     if cur.version != input.version {
         return Err(conflict(cur));

@@ -2,6 +2,7 @@
 //! guard role, state, version and window, apply the change, emit the event.
 
 use super::{conflict, invalid, remember, replay, snapshot, versioned_update};
+use crate::domain::error::{key, msg};
 use crate::domain::{
     audit::NewEvent,
     auth::Viewer,
@@ -57,6 +58,15 @@ impl Op {
             _ => &[Role::Township, Role::Admin],
         }
     }
+    /// The catalogue key naming the step, for refusals.
+    fn act(self) -> &'static str {
+        match self {
+            Op::Submit => key::ACT_SUBMIT,
+            Op::Approve => key::ACT_APPROVE,
+            Op::Return => key::ACT_RETURN,
+            Op::Reopen => key::ACT_REOPEN,
+        }
+    }
     fn action(self) -> &'static str {
         match self {
             Op::Submit => "VERIFICATION_SUBMITTED",
@@ -77,10 +87,7 @@ async fn check_window<C: ConnectionTrait>(conn: &C, campaign_id: Uuid, now: Date
     if let Some(m) = look_back {
         if now >= m.ends_at {
             return Err(AppError::InvalidTransition {
-                message: format!(
-                    "Submissions closed when the look-back review ended ({}); an ADMIN can extend it.",
-                    m.ends_at.to_rfc3339()
-                ),
+                message: msg!(SUBMISSIONS_CLOSED, ended = m.ends_at.to_rfc3339()),
                 current: "CLOSED".into(),
             });
         }
@@ -95,10 +102,13 @@ async fn load_authorised(
     op: Op,
     id: Uuid,
 ) -> AppResult<(verification::Model, household::Model)> {
-    let cur = verification::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("verification"))?;
+    let cur = verification::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(key::THING_VERIFICATION))?;
     // Scope first: a record outside the viewer's region does not exist for them.
     let h: household::Model = households::get(db, viewer, cur.household_id).await?;
-    viewer.require_role(op.roles(), &format!("{} a verification", op.name().to_lowercase()))?;
+    viewer.require_role(op.roles(), op.act())?;
     Ok((cur, h))
 }
 
@@ -112,7 +122,7 @@ async fn guard<'a>(
     now: DateTime<Utc>,
 ) -> AppResult<Option<&'a str>> {
     if !op.from_states().contains(&cur.status) {
-        return Err(invalid(cur.status, &format!("{} ", op.name().to_lowercase()).trim().to_string()));
+        return Err(invalid(cur.status, op.act()));
     }
     if cur.version != version {
         return Err(conflict(cur));
@@ -120,9 +130,12 @@ async fn guard<'a>(
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if matches!(op, Op::Return | Op::Reopen) {
         match reason {
-            None => return Err(AppError::validation("reason", "Say why, so the verifier knows what to fix.")),
+            None => return Err(AppError::validation("reason", msg!(RETURN_NEEDS_REASON))),
             Some(r) if r.chars().count() > 500 => {
-                return Err(AppError::validation("reason", "The reason is limited to 500 characters."))
+                return Err(AppError::validation(
+                    "reason",
+                    msg!(TEXT_TOO_LONG, max = 500).arg_key("what", key::FIELD_REASON),
+                ))
             }
             _ => {}
         }
@@ -159,7 +172,7 @@ pub async fn transition(
             // The checks' findings are kept (and were audited by the checks) even though the step is refused.
             tx.commit_bookkeeping(state).await?;
             return Err(AppError::Blocked {
-                message: format!("Fix the errors and acknowledge the warnings first: {}.", blocking.join(", ")),
+                message: msg!(FIX_FINDINGS_FIRST, rules = blocking.join(", ")),
                 rules: blocking,
             });
         }
