@@ -110,6 +110,7 @@ gql_enum!(PhotoKind { FRONT_PANORAMA, SIDE, INTERIOR, DOCUMENT });
 gql_enum!(ImportKind { REGIONS, POVERTY, APPRAISAL, RENOVATION });
 gql_enum!(ExportKind { HOUSEHOLDS, SUMMARY });
 gql_enum!(ExportFormat { XLSX, CSV });
+gql_enum!(CampaignTemplate { NONE, PILOT_2020 });
 
 // What an outbox item does, and where it is; stored as these lower-case words.
 str_enum!(Kind, None, [Save = "save", Submit = "submit", Photo = "photo"]);

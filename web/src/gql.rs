@@ -32,7 +32,7 @@ macro_rules! ops {
             extern_enums(
                 "Role", "RegionLevel", "VerificationStatus", "SafetyPath", "RenovationKind", "Arrangement",
                 "Severity", "MilestoneState", "MilestoneMetric", "PhotoKind", "ImportKind", "ExportKind",
-                "ExportFormat"
+                "ExportFormat", "CampaignTemplate"
             )
         )]
         pub struct $name;
@@ -66,6 +66,8 @@ ops!(
     Regions: "graphql/Regions.graphql",
     ImportReferenceFile: "graphql/ImportReferenceFile.graphql",
     ExportReport: "graphql/ExportReport.graphql",
+    CreateCampaign: "graphql/CreateCampaign.graphql",
+    UndoImport: "graphql/UndoImport.graphql",
 );
 
 /// An error the app can show: the API's `extensions.code` and its message, or
@@ -74,11 +76,15 @@ ops!(
 pub struct ApiError {
     pub code: String,
     pub message: String,
+    /// The shared catalogue's key (`extensions.reason`) and its arguments, so
+    /// the app can say it in the language it shows now.
+    pub reason: Option<String>,
+    pub args: Vec<(String, String)>,
 }
 
 impl ApiError {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into() }
+        Self { code: code.into(), message: message.into(), reason: None, args: Vec::new() }
     }
     pub fn network() -> Self {
         Self::new("NETWORK", "")
@@ -88,9 +94,14 @@ impl ApiError {
     }
     fn from_body(body: &Value) -> Option<Self> {
         let e = body.get("errors")?.get(0)?;
+        let args = e["extensions"]["args"].as_object().map(|o| {
+            o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect()
+        });
         Some(Self {
             code: e["extensions"]["code"].as_str().unwrap_or("INTERNAL").to_owned(),
             message: e["message"].as_str().unwrap_or_default().to_owned(),
+            reason: e["extensions"]["reason"].as_str().map(str::to_owned),
+            args: args.unwrap_or_default(),
         })
     }
 }

@@ -121,6 +121,16 @@ static TEXT: &[(&str, &str, &str)] = &[
     ("import_ok", "导入成功", "Imported"),
     ("import_preview", "预览：以下是导入后的结果，尚未写入任何数据", "Preview: what the import would do; nothing has been written yet"),
     ("import_apply", "确认导入", "Apply the import"),
+    ("import_undo", "撤销这次导入", "Undo this import"),
+    ("import_undo_confirm", "撤销后，这次导入替换掉的数据将恢复，新增且无人处理的农户将删除。确定撤销？", "Undoing restores what this import replaced and removes households it added that nobody has worked on. Undo it?"),
+    ("import_undone", "已撤销，恢复/撤回行数", "Undone; rows restored / withdrawn"),
+    ("new_campaign", "新建核验工作", "New campaign"),
+    ("campaign_name", "名称", "Name"),
+    ("county", "县", "County"),
+    ("starts_on", "开始日期", "First day"),
+    ("ends_on", "结束日期", "Last day"),
+    ("template_pilot", "使用 2020 年试点的三个时间节点（培训、入户核验、回头看）", "With the 2020 pilot's three milestones (training, verification, look-back)"),
+    ("campaign_created", "已创建：", "Created:"),
     ("import_large", "此文件将改动超过五分之一的已有农户，请确认文件是否正确", "This file would change more than a fifth of the existing households: check it is the right file"),
     ("import_changes", "将改动的已有农户", "Existing households it changes"),
     ("import_notices", "读取时跳过或清理的内容", "Skipped or cleaned while reading"),
@@ -307,6 +317,11 @@ pub fn error_text(e: &crate::gql::ApiError) -> String {
             if english { "No network. Try again when you are online." } else { "网络不通，请联网后重试。" }.to_owned()
         }
         "NOT_FOUND" => tr("not_found", english).to_owned(),
+        // The server's words from the shared catalogue, in the language shown now.
+        _ if e.reason.as_deref().and_then(|k| messages::template(k, english)).is_some() => {
+            let args = e.args.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+            messages::render(e.reason.as_deref().unwrap_or_default(), args, english).unwrap_or_default()
+        }
         _ => {
             if e.message.is_empty() {
                 e.code.clone()

@@ -17,3 +17,4 @@ mod start;
 mod undo;
 mod webhooks;
 mod workflow;
+mod xls;

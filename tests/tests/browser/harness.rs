@@ -255,6 +255,20 @@ impl Browser {
         el.send_keys(text).await.expect("type");
     }
 
+    /// Sets an input's value as a person's picker would (date inputs take typed
+    /// text in the browser's locale order), and tells the app.
+    pub async fn set_value(&self, css: &str, value: &str) {
+        let el = serde_json::to_value(self.wait_for(css).await).unwrap();
+        let js =
+            "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', { bubbles: true }));";
+        self.client.execute(js, vec![el, serde_json::json!(value)]).await.expect("set value");
+    }
+
+    /// Accepts the confirmation the page is showing (waits for it to appear).
+    pub async fn accept_confirm(&self) {
+        self.poll("a confirmation", async || self.client.accept_alert().await.ok()).await
+    }
+
     pub async fn press_enter(&self, css: &str) {
         self.wait_for(css).await.send_keys("\u{E007}").await.expect("enter");
     }

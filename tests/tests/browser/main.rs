@@ -259,9 +259,17 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
     b.wait_for("#import-report[data-dry-run='true']").await;
     b.shot("admin-import-preview-desktop").await;
     assert_eq!(app.count("SELECT COUNT(*) FROM reference_records").await, before, "a preview writes nothing");
+    let current = "SELECT COUNT(*) FROM reference_records WHERE current = true";
+    let current_before = app.count(current).await;
     b.click("#import-apply").await;
     b.wait_for("#import-report[data-dry-run='false']").await;
     assert!(app.count("SELECT COUNT(*) FROM reference_records").await > before, "applied after the preview");
+    assert_ne!(app.count(current).await, current_before);
+    // Applied by mistake? Undone after a confirmation: the lists are as before.
+    b.click("#import-undo").await;
+    b.accept_confirm().await;
+    b.wait_for("#import-undone").await;
+    assert_eq!(app.count(current).await, current_before, "the undo restored the lists");
 
     // An API token: shown once, works, then revoked from the list.
     b.click("#tab-tokens").await;
@@ -326,6 +334,19 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
     b.goto(&format!("/households/{household}")).await;
     b.click("#history summary").await;
     b.wait_text("#history ol.history", "VERIFICATION_SAVED").await;
+
+    // Last (it becomes the latest campaign): a new campaign with the pilot's three milestones.
+    b.goto("/admin").await;
+    b.click("#tab-milestones").await;
+    b.fill("#campaign-name", "2027年住房安全核验").await;
+    b.wait_for("#campaign-county option").await;
+    b.set_value("#campaign-starts", "2027-03-01").await;
+    b.set_value("#campaign-ends", "2027-06-30").await;
+    b.click("#campaign-create").await;
+    b.wait_text("#campaign-created", "2027年住房安全核验").await;
+    let d = app.ok(Some(&app.token("admin").await), "{ campaigns { name milestones { kind } } }", json!({})).await;
+    let made = d["campaigns"].as_array().unwrap().iter().find(|c| c["name"] == "2027年住房安全核验").cloned();
+    assert_eq!(made.map(|c| c["milestones"].as_array().unwrap().len()), Some(3), "{d}");
 
     b.assert_no_errors().await;
     env.stop(vec![b]).await;

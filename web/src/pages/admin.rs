@@ -128,7 +128,34 @@ fn import_report(r: imp::ImportReferenceFileImportReferenceFile) -> impl IntoVie
             {(!r.notices.is_empty()).then(|| view! { <h4>{t("import_notices")}</h4> })}
             {row_table("import-notices", t("import_notices"), r.notices.iter().map(|e| (e.row, e.column.clone(), e.reason.clone())).collect())}
             <ul class="legend">{r.flagged.iter().map(|f| view! { <li>{f.rule.clone()}" "{f.count}</li> }).collect_view()}</ul>
+            {(r.accepted && !r.dry_run).then_some(r.import_id.clone()).flatten().map(|id| view! { <UndoImport id=id /> })}
         </div>
+    }
+}
+
+/// Undoes the import just applied, after asking; says what was restored.
+#[component]
+fn UndoImport(id: String) -> impl IntoView {
+    let result = RwSignal::new(None::<Result<gql::undo_import::ResponseData, ApiError>>);
+    let busy = RwSignal::new(false);
+    let id = StoredValue::new(id);
+    let undo = move |_| {
+        let sure = window().confirm_with_message(t("import_undo_confirm")).unwrap_or(false);
+        if !sure {
+            return;
+        }
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            result.set(Some(gql::call::<gql::UndoImport>(gql::undo_import::Variables { id: id.get_value() }).await));
+            busy.set(false);
+        });
+    };
+    view! {
+        <button id="import-undo" disabled=move || busy.get() || matches!(result.get(), Some(Ok(_))) on:click=undo>{move || t("import_undo")}</button>
+        <Outcome>{move || result.get().map(|r| show(r, |d| {
+            let u = d.undo_import;
+            view! { <p id="import-undone" class="badge ok">{t("import_undone")}" "{u.restored}" / "{u.withdrawn}" · "{t("households")}" "{u.households_restored}" / "{u.households_removed}</p> }
+        }))}</Outcome>
     }
 }
 
@@ -192,6 +219,55 @@ fn Accounts() -> impl IntoView {
     }
 }
 
+/// A new campaign for a county, with the 2020 pilot's milestones or none.
+#[component]
+fn NewCampaign(tick: RwSignal<u32>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let county = RwSignal::new(String::new());
+    let starts = RwSignal::new(String::new());
+    let ends = RwSignal::new(String::new());
+    let pilot = RwSignal::new(true);
+    let result = RwSignal::new(None::<Result<gql::create_campaign::ResponseData, ApiError>>);
+    let create = move |_| {
+        let template = if pilot.get_untracked() { gql::CampaignTemplate::PILOT_2020 } else { gql::CampaignTemplate::NONE };
+        let vars = gql::create_campaign::Variables {
+            name: name.get_untracked(),
+            county_id: county.get_untracked(),
+            starts_on: starts.get_untracked(),
+            ends_on: ends.get_untracked(),
+            template,
+        };
+        leptos::task::spawn_local(async move {
+            let r = gql::call::<gql::CreateCampaign>(vars).await;
+            if r.is_ok() {
+                tick.update(|t| *t += 1);
+            }
+            result.set(Some(r));
+        });
+    };
+    let regions = region_options();
+    view! {
+        <div class="card" id="new-campaign">
+            <h3>{move || t("new_campaign")}</h3>
+            <label>{move || t("campaign_name")}<input id="campaign-name" on:input=move |ev| name.set(event_target_value(&ev)) /></label>
+            <label>{move || t("county")}
+                <select id="campaign-county" on:change=move |ev| county.set(event_target_value(&ev))>
+                    <Suspense fallback=|| ()>{move || Suspend::new(async move {
+                        let list: Vec<_> = regions.await.map(|d| d.regions).unwrap_or_default().into_iter().filter(|r| r.level == RegionLevel::COUNTY).collect();
+                        if let Some(first) = list.first() { county.set(first.id.clone()); }
+                        list.into_iter().map(|r| view! { <option value=r.id.clone()>{r.name.clone()}</option> }).collect_view()
+                    })}</Suspense>
+                </select>
+            </label>
+            <label>{move || t("starts_on")}<input type="date" id="campaign-starts" on:input=move |ev| starts.set(event_target_value(&ev)) /></label>
+            <label>{move || t("ends_on")}<input type="date" id="campaign-ends" on:input=move |ev| ends.set(event_target_value(&ev)) /></label>
+            <label class="check"><input type="checkbox" id="campaign-pilot" prop:checked=move || pilot.get() on:change=move |ev| pilot.set(event_target_checked(&ev)) />{move || t("template_pilot")}</label>
+            <button id="campaign-create" class="primary" on:click=create>{move || t("create")}</button>
+            <Outcome>{move || result.get().map(|r| show(r, |d| view! { <p id="campaign-created" class="badge ok">{t("campaign_created")}" "{d.create_campaign.name}</p> }))}</Outcome>
+        </div>
+    }
+}
+
 #[component]
 fn MilestonesEditor() -> impl IntoView {
     let tick = RwSignal::new(0u32);
@@ -200,6 +276,7 @@ fn MilestonesEditor() -> impl IntoView {
         gql::call::<gql::Milestones>(gql::milestones::Variables {})
     });
     view! {
+        <NewCampaign tick=tick />
         <div class="card">
             <h3>{move || t("milestones")}</h3>
             <Loaded quiet=true>
