@@ -1,8 +1,9 @@
 //! The one catalogue of what the service says to people: every refusal,
 //! validation message and import reason has a stable key, a zh-CN text and an
 //! English text. The API sends the key (`extensions.reason`, an import row's
-//! `code`) with the text in the caller's language; the web app, which links
-//! this same crate, can render the key itself in the language it shows.
+//! `code`) with the text in the caller's language; the web app asks in the
+//! language it shows and branches on the same keys (it does not ship the
+//! texts: its download size is budgeted).
 //!
 //! Texts hold `{name}` placeholders filled from the message's arguments.
 

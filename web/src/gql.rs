@@ -76,15 +76,15 @@ ops!(
 pub struct ApiError {
     pub code: String,
     pub message: String,
-    /// The shared catalogue's key (`extensions.reason`) and its arguments, so
-    /// the app can say it in the language it shows now.
+    /// The shared catalogue's key (`extensions.reason`): the server already
+    /// words the message in the language the app asks for (its texts are not
+    /// shipped in the app, whose size is budgeted); the key is for logic.
     pub reason: Option<String>,
-    pub args: Vec<(String, String)>,
 }
 
 impl ApiError {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into(), reason: None, args: Vec::new() }
+        Self { code: code.into(), message: message.into(), reason: None }
     }
     pub fn network() -> Self {
         Self::new("NETWORK", "")
@@ -94,14 +94,10 @@ impl ApiError {
     }
     fn from_body(body: &Value) -> Option<Self> {
         let e = body.get("errors")?.get(0)?;
-        let args = e["extensions"]["args"].as_object().map(|o| {
-            o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect()
-        });
         Some(Self {
             code: e["extensions"]["code"].as_str().unwrap_or("INTERNAL").to_owned(),
             message: e["message"].as_str().unwrap_or_default().to_owned(),
             reason: e["extensions"]["reason"].as_str().map(str::to_owned),
-            args: args.unwrap_or_default(),
         })
     }
 }

@@ -76,6 +76,17 @@ static TEXT: &[(&str, &str, &str)] = &[
     ("save_draft", "保存草稿", "Save draft"),
     ("submit", "提交复验", "Submit"),
     ("queued", "已保存在本机，正在发送", "Kept on this phone, sending"),
+    ("queued_submit", "已提交（保存在本机，正在发送），等待乡镇审核", "Submitted (kept on this phone, sending); waiting for the township's review"),
+    ("fix_fields", "请先改正标红的项目，未保存任何内容。", "Fix the marked fields first; nothing was saved."),
+    ("err_floors", "层数须为 1 到 10 的整数", "Floors: a whole number from 1 to 10"),
+    ("err_floor_area", "面积须为 1 到 2000 平方米，最多两位小数", "Floor area: 1 to 2000 m², at most two decimals"),
+    ("err_year_built", "建造年份须为 1900 年到今年的整数", "Year built: a whole year from 1900 to this year"),
+    ("err_occupants", "居住人数须为 0 到 50 的整数", "Occupants: a whole number from 0 to 50"),
+    ("err_path", "请选择住房安全方式", "Choose how the house counts as safe"),
+    ("err_ren_kind", "请选择改造方式", "Choose the kind of renovation"),
+    ("err_arrangement", "请选择保障方式", "Choose the arrangement"),
+    ("err_address", "请填写现住址", "Give the address where the family lives"),
+    ("submissions_closed", "提交已截止（回头看已结束）：可以保存草稿，提交需县管理员延长期限。截止时间：", "Submissions are closed (the look-back review has ended): drafts can be saved; an ADMIN can extend the deadline. Ended:"),
     ("retry", "重试", "Retry"),
     ("remove", "移除", "Remove"),
     ("outbox_empty", "没有待发送的内容。", "Nothing waiting to be sent."),
@@ -317,11 +328,6 @@ pub fn error_text(e: &crate::gql::ApiError) -> String {
             if english { "No network. Try again when you are online." } else { "网络不通，请联网后重试。" }.to_owned()
         }
         "NOT_FOUND" => tr("not_found", english).to_owned(),
-        // The server's words from the shared catalogue, in the language shown now.
-        _ if e.reason.as_deref().and_then(|k| messages::template(k, english)).is_some() => {
-            let args = e.args.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-            messages::render(e.reason.as_deref().unwrap_or_default(), args, english).unwrap_or_default()
-        }
         _ => {
             if e.message.is_empty() {
                 e.code.clone()

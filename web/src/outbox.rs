@@ -100,6 +100,9 @@ impl OutboxItem {
 #[derive(Clone, Copy)]
 pub struct Outbox {
     pub items: RwSignal<Vec<OutboxItem>>,
+    /// The newest record and version each delivered save or submit produced,
+    /// by household and mode, so a page's next save starts from it.
+    known: RwSignal<std::collections::HashMap<(String, bool), (String, i64)>>,
 }
 
 thread_local! {
@@ -128,7 +131,7 @@ pub fn draft_key(household: &str, practice: bool) -> String {
 
 impl Outbox {
     pub fn new() -> Self {
-        Self { items: RwSignal::new(Vec::new()) }
+        Self { items: RwSignal::new(Vec::new()), known: RwSignal::new(Default::default()) }
     }
 
     /// Loads what a previous page left, drops old sent items, starts sending.
@@ -160,6 +163,24 @@ impl Outbox {
         let _ = w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
         on_online.forget();
         let _ = set_interval_with_handle(move || self.kick(), std::time::Duration::from_secs(4));
+    }
+
+    /// The record and version a new save of this household starts from: the
+    /// newest of what the page loaded and what this outbox delivered since.
+    pub fn latest(&self, household: &str, practice: bool, vid: Option<String>, version: i64) -> (Option<String>, i64) {
+        match self.known.with_untracked(|k| k.get(&(household.to_owned(), practice)).cloned()) {
+            Some((id, v)) if v > version => (Some(id), v),
+            _ => (vid, version),
+        }
+    }
+
+    fn learn(&self, item: &OutboxItem, vid: String, version: i64) {
+        self.known.update(|k| {
+            let e = k.entry((item.household_id.clone(), item.practice)).or_insert((vid.clone(), version));
+            if version >= e.1 {
+                *e = (vid, version);
+            }
+        });
     }
 
     pub fn waiting(&self) -> usize {
@@ -267,6 +288,9 @@ impl Outbox {
                 let saved = &v["data"]["saveVerification"];
                 let (vid, ver) = (saved["id"].as_str().unwrap_or_default().to_owned(), saved["version"].as_i64());
                 save(&draft_key(&item.household_id, item.practice), None);
+                if let Some(v) = ver {
+                    self.learn(item, vid.clone(), v);
+                }
                 // Later items of the same record continue from the version this save produced.
                 let later: Vec<String> = self.items.with_untracked(|v| {
                     v.iter()
@@ -291,12 +315,14 @@ impl Outbox {
                 let (Some(id), Some(version)) = (item.verification_id.clone(), item.version) else {
                     return Err(ApiError::new("VALIDATION", "Save first."));
                 };
-                gql::call::<gql::SubmitVerification>(gql::submit_verification::Variables {
+                let r = gql::call::<gql::SubmitVerification>(gql::submit_verification::Variables {
                     id,
                     version,
                     idempotency_key: Some(item.id.clone()),
                 })
                 .await?;
+                let s = r.submit_verification;
+                self.learn(item, s.id, s.version);
                 Ok(())
             }
             Kind::Photo => self.send_photo(item).await,

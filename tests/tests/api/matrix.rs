@@ -160,7 +160,8 @@ fn expectation(op: &str, who: Who) -> Outcome {
         | "webhooks"
         | "createWebhook"
         | "deleteWebhook"
-        | "redeliverWebhook" => admin_only(who),
+        | "redeliverWebhook"
+        | "undoImport" => admin_only(who),
         other => panic!("operation `{other}` has no expectation in the authorization matrix: add one"),
     }
 }
@@ -264,6 +265,10 @@ async fn call(app: &TestApp, op: &str, ids: &Ids, token: Option<&str>) -> Value 
         "redeliverWebhook" => (
             "mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { status } }".into(),
             json!({ "id": format!("WebhookDelivery:{}", uuid::Uuid::new_v4()) }),
+        ),
+        "undoImport" => (
+            "mutation($id: ID!) { undoImport(id: $id) { withdrawn } }".into(),
+            json!({ "id": format!("ReferenceImport:{}", uuid::Uuid::new_v4()) }),
         ),
         "exportReport" => ("mutation { exportReport(kind: SUMMARY, format: CSV) { rows } }".into(), json!({})),
         "lookBackSamples" => ("{ lookBackSamples { id } }".into(), json!({})),
@@ -398,8 +403,9 @@ async fn every_operation_for_every_kind_of_caller() {
                 "returnVerification",
                 "reopenVerification",
                 "acknowledgeFinding",
-                // An unknown delivery: NOT_FOUND once past the gate.
+                // An unknown delivery or import: NOT_FOUND once past the gate.
                 "redeliverWebhook",
+                "undoImport",
             ];
             if *who == Admin
                 && want == Allowed

@@ -119,7 +119,7 @@ impl Env {
     /// A fresh browser profile in a window of this size (360 × 780 is a phone).
     pub async fn browser(&self, width: u32, height: u32) -> Browser {
         let profile = self.tmp.join(tests::unique("profile-"));
-        let options = json!({
+        let mut options = json!({
             "binary": "/usr/bin/chromium",
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -128,13 +128,19 @@ impl Env {
                 format!("--window-size={width},{height}"),
             ],
         });
+        if width < 600 {
+            // A phone: headless windows are at least 500 px wide, so the
+            // phone's viewport (and touch) is emulated, as DevTools does.
+            options["mobileEmulation"] =
+                json!({ "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0, "touch": false } });
+        }
         let caps = json!({ "goog:chromeOptions": options });
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(caps.as_object().unwrap().clone())
             .connect(&self.driver_url)
             .await
             .expect("start a Chromium session");
-        Browser { client, base: self.web.clone(), shots: self.shots.clone() }
+        Browser { client, base: self.web.clone(), shots: self.shots.clone(), phone: width < 600 }
     }
 
     /// A real JPEG on disk, for the file input.
@@ -170,6 +176,9 @@ pub struct Browser {
     pub client: Client,
     base: String,
     shots: PathBuf,
+    /// An emulated phone viewport, where chromedriver's pointer clicks miss
+    /// (its coordinates are the window's, not the emulated screen's).
+    phone: bool,
 }
 
 impl Browser {
@@ -264,6 +273,19 @@ impl Browser {
         self.client.execute(js, vec![el, serde_json::json!(value)]).await.expect("set value");
     }
 
+    /// Whether an element is disabled (a `disabled` property that is true).
+    pub async fn disabled(&self, css: &str) -> bool {
+        self.wait_for(css).await.prop("disabled").await.ok().flatten().is_some_and(|v| v == "true")
+    }
+
+    /// Fails when the page is wider than the window (sideways scrolling on a phone).
+    pub async fn assert_no_sideways_scroll(&self, page: &str) {
+        let js = "return [document.documentElement.scrollWidth, window.innerWidth];";
+        let v = self.client.execute(js, vec![]).await.expect("measure");
+        let (w, inner) = (v[0].as_i64().unwrap_or(0), v[1].as_i64().unwrap_or(0));
+        assert!(w <= inner, "{page}: {w} px wide in a {inner} px window");
+    }
+
     /// Accepts the confirmation the page is showing (waits for it to appear).
     pub async fn accept_confirm(&self) {
         self.poll("a confirmation", async || self.client.accept_alert().await.ok()).await
@@ -283,7 +305,14 @@ impl Browser {
         // To the middle of the screen first: at the bottom edge a phone-sized
         // window's click can land beside the button. Retried while something renders over it.
         let arg = serde_json::to_value(&el).unwrap();
-        let _ = self.client.execute("arguments[0].scrollIntoView({ block: 'center' });", vec![arg]).await;
+        let _ = self.client.execute("arguments[0].scrollIntoView({ block: 'center' });", vec![arg.clone()]).await;
+        if self.phone {
+            // A tap: the element must be enabled, as a finger would find it.
+            let js = "if (arguments[0].disabled) return false; arguments[0].click(); return true;";
+            let tap = async || self.client.execute(js, vec![arg.clone()]).await.ok().filter(|v| v == &json!(true));
+            self.poll(&format!("tap {css}"), tap).await;
+            return;
+        }
         self.poll(&format!("click {css}"), async || el.click().await.ok()).await
     }
 

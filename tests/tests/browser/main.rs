@@ -351,3 +351,69 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
     b.assert_no_errors().await;
     env.stop(vec![b]).await;
 }
+
+/// One page, no reload: refused before anything is queued when incomplete or
+/// mistyped (in Chinese, next to the field), then save, edit, save again and
+/// submit, with 85.5 m² kept exactly; read-only once submitted. The closed
+/// window is said before the form, not after submit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entry_on_one_page_save_edit_save_submit_with_checked_numbers() {
+    let env = Env::start(false).await;
+    let app = &env.app;
+    let verifier = app.token(VILLAGE).await;
+    let (household, _) = household_of(app, &verifier).await;
+    let phone = env.browser(360, 780).await;
+    phone.sign_in(VILLAGE, DEMO_PASSWORD).await;
+    phone.goto(&format!("/households/{household}")).await;
+    phone.wait_text("#submissions-closed", "提交已截止").await;
+    assert!(phone.disabled("#submit").await, "no submit while the window is closed");
+    phone.assert_no_sideways_scroll("household").await;
+    app.extend_look_back(&app.token("admin").await).await;
+    phone.reload().await;
+    phone.wait_for("#entry").await;
+    phone.wait_gone("#submissions-closed").await;
+
+    // Incomplete: refused next to the field, in Chinese; nothing queued or saved.
+    phone.click("#submit").await;
+    phone.wait_text("#path-error", "请选择住房安全方式").await;
+    phone.click("input[name=path][value=APPRAISED]").await;
+    phone.click("#confirmed").await;
+    phone.click("#entry details summary").await;
+    phone.fill("#floor-area", "85.5").await;
+    phone.fill("#occupants", "1.5").await;
+    phone.click("#save-draft").await;
+    phone.wait_text("#occupants-error", "居住人数须为 0 到 50 的整数").await;
+    assert_eq!(phone.value("#floor-area").await, "85.5", "what was typed stays as typed");
+    assert_eq!(phone.find_all("#household-queue li").await, 0, "nothing queued");
+    let q = "query($id: ID!) { household(id: $id) { verification { status version notes houseFacts { floorArea occupants } } } }";
+    let v = |d: serde_json::Value| d["household"]["verification"].clone();
+    assert!(v(app.ok(Some(&verifier), q, json!({ "id": household })).await).is_null());
+
+    // Save, edit, save again: each save continues from the version the last one returned.
+    phone.fill("#occupants", "3").await;
+    phone.click("#save-draft").await;
+    phone.wait_count("#household-queue li[data-state=sent]", 1).await;
+    phone.fill("#notes", "东屋墙体有裂缝，已加固").await;
+    phone.click("#save-draft").await;
+    phone.wait_count("#household-queue li[data-state=sent]", 2).await;
+    let rec = v(app.ok(Some(&verifier), q, json!({ "id": household })).await);
+    assert_eq!((rec["version"].as_i64(), rec["notes"].as_str()), (Some(2), Some("东屋墙体有裂缝，已加固")), "{rec}");
+    assert_eq!(
+        (rec["houseFacts"]["floorArea"].as_f64(), rec["houseFacts"]["occupants"].as_i64()),
+        (Some(85.5), Some(3))
+    );
+
+    // The photo, then submit on the same page: no conflict, no "save first".
+    phone.upload("#photo", &env.photo_file(11)).await;
+    phone.wait_count("#household-queue li[data-state=sent]", 3).await;
+    phone.click("#submit").await;
+    phone.wait_attr("#status-badge", "data-status", "SUBMITTED").await;
+    assert_eq!(phone.find_all("#household-queue li[data-state=refused]").await, 0);
+    assert!(phone.disabled("#notes").await && phone.disabled("#submit").await, "read-only once submitted");
+    let rec = v(app.ok(Some(&verifier), q, json!({ "id": household })).await);
+    assert_eq!((rec["status"].as_str(), rec["houseFacts"]["floorArea"].as_f64()), (Some("SUBMITTED"), Some(85.5)));
+    phone.shot("entry-submitted-phone").await;
+    phone.assert_no_sideways_scroll("household, submitted").await;
+    phone.assert_no_errors().await;
+    env.stop(vec![phone]).await;
+}

@@ -229,7 +229,8 @@ fn NewCampaign(tick: RwSignal<u32>) -> impl IntoView {
     let pilot = RwSignal::new(true);
     let result = RwSignal::new(None::<Result<gql::create_campaign::ResponseData, ApiError>>);
     let create = move |_| {
-        let template = if pilot.get_untracked() { gql::CampaignTemplate::PILOT_2020 } else { gql::CampaignTemplate::NONE };
+        let template =
+            if pilot.get_untracked() { gql::CampaignTemplate::PILOT_2020 } else { gql::CampaignTemplate::NONE };
         let vars = gql::create_campaign::Variables {
             name: name.get_untracked(),
             county_id: county.get_untracked(),

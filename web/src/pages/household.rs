@@ -36,6 +36,17 @@ struct Draft {
     notes: String,
 }
 
+/// A floor area: empty, or 1 to 2000 m² with at most two decimals, typed as
+/// people type it (85.5, 85,5 is not accepted: the decimal point is a dot).
+fn decimal_ok(s: &str) -> bool {
+    let s = s.trim();
+    if s.is_empty() {
+        return true;
+    }
+    let decimals = s.split_once('.').map_or(0, |(_, d)| d.len());
+    decimals <= 2 && s.parse::<f64>().is_ok_and(|a| (1.0..=2000.0).contains(&a))
+}
+
 fn opt(s: &str) -> Option<String> {
     Some(s.trim().to_owned()).filter(|s| !s.is_empty())
 }
@@ -60,6 +71,45 @@ impl Draft {
             occupants: f.occupants.map(|v| v.to_string()).unwrap_or_default(),
             notes: v.notes.clone().unwrap_or_default(),
         }
+    }
+
+    /// What is wrong or missing, by field id, as i18n keys; `submit` adds what
+    /// a submission needs (a path and its evidence). Checked before anything
+    /// is queued, so the verifier sees it next to the field.
+    fn problems(&self, submit: bool, this_year: i64) -> Vec<(&'static str, &'static str)> {
+        let mut p = Vec::new();
+        let whole = |s: &str, lo: i64, hi: i64| {
+            s.trim().is_empty() || s.trim().parse::<i64>().is_ok_and(|n| (lo..=hi).contains(&n))
+        };
+        if !whole(&self.floors, 1, 10) {
+            p.push(("floors", "err_floors"));
+        }
+        if !decimal_ok(&self.floor_area) {
+            p.push(("floor-area", "err_floor_area"));
+        }
+        if !whole(&self.year_built, 1900, this_year) {
+            p.push(("year-built", "err_year_built"));
+        }
+        if !whole(&self.occupants, 0, 50) {
+            p.push(("occupants", "err_occupants"));
+        }
+        if !submit {
+            return p;
+        }
+        match self.path {
+            None => p.push(("path", "err_path")),
+            Some(SafetyPath::RENOVATED) if self.ren_kind.is_none() => p.push(("ren-kind", "err_ren_kind")),
+            Some(SafetyPath::SECURED) => {
+                if self.arrangement.is_none() {
+                    p.push(("arrangement", "err_arrangement"));
+                }
+                if self.address.trim().is_empty() {
+                    p.push(("address", "err_address"));
+                }
+            }
+            _ => {}
+        }
+        p
     }
 
     fn to_input(
@@ -267,7 +317,19 @@ fn References(refs: q::HouseholdHouseholdReferences) -> impl IntoView {
 struct Form {
     draft: RwSignal<Draft>,
     key: StoredValue<String>,
-    disabled: bool,
+    /// Read-only: not the verifier's, not in an editable state, or just submitted.
+    disabled: RwSignal<bool>,
+    /// What is wrong, by field id (i18n keys), shown next to each field.
+    problems: RwSignal<Vec<(&'static str, &'static str)>>,
+}
+
+/// The problem shown under a field, if it has one.
+fn problem(form: Form, id: &'static str) -> impl IntoView {
+    move || {
+        form.problems.with(|p| p.iter().find(|(f, _)| *f == id).map(|(_, k)| *k)).map(|k| {
+            view! { <span class="field-error" role="alert" id=format!("{id}-error")>{move || t(k)}</span> }
+        })
+    }
 }
 
 impl Form {
@@ -294,13 +356,17 @@ fn text(
     id: &'static str,
     get: fn(&Draft) -> String,
     set: fn(&mut Draft, String),
-    kind: &'static str,
+    mode: &'static str,
 ) -> impl IntoView {
+    // Numbers are text inputs with a number keypad: a number input's value
+    // reads empty while "85." is half typed, and writing that back ate digits.
     view! {
         <label>{move || t(key)}
-            <input id=id type=kind inputmode=if kind == "number" { "decimal" } else { "text" } disabled=form.disabled
+            <input id=id type="text" inputmode=mode disabled=move || form.disabled.get()
+                aria-invalid=move || form.problems.with(|p| p.iter().any(|(f, _)| *f == id)).to_string()
                 prop:value=move || form.draft.with(get)
                 on:input=move |ev| { let v = event_target_value(&ev); form.edit(Box::new(move |d| set(d, v))) } />
+            {problem(form, id)}
         </label>
     }
 }
@@ -314,10 +380,11 @@ fn select<T: StrEnum + Label + PartialEq>(
 ) -> impl IntoView {
     view! {
         <label>{move || t(key)}
-            <select id=id disabled=form.disabled on:change=move |ev| { let v = T::parse(&event_target_value(&ev)); form.edit(Box::new(move |d| set(d, v))) }>
+            <select id=id disabled=move || form.disabled.get() on:change=move |ev| { let v = T::parse(&event_target_value(&ev)); form.edit(Box::new(move |d| set(d, v))) }>
                 <option value="" selected=move || form.draft.with(get).is_none()>"—"</option>
                 {T::ALL.iter().map(|&o| view! { <option value=o.as_str() selected=move || form.draft.with(get) == Some(o)>{move || label(o)}</option> }).collect_view()}
             </select>
+            {problem(form, id)}
         </label>
     }
 }
@@ -336,7 +403,12 @@ fn EntryForm(h: q::HouseholdHousehold) -> impl IntoView {
         .and_then(|s| serde_json::from_str::<Draft>(&s).ok())
         .or_else(|| v.map(Draft::from_verification))
         .unwrap_or_default();
-    let form = Form { draft: RwSignal::new(initial), key: StoredValue::new(key), disabled: !can_edit };
+    let form = Form {
+        draft: RwSignal::new(initial),
+        key: StoredValue::new(key),
+        disabled: RwSignal::new(!can_edit),
+        problems: RwSignal::new(Vec::new()),
+    };
     let record = StoredValue::new(Record {
         household_id: h.id.clone(),
         label: format!("{} {}", h.code, h.head_name),
@@ -345,6 +417,10 @@ fn EntryForm(h: q::HouseholdHousehold) -> impl IntoView {
         version: v.map_or(0, |v| v.version),
     });
     let message = RwSignal::new(None::<String>);
+    let closed = RwSignal::new(None::<String>);
+    if can_edit && !practice {
+        watch_window(closed);
+    }
     let hid = h.id;
     let mine = move || {
         ob.items
@@ -353,20 +429,23 @@ fn EntryForm(h: q::HouseholdHousehold) -> impl IntoView {
     view! {
         <form class="card" id="entry" on:submit=|ev| ev.prevent_default()>
             <h3>{move || t("entry")}</h3>
+            {move || closed.get().map(|end| view! {
+                <p class="banner closed" id="submissions-closed" role="status">{move || t("submissions_closed")}" "{end.clone()}</p>
+            })}
             <PathFields form=form />
             <details>
                 <summary>{move || t("house_facts")}</summary>
                 {text(form, "structure", "structure", |d| d.structure.clone(), |d, v| d.structure = v, "text")}
-                {text(form, "floors", "floors", |d| d.floors.clone(), |d, v| d.floors = v, "number")}
-                {text(form, "floor_area", "floor-area", |d| d.floor_area.clone(), |d, v| d.floor_area = v, "number")}
-                {text(form, "year_built", "year-built", |d| d.year_built.clone(), |d, v| d.year_built = v, "number")}
-                {text(form, "occupants", "occupants", |d| d.occupants.clone(), |d, v| d.occupants = v, "number")}
+                {text(form, "floors", "floors", |d| d.floors.clone(), |d, v| d.floors = v, "numeric")}
+                {text(form, "floor_area", "floor-area", |d| d.floor_area.clone(), |d, v| d.floor_area = v, "decimal")}
+                {text(form, "year_built", "year-built", |d| d.year_built.clone(), |d, v| d.year_built = v, "numeric")}
+                {text(form, "occupants", "occupants", |d| d.occupants.clone(), |d, v| d.occupants = v, "numeric")}
             </details>
             <label>{move || t("notes")}
-                <textarea id="notes" disabled=form.disabled prop:value=move || form.draft.with(|d| d.notes.clone())
+                <textarea id="notes" disabled=move || form.disabled.get() prop:value=move || form.draft.with(|d| d.notes.clone())
                     on:input=move |ev| { let v = event_target_value(&ev); form.edit(Box::new(move |d| d.notes = v)) }></textarea>
             </label>
-            {can_edit.then(|| view! { <Actions form=form record=record message=message /> })}
+            {can_edit.then(|| view! { <Actions form=form record=record message=message closed=closed /> })}
             {move || message.get().map(|m| view! { <p class="muted" role="status">{m}</p> })}
             <ul class="queue" id="household-queue">
                 <For each=mine key=|i| i.id.clone() children=|i| view! { <QueueRow item=i /> } />
@@ -375,13 +454,26 @@ fn EntryForm(h: q::HouseholdHousehold) -> impl IntoView {
     }
 }
 
+/// Sets `closed` to the end of the look-back review when it is over: then a
+/// record can be saved but not submitted, and the page says so up front.
+fn watch_window(closed: RwSignal<Option<String>>) {
+    leptos::task::spawn_local(async move {
+        let Ok(d) = gql::call::<gql::Milestones>(gql::milestones::Variables {}).await else { return };
+        let now = js_sys::Date::now();
+        let end = d.milestones.into_iter().find(|m| m.kind == "LOOK_BACK").map(|m| m.ends_at);
+        if let Some(end) = end.filter(|e| js_sys::Date::parse(e) < now) {
+            closed.set(Some(local_time(&end)));
+        }
+    });
+}
+
 /// The safety path, and the evidence the chosen path asks for.
 #[component]
 fn PathFields(form: Form) -> impl IntoView {
     let path = move || form.draft.with(|d| d.path);
     view! {
-        <fieldset disabled=form.disabled>
-            <legend>{move || t("choose_path")}</legend>
+        <fieldset id="path" disabled=move || form.disabled.get()>
+            <legend>{move || t("choose_path")}<span class="required" aria-hidden="true">" *"</span></legend>
             {SafetyPath::ALL.iter().map(|&p| view! {
                 <label class="choice">
                     <input type="radio" name="path" value=p.as_str() prop:checked=move || path() == Some(p)
@@ -389,10 +481,11 @@ fn PathFields(form: Form) -> impl IntoView {
                     {move || label(p)}
                 </label>
             }).collect_view()}
+            {problem(form, "path")}
         </fieldset>
         <Show when=move || path() == Some(SafetyPath::APPRAISED)>
             <label class="choice">
-                <input type="checkbox" id="confirmed" disabled=form.disabled prop:checked=move || form.draft.with(|d| d.confirmed)
+                <input type="checkbox" id="confirmed" disabled=move || form.disabled.get() prop:checked=move || form.draft.with(|d| d.confirmed)
                     on:change=move |ev| { let v = event_target_checked(&ev); form.edit(Box::new(move |d| d.confirmed = v)) } />
                 {move || t("confirmed_on_site")}
             </label>
@@ -412,19 +505,40 @@ fn PathFields(form: Form) -> impl IntoView {
 
 /// The photo input and the save and submit buttons: each puts items in the outbox.
 #[component]
-fn Actions(form: Form, record: StoredValue<Record>, message: RwSignal<Option<String>>) -> impl IntoView {
+fn Actions(
+    form: Form,
+    record: StoredValue<Record>,
+    message: RwSignal<Option<String>>,
+    closed: RwSignal<Option<String>>,
+) -> impl IntoView {
     let ob = outbox();
     let enqueue = move |submit: bool| {
+        let this_year = js_sys::Date::new_0().get_full_year() as i64;
+        let problems = form.draft.with_untracked(|d| d.problems(submit, this_year));
+        form.problems.set(problems.clone());
+        if let Some((first, _)) = problems.first() {
+            // Nothing is queued; the verifier is taken to the first field to fix.
+            message.set(Some(t("fix_fields").to_owned()));
+            focus(first);
+            return;
+        }
         let r = record.get_value();
-        let input = form.draft.get_untracked().to_input(&r.household_id, r.practice, r.version);
-        let save = OutboxItem::save(input, &r.label, r.verification_id);
+        // The newest version this page knows: its own earlier saves count.
+        let (vid, version) = ob.latest(&r.household_id, r.practice, r.verification_id.clone(), r.version);
+        let input = form.draft.get_untracked().to_input(&r.household_id, r.practice, version);
+        let save = OutboxItem::save(input, &r.label, vid);
         let then = submit.then(|| OutboxItem::submit(&save));
         leptos::task::spawn_local(async move {
             let mut res = ob.enqueue(save, None).await;
             if let (Ok(()), Some(s)) = (&res, then) {
                 res = ob.enqueue(s, None).await;
+                if res.is_ok() {
+                    // Submitted: the record now waits for review and is no longer edited here.
+                    form.disabled.set(true);
+                }
             }
-            message.set(Some(res.err().unwrap_or_else(|| t("queued").to_owned())));
+            let done = if submit { t("queued_submit") } else { t("queued") };
+            message.set(Some(res.err().unwrap_or_else(|| done.to_owned())));
         });
     };
     let preview = RwSignal::new(None::<String>);
@@ -451,9 +565,22 @@ fn Actions(form: Form, record: StoredValue<Record>, message: RwSignal<Option<Str
             {move || preview.get().map(|u| view! { <img id="preview" src=u alt=t("front_photo") width="160" /> })}
         </div>
         <div class="actions">
-            <button type="button" class="secondary" id="save-draft" on:click=move |_| enqueue(false)>{move || t("save_draft")}</button>
-            <button type="button" id="submit" on:click=move |_| enqueue(true)>{move || t("submit")}</button>
+            <button type="button" class="secondary" id="save-draft" disabled=move || form.disabled.get() on:click=move |_| enqueue(false)>{move || t("save_draft")}</button>
+            <button type="button" id="submit" disabled=move || form.disabled.get() || closed.get().is_some() on:click=move |_| enqueue(true)>{move || t("submit")}</button>
         </div>
+    }
+}
+
+/// Scrolls to a field and puts the cursor in it.
+fn focus(id: &str) {
+    let el = document().get_element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(el) = el {
+        // A field inside the closed house-facts section: open it first.
+        if let Ok(Some(d)) = el.closest("details") {
+            let _ = d.set_attribute("open", "");
+        }
+        el.scroll_into_view();
+        let _ = el.focus();
     }
 }
 
