@@ -51,6 +51,14 @@ fn Nav() -> impl IntoView {
         }
     };
     let sign_out = move |_| {
+        // Unsent entries stay on this phone for this account only; say so first.
+        let unsent = ob.waiting();
+        if unsent > 0 {
+            let text = t("signout_unsent").replace("{n}", &unsent.to_string());
+            if !window().confirm_with_message(&text).unwrap_or(false) {
+                return;
+            }
+        }
         let refresh = c.session.get_untracked().map(|s| s.refresh);
         leptos::task::spawn_local(async move {
             if let Some(r) = refresh {

@@ -42,6 +42,9 @@ pub struct OutboxItem {
     pub progress: f64,
     #[serde(default)]
     pub thumb: Option<String>,
+    /// The account that queued it: only that account sends or sees it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl OutboxItem {
@@ -62,6 +65,7 @@ impl OutboxItem {
             error: None,
             progress: 0.0,
             thumb: None,
+            account: current_account(),
         }
     }
 
@@ -120,6 +124,17 @@ pub fn set_outbox(o: Outbox) {
     });
 }
 
+/// The signed-in account's id, if any.
+fn current_account() -> Option<String> {
+    ctx().session.with_untracked(|s| s.as_ref().map(|s| s.account_id.clone()))
+}
+
+/// Whether an item belongs to the account signed in now (tracked, for views).
+pub fn is_mine(item: &OutboxItem) -> bool {
+    let me = ctx().session.with(|s| s.as_ref().map(|s| s.account_id.clone()));
+    me.is_some() && item.account == me
+}
+
 pub fn new_id() -> String {
     let r = || (js_sys::Math::random() * 4294967296.0) as u64;
     format!("{:x}-{:08x}{:08x}{:08x}", now_ms() as u64, r(), r(), r())
@@ -155,6 +170,13 @@ impl Outbox {
             }
             items.retain(|i| !(i.state == State::Sent && i.seq < day_ago));
             items.sort_by(|a, b| a.seq.total_cmp(&b.seq));
+            // Items from before outboxes had owners belong to whoever is signed in on this phone now.
+            if let Some(me) = current_account() {
+                for it in items.iter_mut().filter(|i| i.account.is_none()) {
+                    it.account = Some(me.clone());
+                    let _ = crate::idb::update_meta(&it.id, &serde_json::to_string(&it).unwrap_or_default()).await;
+                }
+            }
             self.items.set(items);
             self.kick();
         });
@@ -184,7 +206,8 @@ impl Outbox {
     }
 
     pub fn waiting(&self) -> usize {
-        self.items.with(|v| v.iter().filter(|i| matches!(i.state, State::Waiting | State::Sending)).count())
+        self.items
+            .with(|v| v.iter().filter(|i| matches!(i.state, State::Waiting | State::Sending) && is_mine(i)).count())
     }
 
     /// Keeps an item (and its photo) on the device, then tries to send it.
@@ -247,7 +270,10 @@ impl Outbox {
             if c.session.with_untracked(|s| s.as_ref().is_none_or(|s| s.must_change)) {
                 return;
             }
-            let next = self.items.with_untracked(|v| v.iter().find(|i| i.state == State::Waiting).cloned());
+            // Only the signed-in account's items: another account's wait for its owner.
+            let me = current_account();
+            let next =
+                self.items.with_untracked(|v| v.iter().find(|i| i.state == State::Waiting && i.account == me).cloned());
             let Some(item) = next else { return };
             self.set(&item.id, |i| i.state = State::Sending).await;
             match self.send(&item).await {
@@ -462,14 +488,14 @@ pub fn QueueRow(item: OutboxItem) -> impl IntoView {
 pub fn OutboxPage() -> impl IntoView {
     let ob = outbox();
     let list = move || {
-        let mut v = ob.items.get();
+        let mut v: Vec<OutboxItem> = ob.items.get().into_iter().filter(is_mine).collect();
         v.sort_by(|a, b| b.seq.total_cmp(&a.seq));
         v
     };
     view! {
         <section>
             <h2>{move || t("outbox")}</h2>
-            <Show when=move || !ob.items.with(Vec::is_empty) fallback=|| view! { <p class="muted">{move || t("outbox_empty")}</p> }>
+            <Show when=move || ob.items.with(|v| v.iter().any(is_mine)) fallback=|| view! { <p class="muted">{move || t("outbox_empty")}</p> }>
                 <ul class="queue">
                     <For each=list key=|i| i.id.clone() children=|i| view! { <QueueRow item=i /> } />
                 </ul>

@@ -108,9 +108,16 @@ async fn conditions(db: &DatabaseConnection, viewer: &Viewer, f: &HouseholdFilte
         if s.chars().count() > 64 {
             return Err(AppError::validation("search", msg!(SEARCH_TOO_LONG)));
         }
-        c = c.add(
-            Condition::any().add(household::Column::HeadName.contains(s)).add(household::Column::Code.starts_with(s)),
-        );
+        // As a person searches: part of the name, any part of the household
+        // code (a village office quotes its last digits), or the last four
+        // characters of the ID number (what the masked number still shows).
+        let s = s.to_uppercase();
+        let mut any =
+            Condition::any().add(household::Column::HeadName.contains(&s)).add(household::Column::Code.contains(&s));
+        if s.chars().count() == 4 && s.chars().all(|ch| ch.is_ascii_digit() || ch == 'X') {
+            any = any.add(household::Column::IdNumber.ends_with(&s));
+        }
+        c = c.add(any);
     }
     Ok(c)
 }

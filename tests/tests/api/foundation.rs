@@ -121,6 +121,22 @@ async fn filters_by_status_path_errors_and_search() {
         assert!(e["node"]["headName"].as_str().unwrap().contains(&given));
     }
     assert_eq!(count(json!({ "search": "no-such-household" })).await["totalCount"], 0);
+
+    // As a village office searches: the code's last digits, the ID number's last four.
+    let q = "query($s: String) { households(first: 500, filter: { search: $s }) { nodes { code idNumber } } }";
+    let one = &app.ok(Some(&t), q, json!({ "s": "1311260100100004" })).await["households"]["nodes"][0];
+    let (code, id) = (one["code"].as_str().unwrap().to_owned(), one["idNumber"].as_str().unwrap().to_owned());
+    for (s, what) in [(&code[10..], "code suffix"), (&id[14..], "ID tail")] {
+        let found = app.ok(Some(&t), q, json!({ "s": s })).await;
+        let nodes = found["households"]["nodes"].as_array().unwrap().clone();
+        assert!(nodes.iter().any(|n| n["code"] == code.as_str()), "{what} {s}: {found}");
+        assert!(
+            nodes
+                .iter()
+                .all(|n| n["code"].as_str().unwrap().contains(s) || n["idNumber"].as_str().unwrap().ends_with(s)),
+            "{what} {s}: only matches"
+        );
+    }
 }
 
 const DEEP_PAGE: &str = "query($first: Int) {

@@ -308,7 +308,9 @@ impl Browser {
         let _ = self.client.execute("arguments[0].scrollIntoView({ block: 'center' });", vec![arg.clone()]).await;
         if self.phone {
             // A tap: the element must be enabled, as a finger would find it.
-            let js = "if (arguments[0].disabled) return false; arguments[0].click(); return true;";
+            // Clicked after the script returns: a click that opens a confirmation would block it.
+            let js =
+                "const el = arguments[0]; if (el.disabled) return false; setTimeout(() => el.click(), 0); return true;";
             let tap = async || self.client.execute(js, vec![arg.clone()]).await.ok().filter(|v| v == &json!(true));
             self.poll(&format!("tap {css}"), tap).await;
             return;

@@ -205,8 +205,32 @@ async fn an_entry_made_offline_is_kept_and_sent_once_when_back_online() {
     let saved = "SELECT COUNT(*) FROM audit_events WHERE action = 'VERIFICATION_SAVED'";
     assert_eq!(app.count(saved).await, 0, "nothing reached the server while offline");
 
-    // Back online: the queue sends it, once.
+    // The verifier signs out with the entry unsent (warned first); another
+    // account on the same phone, online, neither sends nor sees it.
+    b.click("#sign-out").await;
+    b.accept_confirm().await;
+    b.wait_for("#username").await;
     env.proxy.as_ref().unwrap().set_up(true);
+    let d = app.ok(Some(&app.token("admin").await), "{ regions(level: VILLAGE) { code } }", json!({})).await;
+    let other = d["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .find(|c| *c != &VILLAGE[1..])
+        .unwrap();
+    b.sign_in(&format!("v{other}"), DEMO_PASSWORD).await;
+    b.goto("/outbox").await;
+    b.wait_text("section", "没有").await;
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(b.find_all("ul.queue li").await, 0, "another account's outbox is not shown");
+    assert_eq!(app.count(saved).await, 0, "another account never sends it");
+    b.click("#sign-out").await;
+    b.wait_for("#username").await;
+
+    // Its owner signs in again: the queue sends it, once.
+    b.sign_in(VILLAGE, DEMO_PASSWORD).await;
+    b.goto("/outbox").await;
     b.wait_for("ul.queue li[data-state=sent]").await;
     let d = app
         .ok(
@@ -361,9 +385,20 @@ async fn entry_on_one_page_save_edit_save_submit_with_checked_numbers() {
     let env = Env::start(false).await;
     let app = &env.app;
     let verifier = app.token(VILLAGE).await;
-    let (household, _) = household_of(app, &verifier).await;
+    let (household, code) = household_of(app, &verifier).await;
     let phone = env.browser(360, 780).await;
     phone.sign_in(VILLAGE, DEMO_PASSWORD).await;
+    // Search as the verifier types (no Enter): the code's last digits find it;
+    // nothing found says so and offers to clear.
+    phone.wait_for("#household-list li").await;
+    phone.assert_no_sideways_scroll("household list").await;
+    phone.fill("#search", &code[11..]).await;
+    phone.wait_for(&format!("#household-list li[data-code='{code}']")).await;
+    phone.fill("#search", "无此户").await;
+    phone.wait_text("#no-results", "没有找到").await;
+    phone.click("#clear-search").await;
+    phone.wait_gone("#no-results").await;
+    phone.wait_for("#household-list li").await;
     phone.goto(&format!("/households/{household}")).await;
     phone.wait_text("#submissions-closed", "提交已截止").await;
     assert!(phone.disabled("#submit").await, "no submit while the window is closed");

@@ -6,7 +6,7 @@ use super::{error_view, local_time, show, Loaded};
 use crate::enums::{blank, StrEnum};
 use crate::gql::{self, household as q, Arrangement, RenovationKind, Role, SafetyPath, Severity, VerificationStatus};
 use crate::i18n::{label, t, Label};
-use crate::outbox::{draft_key, outbox, OutboxItem, QueueRow};
+use crate::outbox::{draft_key, is_mine, outbox, OutboxItem, QueueRow};
 use crate::state::{ctx, load, save};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -423,8 +423,12 @@ fn EntryForm(h: q::HouseholdHousehold) -> impl IntoView {
     }
     let hid = h.id;
     let mine = move || {
-        ob.items
-            .with(|v| v.iter().filter(|i| i.household_id == hid && i.practice == practice).cloned().collect::<Vec<_>>())
+        ob.items.with(|v| {
+            v.iter()
+                .filter(|i| i.household_id == hid && i.practice == practice && is_mine(i))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
     };
     view! {
         <form class="card" id="entry" on:submit=|ev| ev.prevent_default()>

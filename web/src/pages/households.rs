@@ -31,6 +31,17 @@ pub fn severity_class(s: Severity) -> &'static str {
 pub fn HouseholdList(region: Option<String>) -> impl IntoView {
     let c = ctx();
     let search = RwSignal::new(String::new());
+    let typed = RwSignal::new(String::new());
+    // As the person types: the list follows a moment after the last key.
+    let pending = StoredValue::new(None::<TimeoutHandle>);
+    let on_type = move |v: String| {
+        typed.set(v.clone());
+        if let Some(h) = pending.get_value() {
+            h.clear();
+        }
+        let h = set_timeout_with_handle(move || search.set(v), std::time::Duration::from_millis(300)).ok();
+        pending.set_value(h);
+    };
     let status = RwSignal::new(None::<VerificationStatus>);
     let limit = RwSignal::new(50i64);
     let region = StoredValue::new(region);
@@ -59,7 +70,7 @@ pub fn HouseholdList(region: Option<String>) -> impl IntoView {
             <h2>{move || t("households")}</h2>
             <div class="filters">
                 <input type="search" id="search" aria-label=move || t("search") placeholder=move || t("search")
-                    on:change=move |ev| search.set(event_target_value(&ev)) />
+                    prop:value=move || typed.get() on:input=move |ev| on_type(event_target_value(&ev)) />
                 <select id="status-filter" aria-label=move || t("status") on:change=move |ev| status.set(VerificationStatus::parse(&event_target_value(&ev)))>
                     <option value="">{move || t("status")}</option>
                     {VerificationStatus::ALL.iter().map(|&s| view! { <option value=s.as_str()>{move || label(s)}</option> }).collect_view()}
@@ -70,8 +81,14 @@ pub fn HouseholdList(region: Option<String>) -> impl IntoView {
                     show(data.await, |d| {
                         let h = d.households;
                         let more = h.page_info.has_next_page;
+                        let none = (h.total_count == 0 && !search.get_untracked().trim().is_empty()).then(|| view! {
+                            <p id="no-results">{move || t("no_results")}" “"{search.get_untracked()}"” "
+                                <button class="secondary" id="clear-search" on:click=move |_| { typed.set(String::new()); search.set(String::new()) }>{move || t("clear_search")}</button>
+                            </p>
+                        });
                         view! {
                             <p class="muted" id="total">{move || t("total")}" "{h.total_count}</p>
+                            {none}
                             <ul class="cards" id="household-list">
                                 {h.nodes.into_iter().map(row).collect_view()}
                             </ul>
