@@ -2,6 +2,10 @@
 //! static files beside (not by) the API. `config.json` next to `index.html`
 //! tells it where the API is, so one build serves every deployment.
 
+// The field bundle leaves the office pages out; what only they use is unused there.
+#![cfg_attr(not(feature = "office"), allow(dead_code, unused_imports))]
+
+#[cfg(feature = "office")]
 mod charts;
 mod enums;
 mod gql;
@@ -136,16 +140,36 @@ fn Main() -> impl IntoView {
             Route::Households(region) => view! { <pages::households::HouseholdList region=region /> }.into_any(),
             Route::Household(id) => view! { <pages::household::HouseholdPage id=id /> }.into_any(),
             Route::Outbox => view! { <outbox::OutboxPage /> }.into_any(),
-            Route::Review => view! { <pages::review::ReviewPage /> }.into_any(),
-            Route::Board(region) => {
-                let region = region.unwrap_or(s.region_id);
-                view! { <pages::board::BoardPage region=region /> }.into_any()
-            }
-            Route::Findings => view! { <pages::findings::FindingsPage /> }.into_any(),
-            Route::Admin => view! { <pages::admin::AdminPage /> }.into_any(),
-            _ => view! { <p class="error">{move || t("page_not_found")}</p> }.into_any(),
+            r => office_page(r, s),
         }
     }
+}
+
+/// The office pages (review, boards, findings, admin), in the office bundle.
+#[cfg(feature = "office")]
+fn office_page(route: Route, s: state::Session) -> AnyView {
+    match route {
+        Route::Review => view! { <pages::review::ReviewPage /> }.into_any(),
+        Route::Board(region) => {
+            let region = region.unwrap_or(s.region_id);
+            view! { <pages::board::BoardPage region=region /> }.into_any()
+        }
+        Route::Findings => view! { <pages::findings::FindingsPage /> }.into_any(),
+        Route::Admin => view! { <pages::admin::AdminPage /> }.into_any(),
+        _ => view! { <p class="error">{move || t("page_not_found")}</p> }.into_any(),
+    }
+}
+
+/// The field bundle has no office pages: an office account (just signed in)
+/// reloads, and the loader in index.html picks the office bundle by its role.
+#[cfg(not(feature = "office"))]
+fn office_page(route: Route, s: state::Session) -> AnyView {
+    let office = matches!(route, Route::Review | Route::Board(_) | Route::Findings | Route::Admin);
+    if office && s.role != Role::VERIFIER {
+        let _ = window().location().reload();
+        return view! { <p class="muted">{move || t("loading")}</p> }.into_any();
+    }
+    view! { <p class="error">{move || t("page_not_found")}</p> }.into_any()
 }
 
 #[component]

@@ -376,6 +376,23 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
     env.stop(vec![b]).await;
 }
 
+/// What `serve-web` sends a phone: the field bundle, precompressed by what the
+/// browser accepts, hashed names cached for good, index.html revalidated.
+async fn assert_served_light(web: &str) {
+    let http = reqwest::Client::new();
+    let index = http.get(format!("{web}/households/x")).send().await.unwrap();
+    assert_eq!(index.headers()["cache-control"], "no-cache", "deep links get index.html, revalidated");
+    let html = index.text().await.unwrap();
+    let wasm = html.split('\'').find(|s| s.starts_with("/field-") && s.ends_with(".wasm")).expect("the field bundle");
+    for (accept, encoding) in [("br, gzip", "br"), ("gzip", "gzip")] {
+        let r = http.get(format!("{web}{wasm}")).header("accept-encoding", accept).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-encoding"], encoding, "{accept}");
+        assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
+        assert_eq!(r.headers()["content-type"], "application/wasm");
+    }
+}
+
 /// One page, no reload: refused before anything is queued when incomplete or
 /// mistyped (in Chinese, next to the field), then save, edit, save again and
 /// submit, with 85.5 m² kept exactly; read-only once submitted. The closed
@@ -383,6 +400,7 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entry_on_one_page_save_edit_save_submit_with_checked_numbers() {
     let env = Env::start(false).await;
+    assert_served_light(&env.web).await;
     let app = &env.app;
     let verifier = app.token(VILLAGE).await;
     let (household, code) = household_of(app, &verifier).await;

@@ -1,11 +1,15 @@
 //! The pages, one module each, and what they share: coded error messages, the
 //! one `ErrorBoundary` every loaded part goes through, number and time formats.
 
+#[cfg(feature = "office")]
 pub mod admin;
+#[cfg(feature = "office")]
 pub mod board;
+#[cfg(feature = "office")]
 pub mod findings;
 pub mod household;
 pub mod households;
+#[cfg(feature = "office")]
 pub mod review;
 pub mod signin;
 
