@@ -80,6 +80,8 @@ static TEXT: &[(&str, &str, &str)] = &[
     ("submit", "提交复验", "Submit"),
     ("queued", "已保存在本机，正在发送", "Kept on this phone, sending"),
     ("queued_submit", "已提交（保存在本机，正在发送），等待乡镇审核", "Submitted (kept on this phone, sending); waiting for the township's review"),
+    ("err_save_first", "这条记录还没有保存成功，请先保存草稿。", "This record was not saved yet; save the draft first."),
+    ("err_photo_missing", "照片已不在本机，请重新拍摄。", "The photo is no longer on this phone; take it again."),
     ("fix_fields", "请先改正标红的项目，未保存任何内容。", "Fix the marked fields first; nothing was saved."),
     ("err_floors", "层数须为 1 到 10 的整数", "Floors: a whole number from 1 to 10"),
     ("err_floor_area", "面积须为 1 到 2000 平方米，最多两位小数", "Floor area: 1 to 2000 m², at most two decimals"),

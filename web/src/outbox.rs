@@ -339,7 +339,7 @@ impl Outbox {
             }
             Kind::Submit => {
                 let (Some(id), Some(version)) = (item.verification_id.clone(), item.version) else {
-                    return Err(ApiError::new("VALIDATION", "Save first."));
+                    return Err(ApiError::new("VALIDATION", t("err_save_first")));
                 };
                 let r = gql::call::<gql::SubmitVerification>(gql::submit_verification::Variables {
                     id,
@@ -357,7 +357,7 @@ impl Outbox {
 
     async fn send_photo(self, item: &OutboxItem) -> Result<(), ApiError> {
         let Some(blob) = crate::idb::get_blob(&item.id).await else {
-            return Err(ApiError::new("VALIDATION", "Photo missing."));
+            return Err(ApiError::new("VALIDATION", t("err_photo_missing")));
         };
         let ct = item.content_type.clone().unwrap_or_else(|| "image/jpeg".into());
         let ticket = gql::call::<gql::RequestPhotoUpload>(gql::request_photo_upload::Variables {

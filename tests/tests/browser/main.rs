@@ -147,6 +147,13 @@ async fn verifier_enters_township_approves_board_updates_live() {
     phone_board.sign_in("supervisor", DEMO_PASSWORD).await;
     phone_board.wait_for("#children-chart svg").await;
     phone_board.shot("county-board-phone").await;
+    phone_board.assert_no_sideways_scroll("board").await;
+    for page in ["/findings", "/households"] {
+        phone_board.goto(page).await;
+        phone_board.wait_for("main section").await;
+        phone_board.assert_no_sideways_scroll(page).await;
+    }
+    phone_board.goto("/board").await;
     phone_board.click("#lang").await;
     phone_board.wait_text("#board-title", "故城县").await;
     phone_board.wait_text("#kpis", "Households").await;
@@ -202,6 +209,7 @@ async fn an_entry_made_offline_is_kept_and_sent_once_when_back_online() {
     b.goto("/outbox").await;
     b.wait_text("ul.queue", &code).await;
     b.shot("outbox-offline-phone").await;
+    b.assert_no_sideways_scroll("outbox").await;
     let saved = "SELECT COUNT(*) FROM audit_events WHERE action = 'VERIFICATION_SAVED'";
     assert_eq!(app.count(saved).await, 0, "nothing reached the server while offline");
 
@@ -405,6 +413,9 @@ async fn entry_on_one_page_save_edit_save_submit_with_checked_numbers() {
     let verifier = app.token(VILLAGE).await;
     let (household, code) = household_of(app, &verifier).await;
     let phone = env.browser(360, 780).await;
+    phone.goto("/sign-in").await;
+    phone.wait_for("#username").await;
+    phone.assert_no_sideways_scroll("sign-in").await;
     phone.sign_in(VILLAGE, DEMO_PASSWORD).await;
     // Search as the verifier types (no Enter): the code's last digits find it;
     // nothing found says so and offers to clear.

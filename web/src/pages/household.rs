@@ -281,15 +281,18 @@ fn References(refs: q::HouseholdHouseholdReferences) -> impl IntoView {
         ("f_ren_kind", |r| r.renovation_kind.clone(), false),
         ("f_subsidy", |r| r.subsidy_yuan.map(|v| v.to_string()), false),
     ];
+    let sources = ["src_poverty", "src_appraisal", "src_renovation"];
     let body = rows
         .into_iter()
         .map(|(key, get, compare)| {
             let values: Vec<Option<String>> = cols.iter().map(|c| c.as_ref().and_then(get)).collect();
             let present: Vec<&String> = values.iter().flatten().collect();
             let differs = compare && present.windows(2).any(|w| w[0] != w[1]);
+            // Each cell names its source: on a phone the table stacks and the header row is hidden.
             let cells = values
                 .into_iter()
-                .map(|v| view! { <td>{v.unwrap_or_else(|| "—".into())}</td> })
+                .zip(sources)
+                .map(|(v, src)| view! { <td data-label=move || t(src)>{v.unwrap_or_else(|| "—".into())}</td> })
                 .collect_view();
             view! {
                 <tr class:differs=differs>
