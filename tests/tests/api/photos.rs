@@ -366,6 +366,23 @@ async fn exif_time_and_position_are_read_and_checked() {
     upload_bytes(&app, &v2, &h2, &with_exif(&jpeg(640, 480, 7), "2019:11:02 08:00:00", lat + 0.18, lon)).await;
     let r = rules(&app.ok(Some(&v2), HOUSEHOLD_PHOTOS, json!({ "id": h2 })).await);
     assert!(r.contains(&"PHOTO_FAR".to_string()) && r.contains(&"PHOTO_OUTSIDE_CAMPAIGN".to_string()), "{r:?}");
+
+    // A photo without a position: the position recorded with the entry counts instead.
+    let (h3, who3) = pool[2].clone();
+    let v3 = app.token(&who3).await;
+    upload_bytes(&app, &v3, &h3, &jpeg(640, 480, 9)).await;
+    let far = |version: i64, lat: f64| {
+        let mut i = crate::workflow::appraised_input(&h3, version, false);
+        i["latitude"] = json!(lat);
+        i["longitude"] = json!(lon);
+        i
+    };
+    app.ok(Some(&v3), crate::workflow::SAVE, json!({ "i": far(0, lat + 0.18) })).await;
+    let r = rules(&app.ok(Some(&v3), HOUSEHOLD_PHOTOS, json!({ "id": h3 })).await);
+    assert!(r.contains(&"PHOTO_FAR".to_string()), "recorded 20 km away: {r:?}");
+    app.ok(Some(&v3), crate::workflow::SAVE, json!({ "i": far(1, lat + 0.001) })).await;
+    let r = rules(&app.ok(Some(&v3), HOUSEHOLD_PHOTOS, json!({ "id": h3 })).await);
+    assert!(!r.contains(&"PHOTO_FAR".to_string()), "recorded on site: {r:?}");
 }
 
 #[tokio::test]

@@ -442,6 +442,29 @@ async fn entry_on_one_page_save_edit_save_submit_with_checked_numbers() {
     phone.wait_text("#path-error", "请选择住房安全方式").await;
     phone.click("input[name=path][value=APPRAISED]").await;
     phone.click("#confirmed").await;
+    // Location: a refused permission is said; a (mocked) position is recorded.
+    let mock = |body: &str| {
+        format!("Object.defineProperty(navigator.geolocation, 'getCurrentPosition', {{ configurable: true, value: {body} }});")
+    };
+    phone.client.execute(&mock("(ok, err) => err({ code: 1 })"), vec![]).await.unwrap();
+    phone.click("#record-location").await;
+    phone.wait_text("#location-error", "未允许定位").await;
+    // On site: beside the village centre.
+    let d = app
+        .ok(
+            Some(&verifier),
+            "query($id: ID!) { household(id: $id) { village { latitude longitude } } }",
+            json!({ "id": household }),
+        )
+        .await;
+    let (lat, lon) = (
+        d["household"]["village"]["latitude"].as_f64().unwrap() + 0.0003,
+        d["household"]["village"]["longitude"].as_f64().unwrap(),
+    );
+    let here = format!("(ok) => ok({{ coords: {{ latitude: {lat}, longitude: {lon}, accuracy: 12 }} }})");
+    phone.client.execute(&mock(&here), vec![]).await.unwrap();
+    phone.click("#record-location").await;
+    phone.wait_text("#location", "±12 m").await;
     phone.click("#entry details summary").await;
     phone.fill("#floor-area", "85.5").await;
     phone.fill("#occupants", "1.5").await;
@@ -449,7 +472,7 @@ async fn entry_on_one_page_save_edit_save_submit_with_checked_numbers() {
     phone.wait_text("#occupants-error", "居住人数须为 0 到 50 的整数").await;
     assert_eq!(phone.value("#floor-area").await, "85.5", "what was typed stays as typed");
     assert_eq!(phone.find_all("#household-queue li").await, 0, "nothing queued");
-    let q = "query($id: ID!) { household(id: $id) { verification { status version notes houseFacts { floorArea occupants } } } }";
+    let q = "query($id: ID!) { household(id: $id) { verification { status version notes latitude houseFacts { floorArea occupants } } } }";
     let v = |d: serde_json::Value| d["household"]["verification"].clone();
     assert!(v(app.ok(Some(&verifier), q, json!({ "id": household })).await).is_null());
 
@@ -466,6 +489,7 @@ async fn entry_on_one_page_save_edit_save_submit_with_checked_numbers() {
         (rec["houseFacts"]["floorArea"].as_f64(), rec["houseFacts"]["occupants"].as_i64()),
         (Some(85.5), Some(3))
     );
+    assert_eq!(rec["latitude"].as_f64(), Some(lat), "the recorded position went with the entry");
 
     // The photo, then submit on the same page: no conflict, no "save first".
     phone.upload("#photo", &env.photo_file(11)).await;

@@ -34,6 +34,13 @@ struct Draft {
     year_built: String,
     occupants: String,
     notes: String,
+    /// Where the verifier stood, from the phone's location (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    latitude: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    longitude: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    accuracy: Option<f64>,
 }
 
 /// A floor area: empty, or 1 to 2000 m² with at most two decimals, typed as
@@ -70,6 +77,9 @@ impl Draft {
             year_built: f.year_built.map(|v| v.to_string()).unwrap_or_default(),
             occupants: f.occupants.map(|v| v.to_string()).unwrap_or_default(),
             notes: v.notes.clone().unwrap_or_default(),
+            latitude: v.latitude,
+            longitude: v.longitude,
+            accuracy: None,
         }
     }
 
@@ -145,8 +155,8 @@ impl Draft {
                 year_built: self.year_built.trim().parse().ok(),
                 occupants: self.occupants.trim().parse().ok(),
             }),
-            latitude: None,
-            longitude: None,
+            latitude: self.latitude,
+            longitude: self.longitude,
             notes: opt(&self.notes),
         }
     }
@@ -452,6 +462,7 @@ fn EntryForm(h: q::HouseholdHousehold) -> impl IntoView {
                 <textarea id="notes" disabled=move || form.disabled.get() prop:value=move || form.draft.with(|d| d.notes.clone())
                     on:input=move |ev| { let v = event_target_value(&ev); form.edit(Box::new(move |d| d.notes = v)) }></textarea>
             </label>
+            {can_edit.then(|| view! { <Location form=form /> })}
             {can_edit.then(|| view! { <Actions form=form record=record message=message closed=closed /> })}
             {move || message.get().map(|m| view! { <p class="muted" role="status">{m}</p> })}
             <ul class="queue" id="household-queue">
@@ -575,6 +586,67 @@ fn Actions(
             <button type="button" class="secondary" id="save-draft" disabled=move || form.disabled.get() on:click=move |_| enqueue(false)>{move || t("save_draft")}</button>
             <button type="button" id="submit" disabled=move || form.disabled.get() || closed.get().is_some() on:click=move |_| enqueue(true)>{move || t("submit")}</button>
         </div>
+    }
+}
+
+/// "Record location": the phone's position, sent with the entry (the photo
+/// checks use it when the photo carries none). Optional; a refusal is said.
+#[component]
+fn Location(form: Form) -> impl IntoView {
+    let problem = RwSignal::new(None::<&'static str>);
+    let busy = RwSignal::new(false);
+    let shown = move || {
+        form.draft.with(|d| {
+            d.latitude.zip(d.longitude).map(|(la, lo)| {
+                let acc = d.accuracy.map(|a| format!(" · ±{} m", a.round())).unwrap_or_default();
+                format!("{la:.5}, {lo:.5}{acc}")
+            })
+        })
+    };
+    view! {
+        <div class="row location">
+            <button type="button" class="secondary" id="record-location" disabled=move || form.disabled.get() || busy.get()
+                on:click=move |_| { busy.set(true); locate(form, problem, busy) }>{move || t("record_location")}</button>
+            {move || shown().map(|s| view! { <span id="location" class="muted">{move || t("location_recorded")}" "{s.clone()}</span> })}
+            {move || problem.get().map(|k| view! { <span id="location-error" class="field-error" role="alert">{move || t(k)}</span> })}
+        </div>
+    }
+}
+
+/// Asks the browser for the position (Geolocation API) and keeps it in the draft.
+fn locate(form: Form, problem: RwSignal<Option<&'static str>>, busy: RwSignal<bool>) {
+    use js_sys::Reflect;
+    use wasm_bindgen::{closure::Closure, JsValue};
+    let geo = Reflect::get(&window().navigator(), &"geolocation".into()).ok().filter(|g| !g.is_undefined());
+    let Some(geo) = geo else {
+        problem.set(Some("gps_unavailable"));
+        busy.set(false);
+        return;
+    };
+    let ok = Closure::once_into_js(move |pos: JsValue| {
+        let coords = Reflect::get(&pos, &"coords".into()).unwrap_or_default();
+        let num = |k: &str| Reflect::get(&coords, &k.into()).ok().and_then(|v| v.as_f64());
+        if let (Some(la), Some(lo)) = (num("latitude"), num("longitude")) {
+            let acc = num("accuracy");
+            form.edit(Box::new(move |d| {
+                d.latitude = Some(la);
+                d.longitude = Some(lo);
+                d.accuracy = acc;
+            }));
+            problem.set(None);
+        }
+        busy.set(false);
+    });
+    let failed = Closure::once_into_js(move |e: JsValue| {
+        let code = Reflect::get(&e, &"code".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+        problem.set(Some(if code == 1.0 { "gps_denied" } else { "gps_failed" }));
+        busy.set(false);
+    });
+    let opts = js_sys::Object::new();
+    let _ = Reflect::set(&opts, &"enableHighAccuracy".into(), &true.into());
+    let _ = Reflect::set(&opts, &"timeout".into(), &20_000.into());
+    if let Ok(f) = Reflect::get(&geo, &"getCurrentPosition".into()).and_then(|f| f.dyn_into::<js_sys::Function>()) {
+        let _ = f.call3(&geo, &ok, &failed, &opts);
     }
 }
 

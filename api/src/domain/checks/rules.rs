@@ -254,10 +254,20 @@ pub fn photo_rules(f: &Facts) -> Vec<Draft> {
             ));
         }
     }
-    if let (Some(lat), Some(lon), Some((vlat, vlon))) = (p.latitude, p.longitude, pf.village_at) {
+    // Where the photo was taken: its EXIF position, or else the position the
+    // verifier recorded with the entry (many phones strip EXIF positions).
+    let exif = p.latitude.zip(p.longitude);
+    let recorded = f.verification.and_then(|v| v.latitude.zip(v.longitude));
+    if let (Some((lat, lon)), Some((vlat, vlon))) = (exif.or(recorded), pf.village_at) {
         let d = crate::domain::evidence::distance_m(lat, lon, vlat, vlon);
         if d > FAR_METRES {
-            out.push(draft("PHOTO_FAR", Severity::Warning, json!({ "metres": d.round() }), &["PHOTOS", "REGIONS"]));
+            let source = if exif.is_some() { "EXIF" } else { "ENTRY" };
+            out.push(draft(
+                "PHOTO_FAR",
+                Severity::Warning,
+                json!({ "metres": d.round(), "position": source }),
+                &["PHOTOS", "REGIONS", "VERIFICATION"],
+            ));
         }
     }
     if p.mean_luma.is_some_and(|l| l < 40.0) {
