@@ -59,7 +59,12 @@ bundle office
 sed -e "s#__FIELD_JS__#/${NAMES[field_js]}#; s#__FIELD_WASM__#/${NAMES[field_wasm]}#" \
   -e "s#__OFFICE_JS__#/${NAMES[office_js]}#; s#__OFFICE_WASM__#/${NAMES[office_wasm]}#" web/index.html > "$OUT/index.html"
 [ -f "$OUT/config.json" ] || printf '{ "apiUrl": "http://127.0.0.1:8000" }\n' > "$OUT/config.json"
-for f in "$OUT"/*.wasm "$OUT"/*.js "$OUT/index.html"; do
+cp web/manifest.webmanifest web/icon.svg "$OUT/"
+# The service worker names this build's files; its version changes with them.
+version=$(printf '%s' "${NAMES[field_js]}${NAMES[field_wasm]}${NAMES[office_js]}${NAMES[office_wasm]}" | sha256sum | cut -c1-12)
+sed -e "s#__VERSION__#hsv-$version#" \
+  -e "s#__ASSETS__#'/${NAMES[field_js]}', '/${NAMES[field_wasm]}'#" web/sw.js > "$OUT/sw.js"
+for f in "$OUT"/*.wasm "$OUT"/*.js "$OUT/index.html" "$OUT/manifest.webmanifest" "$OUT/icon.svg"; do
   gzip -9 -k -f "$f"
   brotli -q 11 -k -f "$f"
 done

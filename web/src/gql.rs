@@ -347,6 +347,16 @@ pub async fn call_cached<Q: GraphQLQuery>(key: &str, vars: Q::Variables) -> Resu
     }
 }
 
+/// How many bytes the cached answers take on this phone.
+pub fn cached_bytes() -> usize {
+    let Some(s) = crate::state::storage() else { return 0 };
+    (0..s.length().unwrap_or(0))
+        .filter_map(|i| s.key(i).ok().flatten())
+        .filter(|k| k.starts_with("hsv.cache."))
+        .map(|k| k.len() + s.get_item(&k).ok().flatten().map_or(0, |v| v.len()))
+        .sum()
+}
+
 /// Forgets every cached answer (on sign-out: the next person on this phone must not see them).
 pub fn clear_cache() {
     if let Some(s) = crate::state::storage() {

@@ -164,6 +164,15 @@ impl Ctx {
             now: RwSignal::new(now_ms()),
         };
         c.set_lang(english);
+        // The banner follows the browser's own idea of the network too, not
+        // only the last request's outcome.
+        for (event, up) in [("online", true), ("offline", false)] {
+            let f = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || c.online.set(up));
+            let _ = web_sys::window()
+                .unwrap()
+                .add_event_listener_with_callback(event, wasm_bindgen::JsCast::unchecked_ref(f.as_ref()));
+            f.forget();
+        }
         c
     }
 

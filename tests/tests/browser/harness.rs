@@ -63,6 +63,8 @@ pub struct Env {
     pub app: TestApp,
     pub web: String,
     pub proxy: Option<Proxy>,
+    /// In front of the web app's server, cut with the API's in `network(false)`.
+    web_proxy: Option<Proxy>,
     driver: std::process::Child,
     driver_url: String,
     shots: PathBuf,
@@ -78,7 +80,9 @@ impl Env {
         let dist = std::env::var("TEST_WEB_DIST")
             .expect("TEST_WEB_DIST is not set: run scripts/test.sh, which builds the web app first");
         let web_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let web = format!("http://{}", web_listener.local_addr().unwrap());
+        let web_addr = web_listener.local_addr().unwrap();
+        let web_proxy = if with_proxy { Some(Proxy::start(web_addr).await) } else { None };
+        let web = web_proxy.as_ref().map(|p| p.url.clone()).unwrap_or_else(|| format!("http://{web_addr}"));
         let origin = web.clone();
         let app = TestApp::demo_with(move |c| {
             c.cors_origins = vec![origin.clone()];
@@ -113,7 +117,18 @@ impl Env {
         std::fs::create_dir_all(&shots).unwrap();
         let tmp = std::env::temp_dir().join(tests::unique("hsv-browser-"));
         std::fs::create_dir_all(&tmp).unwrap();
-        Self { app, web, proxy, driver, driver_url, shots, tmp }
+        Self { app, web, proxy, web_proxy, driver, driver_url, shots, tmp }
+    }
+
+    /// The phone's network: off cuts the API and the web app's server alike
+    /// (and puts each browser given in offline mode), on brings them back.
+    pub async fn network(&self, up: bool, browsers: &[&Browser]) {
+        for p in self.proxy.iter().chain(self.web_proxy.iter()) {
+            p.set_up(up);
+        }
+        for b in browsers {
+            b.offline(!up).await;
+        }
     }
 
     /// A fresh browser profile in a window of this size (360 × 780 is a phone).
@@ -273,6 +288,12 @@ impl Browser {
         self.client.execute(js, vec![el, serde_json::json!(value)]).await.expect("set value");
     }
 
+    /// chromedriver's network conditions: offline or not (navigator.onLine follows).
+    pub async fn offline(&self, offline: bool) {
+        let cmd = NetworkConditions(offline);
+        self.client.issue_cmd(cmd).await.expect("network conditions");
+    }
+
     /// Whether an element is disabled (a `disabled` property that is true).
     pub async fn disabled(&self, css: &str) -> bool {
         self.wait_for(css).await.prop("disabled").await.ok().flatten().is_some_and(|v| v == "true")
@@ -328,5 +349,20 @@ impl Browser {
     pub async fn assert_no_errors(&self) {
         let errors = self.client.execute("return window.__errors || [];", vec![]).await.expect("read errors");
         assert_eq!(errors, json!([]), "errors in the browser console");
+    }
+}
+
+/// `POST /session/{id}/chromium/network_conditions`.
+#[derive(Debug)]
+struct NetworkConditions(bool);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/chromium/network_conditions", session.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "network_conditions": {
+            "offline": self.0, "latency": 0, "download_throughput": 10_000_000, "upload_throughput": 10_000_000 } });
+        (http::Method::POST, Some(body.to_string()))
     }
 }

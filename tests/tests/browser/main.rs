@@ -190,11 +190,36 @@ async fn an_entry_made_offline_is_kept_and_sent_once_when_back_online() {
     let b = env.browser(360, 780).await;
     b.sign_in(VILLAGE, DEMO_PASSWORD).await;
     b.wait_for("#household-list li").await;
+    // Before going out: the village is downloaded (no household opened yet),
+    // and the service worker holds the app.
+    b.click("#download-village").await;
+    b.wait_text("#downloaded", "已下载").await;
+    b.shot("village-downloaded-phone").await;
+    let controlled = async || {
+        let v = b.client.execute("return !!navigator.serviceWorker.controller", vec![]).await.ok()?;
+        (v == json!(true)).then_some(())
+    };
+    for _ in 0..100 {
+        if controlled().await.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(controlled().await.is_some(), "the service worker controls the page");
+
+    // The network goes (API and web server, the browser offline): the app
+    // reloads, lists the village and opens a household never opened before.
+    env.network(false, &[&b]).await;
+    b.reload().await;
+    b.wait_for(&format!("#household-list li[data-code='{code}']")).await;
+    b.wait_for(".banner.offline").await;
+    b.click(&format!("#household-list li[data-code='{code}'] a")).await;
+    b.wait_for("#entry").await;
+    b.wait_text("#references", "户主").await;
     b.goto(&format!("/households/{household}")).await;
     b.wait_for("#entry").await;
 
-    // The network goes; the verifier types, reloads (nothing lost), saves.
-    env.proxy.as_ref().unwrap().set_up(false);
+    // The verifier types, reloads (nothing lost), saves.
     b.click("input[name=path][value=APPRAISED]").await;
     b.click("#confirmed").await;
     b.fill("#notes", "离线录入").await;
@@ -218,7 +243,7 @@ async fn an_entry_made_offline_is_kept_and_sent_once_when_back_online() {
     b.click("#sign-out").await;
     b.accept_confirm().await;
     b.wait_for("#username").await;
-    env.proxy.as_ref().unwrap().set_up(true);
+    env.network(true, &[&b]).await;
     let d = app.ok(Some(&app.token("admin").await), "{ regions(level: VILLAGE) { code } }", json!({})).await;
     let other = d["regions"]
         .as_array()

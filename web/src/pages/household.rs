@@ -162,7 +162,7 @@ impl Draft {
     }
 }
 
-async fn fetch(id: String, practice: bool) -> Result<q::HouseholdHousehold, gql::ApiError> {
+pub(crate) async fn fetch(id: String, practice: bool) -> Result<q::HouseholdHousehold, gql::ApiError> {
     let key = format!("household.{id}.{practice}");
     gql::call_cached::<gql::Household>(&key, q::Variables { id, practice })
         .await?

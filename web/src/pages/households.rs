@@ -43,7 +43,9 @@ pub fn HouseholdList(region: Option<String>) -> impl IntoView {
         pending.set_value(h);
     };
     let status = RwSignal::new(None::<VerificationStatus>);
-    let limit = RwSignal::new(50i64);
+    // A verifier's list is their village: all of it, so a download keeps it whole.
+    let verifier = matches!(c.role(), Some(crate::enums::Role::VERIFIER));
+    let limit = RwSignal::new(if verifier { 500i64 } else { 50 });
     let region = StoredValue::new(region);
     let data = LocalResource::new(move || {
         let filter = q::HouseholdFilter {
@@ -68,6 +70,7 @@ pub fn HouseholdList(region: Option<String>) -> impl IntoView {
     view! {
         <section>
             <h2>{move || t("households")}</h2>
+            {verifier.then(|| view! { <DownloadVillage /> })}
             <div class="filters">
                 <input type="search" id="search" aria-label=move || t("search") placeholder=move || t("search")
                     prop:value=move || typed.get() on:input=move |ev| on_type(event_target_value(&ev)) />
@@ -131,5 +134,59 @@ fn row(h: q::HouseholdsHouseholdsNodes) -> impl IntoView {
                 })}
             </Link>
         </li>
+    }
+}
+
+/// "Download my village": the village's list and every household's page are
+/// kept on the phone (the same per-account cache pages read when offline),
+/// so each household opens, and takes an entry, without a network.
+#[component]
+fn DownloadVillage() -> impl IntoView {
+    let c = ctx();
+    let progress = RwSignal::new(None::<(usize, usize)>);
+    let done = RwSignal::new(None::<Result<(usize, f64), gql::ApiError>>);
+    let run = move |_| {
+        let practice = c.practice.get_untracked();
+        done.set(None);
+        leptos::task::spawn_local(async move {
+            let filter = q::HouseholdFilter {
+                campaign_id: None,
+                region_id: None,
+                status: None,
+                path: None,
+                expected_path: None,
+                has_open_errors: None,
+                search: None,
+            };
+            let key = format!("households...{practice}");
+            let vars = q::Variables { first: 500, after: None, filter, practice };
+            let list = match gql::call_cached::<gql::Households>(&key, vars).await {
+                Ok(d) => d.households.nodes,
+                Err(e) => return done.set(Some(Err(e))),
+            };
+            let total = list.len();
+            progress.set(Some((0, total)));
+            for (i, h) in list.into_iter().enumerate() {
+                if let Err(e) = super::household::fetch(h.id, practice).await {
+                    return done.set(Some(Err(e)));
+                }
+                progress.set(Some((i + 1, total)));
+            }
+            done.set(Some(Ok((total, gql::cached_bytes() as f64 / 1024.0))));
+        });
+    };
+    view! {
+        <div class="card row" id="download">
+            <button class="secondary" id="download-village" on:click=run
+                disabled=move || progress.get().is_some_and(|(d, n)| d < n) && done.get().is_none()>{move || t("download_village")}</button>
+            {move || progress.get().filter(|_| done.get().is_none()).map(|(d, n)| view! {
+                <progress id="download-progress" max=n.to_string() value=d.to_string()></progress>
+                <span class="muted">{d}" / "{n}</span>
+            })}
+            {move || done.get().map(|r| match r {
+                Ok((n, kb)) => view! { <span id="downloaded" class="badge ok">{move || t("downloaded")}" "{n}" · "{format!("{kb:.0} KB")}</span> }.into_any(),
+                Err(e) => super::error_view(&e),
+            })}
+        </div>
     }
 }
