@@ -307,6 +307,17 @@ impl Browser {
         assert!(w <= inner, "{page}: {w} px wide in a {inner} px window");
     }
 
+    /// Fails when the page shows English words (zh-CN is the default): any run
+    /// of three or more Latin letters other than the language switch and units.
+    pub async fn assert_chinese(&self, page: &str) {
+        let text = self.client.execute("return document.body.innerText", vec![]).await.expect("read the page");
+        let text = text.as_str().unwrap_or_default();
+        let allowed = ["English", "KB"];
+        let english: Vec<&str> =
+            text.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| w.len() >= 3 && !allowed.contains(w)).collect();
+        assert!(english.is_empty(), "{page} shows English: {english:?}");
+    }
+
     /// Accepts the confirmation the page is showing (waits for it to appear).
     pub async fn accept_confirm(&self) {
         self.poll("a confirmation", async || self.client.accept_alert().await.ok()).await

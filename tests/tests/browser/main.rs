@@ -195,6 +195,7 @@ async fn an_entry_made_offline_is_kept_and_sent_once_when_back_online() {
     b.click("#download-village").await;
     b.wait_text("#downloaded", "已下载").await;
     b.shot("village-downloaded-phone").await;
+    b.assert_chinese("household list").await;
     let controlled = async || {
         let v = b.client.execute("return !!navigator.serviceWorker.controller", vec![]).await.ok()?;
         (v == json!(true)).then_some(())
@@ -234,6 +235,7 @@ async fn an_entry_made_offline_is_kept_and_sent_once_when_back_online() {
     b.goto("/outbox").await;
     b.wait_text("ul.queue", &code).await;
     b.shot("outbox-offline-phone").await;
+    b.assert_chinese("outbox, offline").await;
     b.assert_no_sideways_scroll("outbox").await;
     let saved = "SELECT COUNT(*) FROM audit_events WHERE action = 'VERIFICATION_SAVED'";
     assert_eq!(app.count(saved).await, 0, "nothing reached the server while offline");
@@ -495,6 +497,7 @@ async fn entry_on_one_page_save_edit_save_submit_with_checked_numbers() {
     phone.fill("#occupants", "1.5").await;
     phone.click("#save-draft").await;
     phone.wait_text("#occupants-error", "居住人数须为 0 到 50 的整数").await;
+    phone.assert_chinese("household, refused fields").await;
     assert_eq!(phone.value("#floor-area").await, "85.5", "what was typed stays as typed");
     assert_eq!(phone.find_all("#household-queue li").await, 0, "nothing queued");
     let q = "query($id: ID!) { household(id: $id) { verification { status version notes latitude houseFacts { floorArea occupants } } } }";
@@ -526,6 +529,7 @@ async fn entry_on_one_page_save_edit_save_submit_with_checked_numbers() {
     let rec = v(app.ok(Some(&verifier), q, json!({ "id": household })).await);
     assert_eq!((rec["status"].as_str(), rec["houseFacts"]["floorArea"].as_f64()), (Some("SUBMITTED"), Some(85.5)));
     phone.shot("entry-submitted-phone").await;
+    phone.assert_chinese("household, submitted").await;
     phone.assert_no_sideways_scroll("household, submitted").await;
     phone.assert_no_errors().await;
     env.stop(vec![phone]).await;
