@@ -89,6 +89,7 @@ static TEXT: &[(&str, &str, &str)] = &[
     ("gps_unavailable", "此浏览器不能定位。", "This browser cannot give a location."),
     ("download_village", "下载本村数据（离线可用）", "Download my village (for offline use)"),
     ("downloaded", "已下载，可离线查看和录入：", "Downloaded for offline use:"),
+    ("send_all", "全部发送", "Send all"),
     ("fix_fields", "请先改正标红的项目，未保存任何内容。", "Fix the marked fields first; nothing was saved."),
     ("err_floors", "层数须为 1 到 10 的整数", "Floors: a whole number from 1 to 10"),
     ("err_floor_area", "面积须为 1 到 2000 平方米，最多两位小数", "Floor area: 1 to 2000 m², at most two decimals"),

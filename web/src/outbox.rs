@@ -492,9 +492,20 @@ pub fn OutboxPage() -> impl IntoView {
         v.sort_by(|a, b| b.seq.total_cmp(&a.seq));
         v
     };
+    // "Send all": try every waiting or refused entry again now, rather than at the next tick.
+    let send_all = move |_| {
+        let again: Vec<String> = ob.items.with_untracked(|v| {
+            v.iter().filter(|i| is_mine(i) && i.state == State::Refused).map(|i| i.id.clone()).collect()
+        });
+        for id in again {
+            ob.retry(&id);
+        }
+        ob.kick();
+    };
     view! {
         <section>
             <h2>{move || t("outbox")}</h2>
+            <button class="secondary" id="send-all" on:click=send_all>{move || t("send_all")}</button>
             <Show when=move || ob.items.with(|v| v.iter().any(is_mine)) fallback=|| view! { <p class="muted">{move || t("outbox_empty")}</p> }>
                 <ul class="queue">
                     <For each=list key=|i| i.id.clone() children=|i| view! { <QueueRow item=i /> } />

@@ -190,23 +190,7 @@ async fn an_entry_made_offline_is_kept_and_sent_once_when_back_online() {
     let b = env.browser(360, 780).await;
     b.sign_in(VILLAGE, DEMO_PASSWORD).await;
     b.wait_for("#household-list li").await;
-    // Before going out: the village is downloaded (no household opened yet),
-    // and the service worker holds the app.
-    b.click("#download-village").await;
-    b.wait_text("#downloaded", "已下载").await;
-    b.shot("village-downloaded-phone").await;
-    b.assert_chinese("household list").await;
-    let controlled = async || {
-        let v = b.client.execute("return !!navigator.serviceWorker.controller", vec![]).await.ok()?;
-        (v == json!(true)).then_some(())
-    };
-    for _ in 0..100 {
-        if controlled().await.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(controlled().await.is_some(), "the service worker controls the page");
+    download_village(&b).await;
 
     // The network goes (API and web server, the browser offline): the app
     // reloads, lists the village and opens a household never opened before.
@@ -444,17 +428,7 @@ async fn entry_on_one_page_save_edit_save_submit_with_checked_numbers() {
     phone.wait_for("#username").await;
     phone.assert_no_sideways_scroll("sign-in").await;
     phone.sign_in(VILLAGE, DEMO_PASSWORD).await;
-    // Search as the verifier types (no Enter): the code's last digits find it;
-    // nothing found says so and offers to clear.
-    phone.wait_for("#household-list li").await;
-    phone.assert_no_sideways_scroll("household list").await;
-    phone.fill("#search", &code[11..]).await;
-    phone.wait_for(&format!("#household-list li[data-code='{code}']")).await;
-    phone.fill("#search", "无此户").await;
-    phone.wait_text("#no-results", "没有找到").await;
-    phone.click("#clear-search").await;
-    phone.wait_gone("#no-results").await;
-    phone.wait_for("#household-list li").await;
+    search_as_typed(&phone, &code).await;
     phone.goto(&format!("/households/{household}")).await;
     phone.wait_text("#submissions-closed", "提交已截止").await;
     assert!(phone.disabled("#submit").await, "no submit while the window is closed");
@@ -469,29 +443,7 @@ async fn entry_on_one_page_save_edit_save_submit_with_checked_numbers() {
     phone.wait_text("#path-error", "请选择住房安全方式").await;
     phone.click("input[name=path][value=APPRAISED]").await;
     phone.click("#confirmed").await;
-    // Location: a refused permission is said; a (mocked) position is recorded.
-    let mock = |body: &str| {
-        format!("Object.defineProperty(navigator.geolocation, 'getCurrentPosition', {{ configurable: true, value: {body} }});")
-    };
-    phone.client.execute(&mock("(ok, err) => err({ code: 1 })"), vec![]).await.unwrap();
-    phone.click("#record-location").await;
-    phone.wait_text("#location-error", "未允许定位").await;
-    // On site: beside the village centre.
-    let d = app
-        .ok(
-            Some(&verifier),
-            "query($id: ID!) { household(id: $id) { village { latitude longitude } } }",
-            json!({ "id": household }),
-        )
-        .await;
-    let (lat, lon) = (
-        d["household"]["village"]["latitude"].as_f64().unwrap() + 0.0003,
-        d["household"]["village"]["longitude"].as_f64().unwrap(),
-    );
-    let here = format!("(ok) => ok({{ coords: {{ latitude: {lat}, longitude: {lon}, accuracy: 12 }} }})");
-    phone.client.execute(&mock(&here), vec![]).await.unwrap();
-    phone.click("#record-location").await;
-    phone.wait_text("#location", "±12 m").await;
+    let lat = record_location(&phone, app, &verifier, &household).await;
     phone.click("#entry details summary").await;
     phone.fill("#floor-area", "85.5").await;
     phone.fill("#occupants", "1.5").await;
@@ -533,4 +485,66 @@ async fn entry_on_one_page_save_edit_save_submit_with_checked_numbers() {
     phone.assert_no_sideways_scroll("household, submitted").await;
     phone.assert_no_errors().await;
     env.stop(vec![phone]).await;
+}
+
+/// Search as the verifier types (no Enter): the code's last digits find the
+/// household; nothing found says so and offers to clear.
+async fn search_as_typed(phone: &Browser, code: &str) {
+    phone.wait_for("#household-list li").await;
+    phone.assert_no_sideways_scroll("household list").await;
+    phone.fill("#search", &code[11..]).await;
+    phone.wait_for(&format!("#household-list li[data-code='{code}']")).await;
+    phone.fill("#search", "无此户").await;
+    phone.wait_text("#no-results", "没有找到").await;
+    phone.click("#clear-search").await;
+    phone.wait_gone("#no-results").await;
+    phone.wait_for("#household-list li").await;
+}
+
+/// Location: a refused permission is said; a (mocked) position beside the
+/// village centre is recorded. Returns the latitude recorded.
+async fn record_location(phone: &Browser, app: &TestApp, verifier: &str, household: &str) -> f64 {
+    let mock = |body: &str| {
+        format!("Object.defineProperty(navigator.geolocation, 'getCurrentPosition', {{ configurable: true, value: {body} }});")
+    };
+    phone.client.execute(&mock("(ok, err) => err({ code: 1 })"), vec![]).await.unwrap();
+    phone.click("#record-location").await;
+    phone.wait_text("#location-error", "未允许定位").await;
+    // On site: beside the village centre.
+    let d = app
+        .ok(
+            Some(&verifier),
+            "query($id: ID!) { household(id: $id) { village { latitude longitude } } }",
+            json!({ "id": household }),
+        )
+        .await;
+    let (lat, lon) = (
+        d["household"]["village"]["latitude"].as_f64().unwrap() + 0.0003,
+        d["household"]["village"]["longitude"].as_f64().unwrap(),
+    );
+    let here = format!("(ok) => ok({{ coords: {{ latitude: {lat}, longitude: {lon}, accuracy: 12 }} }})");
+    phone.client.execute(&mock(&here), vec![]).await.unwrap();
+    phone.click("#record-location").await;
+    phone.wait_text("#location", "±12 m").await;
+    lat
+}
+
+/// Before going out: the village is downloaded (no household opened yet),
+/// and the service worker holds the app.
+async fn download_village(b: &Browser) {
+    b.click("#download-village").await;
+    b.wait_text("#downloaded", "已下载").await;
+    b.shot("village-downloaded-phone").await;
+    b.assert_chinese("household list").await;
+    let controlled = async || {
+        let v = b.client.execute("return !!navigator.serviceWorker.controller", vec![]).await.ok()?;
+        (v == json!(true)).then_some(())
+    };
+    for _ in 0..100 {
+        if controlled().await.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(controlled().await.is_some(), "the service worker controls the page");
 }

@@ -5,6 +5,7 @@
 pub mod admin;
 #[cfg(feature = "office")]
 pub mod board;
+pub mod entry;
 #[cfg(feature = "office")]
 pub mod findings;
 pub mod household;
