@@ -158,10 +158,19 @@ async fn verifier_enters_township_approves_board_updates_live() {
     phone_board.wait_text("#board-title", "故城县").await;
     phone_board.wait_text("#kpis", "Households").await;
 
-    for b in [&board, &phone, &township, &phone_board] {
+    // The township's pages on a phone, too.
+    let township_phone = env.browser(360, 780).await;
+    township_phone.sign_in(TOWNSHIP, "Zhengkou-town-2020").await;
+    for page in ["/review", "/households", "/board", "/findings"] {
+        township_phone.goto(page).await;
+        township_phone.wait_for("main section").await;
+        township_phone.assert_no_sideways_scroll(page).await;
+    }
+
+    for b in [&board, &phone, &township, &phone_board, &township_phone] {
         b.assert_no_errors().await;
     }
-    env.stop(vec![board, phone, township, phone_board]).await;
+    env.stop(vec![board, phone, township, phone_board, township_phone]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -391,8 +400,16 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
     let made = d["campaigns"].as_array().unwrap().iter().find(|c| c["name"] == "2027年住房安全核验").cloned();
     assert_eq!(made.map(|c| c["milestones"].as_array().unwrap().len()), Some(3), "{d}");
 
+    // The admin screens fit a phone too.
+    let phone = env.browser(360, 780).await;
+    phone.sign_in("admin", DEMO_PASSWORD).await;
+    phone.goto("/admin").await;
+    for tab in ["#tab-import", "#tab-accounts", "#tab-milestones", "#tab-tokens"] {
+        phone.click(tab).await;
+        phone.assert_no_sideways_scroll(tab).await;
+    }
     b.assert_no_errors().await;
-    env.stop(vec![b]).await;
+    env.stop(vec![b, phone]).await;
 }
 
 /// What `serve-web` sends a phone: the field bundle, precompressed by what the
