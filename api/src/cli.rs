@@ -57,6 +57,9 @@ pub enum Command {
         /// Where to write the printable HTML sheet.
         #[arg(long, default_value = "accounts-sheet.html")]
         out: std::path::PathBuf,
+        /// Re-issuing resets accounts in use: repeat the region code here to confirm.
+        #[arg(long)]
+        confirm: Option<String>,
     },
     /// Import an official spreadsheet (regions, poverty, appraisal or renovation) into a campaign.
     Import {
@@ -223,9 +226,9 @@ async fn run_command(cli: Cli, cfg: Config) -> anyhow::Result<()> {
             };
             operator::create_campaign(&server.state, args).await
         }
-        Command::IssueAccounts { as_user, region, out } => {
+        Command::IssueAccounts { as_user, region, out, confirm } => {
             let server = crate::http::build(cfg).await?;
-            operator::issue_accounts(&server.state, as_user.as_deref(), &region, &out).await
+            operator::issue_accounts(&server.state, as_user.as_deref(), &region, &out, confirm.as_deref()).await
         }
         Command::Import { as_user, dry_run, kind, file, county } => {
             let server = crate::http::build(cfg).await?;

@@ -141,6 +141,7 @@ pub async fn issue_accounts(
     as_user: Option<&str>,
     code: &str,
     out: &std::path::Path,
+    confirm: Option<&str>,
 ) -> anyhow::Result<()> {
     let ctx = Ctx::system(operator(state, as_user, code).await?);
     let region = region::Entity::find()
@@ -148,7 +149,7 @@ pub async fn issue_accounts(
         .one(&state.db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no region with code {code}"))?;
-    let entries = accounts::issue_accounts(&ctx, state, region.id).await.map_err(fail)?;
+    let entries = accounts::issue_accounts(&ctx, state, region.id, confirm).await.map_err(fail)?;
     let html = accounts::printable_sheet(&entries, &state.cfg.web_url).map_err(fail)?;
     std::fs::write(out, html)?;
     println!(

@@ -19,6 +19,8 @@ pub struct Model {
     pub disabled: bool,
     pub password_changed_at: Option<DateTimeUtc>,
     pub last_sign_in_at: Option<DateTimeUtc>,
+    /// Moved when the account's sessions are ended; access tokens carry it.
+    pub session_epoch: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -42,6 +42,7 @@ crate::catalogue! { ERRORS:
     USERNAME_TAKEN => "用户名“{username}”已被占用。", "The username '{username}' is taken.";
     PHONE_FORM => "电话号码为 5 到 20 位数字。", "A phone number has 5 to 20 digits.";
     ROLE_LEVEL => "{role}账号须属于{level}级区域。", "A {role} account belongs to a {level} region.";
+    ISSUE_CONFIRM_RESET => "将重置 {count} 个正在使用的账号（新密码、结束其全部会话）。确认请输入区划代码 {code}。", "This resets {count} accounts in use (new passwords, every session ended); to confirm, type the region code {code}.";
     TOKEN_BEYOND_REGION => "令牌的范围不能超出您自己的辖区。", "A token cannot reach beyond your own region.";
     EXPIRY_IN_PAST => "到期时间须在将来。", "The expiry must be in the future.";
 

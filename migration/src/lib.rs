@@ -12,6 +12,7 @@ mod m20261128_000005_photo_evidence;
 mod m20261128_000006_webhooks;
 mod m20261201_000007_reimport;
 mod m20261201_000008_import_undo;
+mod m20261201_000009_session_epoch;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_webhooks::Migration),
             Box::new(m20261201_000007_reimport::Migration),
             Box::new(m20261201_000008_import_undo::Migration),
+            Box::new(m20261201_000009_session_epoch::Migration),
         ]
     }
 }

@@ -68,6 +68,7 @@ ops!(
     ExportReport: "graphql/ExportReport.graphql",
     CreateCampaign: "graphql/CreateCampaign.graphql",
     UndoImport: "graphql/UndoImport.graphql",
+    AccountsToReset: "graphql/AccountsToReset.graphql",
 );
 
 /// An error the app can show: the API's `extensions.code` and its message, or

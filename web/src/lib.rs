@@ -145,9 +145,33 @@ fn Main() -> impl IntoView {
     }
 }
 
+/// Whether the role may use an office page: others are not offered it, and
+/// typing its address shows 无权限 without the page (the API refuses anyway).
+fn allowed(route: &Route, role: Role) -> bool {
+    match route {
+        Route::Review => matches!(role, Role::TOWNSHIP | Role::ADMIN),
+        Route::Board(_) | Route::Findings => role != Role::VERIFIER,
+        Route::Admin => role == Role::ADMIN,
+        _ => true,
+    }
+}
+
+fn forbidden_page() -> AnyView {
+    view! {
+        <section id="forbidden">
+            <h2>{move || t("forbidden_title")}</h2>
+            <p class="muted">{move || t("forbidden_text")}</p>
+        </section>
+    }
+    .into_any()
+}
+
 /// The office pages (review, boards, findings, admin), in the office bundle.
 #[cfg(feature = "office")]
 fn office_page(route: Route, s: state::Session) -> AnyView {
+    if !allowed(&route, s.role) {
+        return forbidden_page();
+    }
     match route {
         Route::Review => view! { <pages::review::ReviewPage /> }.into_any(),
         Route::Board(region) => {
@@ -165,7 +189,10 @@ fn office_page(route: Route, s: state::Session) -> AnyView {
 #[cfg(not(feature = "office"))]
 fn office_page(route: Route, s: state::Session) -> AnyView {
     let office = matches!(route, Route::Review | Route::Board(_) | Route::Findings | Route::Admin);
-    if office && s.role != Role::VERIFIER {
+    if office && !allowed(&route, s.role) {
+        return forbidden_page();
+    }
+    if office {
         let _ = window().location().reload();
         return view! { <p class="muted">{move || t("loading")}</p> }.into_any();
     }

@@ -432,6 +432,7 @@ fn account_rows(tree: &Tree, hash: &str, now: Time) -> Vec<account::ActiveModel>
         disabled: Set(false),
         password_changed_at: Set(None),
         last_sign_in_at: Set(None),
+        session_epoch: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     };

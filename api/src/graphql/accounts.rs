@@ -227,6 +227,12 @@ pub struct AccountsQuery;
 
 #[Object]
 impl AccountsQuery {
+    /// The accounts in use that `issueAccounts` on this region would reset (ADMIN).
+    async fn accounts_to_reset(&self, ctx: &Context<'_>, region_id: ID) -> async_graphql::Result<Vec<String>> {
+        let region = ids::decode("Region", &region_id)?;
+        Ok(crate::domain::accounts::accounts_to_reset(ctx.caller(), ctx.state(), region).await?)
+    }
+
     /// The signed-in account (null for an API token). Works before the initial password is changed.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AccountNode>> {
         let viewer = ctx.viewer_pending_password()?;
@@ -321,10 +327,19 @@ impl AccountsMutation {
     }
 
     /// Issues an account for every township and village under the region (ADMIN);
-    /// existing ones get a new initial password. The passwords are shown only here.
-    async fn issue_accounts(&self, ctx: &Context<'_>, region_id: ID) -> async_graphql::Result<AccountSheet> {
+    /// existing ones get a new initial password and every session of theirs ends
+    /// (access tokens too). When any exists (see `accountsToReset`), `confirm`
+    /// must be the region's 12-digit code, else CONFLICT (`ISSUE_CONFIRM_RESET`).
+    /// The passwords are shown only here.
+    async fn issue_accounts(
+        &self,
+        ctx: &Context<'_>,
+        region_id: ID,
+        confirm: Option<String>,
+    ) -> async_graphql::Result<AccountSheet> {
         let state = ctx.state();
-        let entries = issue_accounts(ctx.caller(), state, ids::decode("Region", &region_id)?).await?;
+        let region = ids::decode("Region", &region_id)?;
+        let entries = issue_accounts(ctx.caller(), state, region, confirm.as_deref()).await?;
         let html = printable_sheet(&entries, &state.cfg.web_url)?;
         let mut accounts = Vec::with_capacity(entries.len());
         for e in entries {

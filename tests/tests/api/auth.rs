@@ -60,7 +60,7 @@ async fn repeated_failures_lock_the_account_and_the_address() {
 
 const CHANGE: &str = "mutation($c: String!, $n: String!) { changePassword(current: $c, new: $n) {
   accessToken refreshToken mustChangePassword } }";
-const ISSUE: &str = "mutation($r: ID!) { issueAccounts(regionId: $r) {
+const ISSUE: &str = "mutation($r: ID!, $c: String) { issueAccounts(regionId: $r, confirm: $c) {
   accounts { username role initialPassword reset signInUrl qrSvg region { code name } } printableHtml } }";
 
 async fn region_id(app: &TestApp, token: &str, level: &str, code: &str) -> String {
@@ -77,7 +77,27 @@ async fn issued_accounts_must_change_the_initial_password_first() {
     let app = TestApp::demo().await;
     let admin = app.token("admin").await;
     let township = region_id(&app, &admin, "TOWNSHIP", "131126100000").await;
-    let sheet = app.ok(Some(&admin), ISSUE, json!({ "r": township })).await;
+    // Re-issuing resets accounts in use: it lists them and needs the region code typed.
+    let live = app.ok(Some(&admin), "query($r: ID!) { accountsToReset(regionId: $r) }", json!({ "r": township })).await;
+    let live: Vec<&str> = live["accountsToReset"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect();
+    assert_eq!(live[0], "t131126100");
+    assert!(live.contains(&"v131126100200") && live.len() > 10, "{live:?}");
+    let old_token = app.token("v131126100200").await;
+    assert!(app.gql(Some(&old_token), "{ me { username } }", json!({})).await.get("errors").is_none());
+    for wrong in [None, Some("131126000000")] {
+        let r = app.gql(Some(&admin), ISSUE, json!({ "r": township, "c": wrong })).await;
+        assert_eq!(code(&r), Some("CONFLICT"), "{r:#}");
+        assert_eq!(r["errors"][0]["extensions"]["reason"], "ISSUE_CONFIRM_RESET");
+    }
+    assert_eq!(
+        app.gql(None, SIGN_IN, json!({ "u": "v131126100200", "p": DEMO_PASSWORD })).await["errors"],
+        Value::Null,
+        "nothing was reset"
+    );
+    let sheet = app.ok(Some(&admin), ISSUE, json!({ "r": township, "c": "131126100000" })).await;
+    // Its sessions ended: the access token issued before the reset is refused at once.
+    let refused = app.gql(Some(&old_token), "{ me { username } }", json!({})).await;
+    assert_eq!(code(&refused), Some("UNAUTHENTICATED"), "{refused:#}");
     let accounts = sheet["issueAccounts"]["accounts"].as_array().unwrap().clone();
     assert!(accounts.len() > 10, "township + its villages");
     assert_eq!(accounts[0]["username"], "t131126100");
@@ -143,7 +163,7 @@ async fn bulk_issue_covers_every_township_and_village_of_the_county() {
         .unwrap()
         .len();
     let township = app.token("t131126100").await;
-    let sheet = app.ok(Some(&admin), ISSUE, json!({ "r": county })).await;
+    let sheet = app.ok(Some(&admin), ISSUE, json!({ "r": county, "c": "131126000000" })).await;
     let accounts = sheet["issueAccounts"]["accounts"].as_array().unwrap();
     assert_eq!(accounts.len(), 13 + villages);
     assert_eq!(accounts.iter().filter(|a| a["role"] == "TOWNSHIP").count(), 13);
@@ -151,8 +171,10 @@ async fn bulk_issue_covers_every_township_and_village_of_the_county() {
     passwords.sort();
     passwords.dedup();
     assert_eq!(passwords.len(), accounts.len(), "every password is its own");
-    // Only an ADMIN may issue.
-    assert_eq!(code(&app.gql(Some(&township), ISSUE, json!({ "r": county })).await), Some("FORBIDDEN"));
+    // The township's own sessions ended with the re-issue; and only an ADMIN may issue.
+    assert_eq!(code(&app.gql(Some(&township), ISSUE, json!({ "r": county })).await), Some("UNAUTHENTICATED"));
+    let supervisor = app.token("supervisor").await;
+    assert_eq!(code(&app.gql(Some(&supervisor), ISSUE, json!({ "r": county })).await), Some("FORBIDDEN"));
 }
 
 const REFRESH: &str = "mutation($r: String!) { refresh(refreshToken: $r) { accessToken refreshToken } }";

@@ -64,6 +64,7 @@ struct Ids {
     milestone: String,
     county: String,
     spare_village: String,
+    spare_code: String,
     household: String,
     token_id: String,
     account: String,
@@ -149,6 +150,7 @@ fn expectation(op: &str, who: Who) -> Outcome {
         "apiTokens"
         | "accounts"
         | "issueAccounts"
+        | "accountsToReset"
         | "clearPracticeEntries"
         | "updateMilestone"
         | "createCampaign"
@@ -200,7 +202,11 @@ async fn call(app: &TestApp, op: &str, ids: &Ids, token: Option<&str>) -> Value 
             json!({}),
         ),
         "issueAccounts" => (
-            "mutation($r: ID!) { issueAccounts(regionId: $r) { accounts { username } } }".into(),
+            "mutation($r: ID!, $c: String) { issueAccounts(regionId: $r, confirm: $c) { accounts { username } } }".into(),
+            json!({ "r": ids.spare_village, "c": ids.spare_code }),
+        ),
+        "accountsToReset" => (
+            "query($r: ID!) { accountsToReset(regionId: $r) }".into(),
             json!({ "r": ids.spare_village }),
         ),
         "createApiToken" => (
@@ -313,6 +319,7 @@ async fn every_operation_for_every_kind_of_caller() {
     let villages = d["v"].as_array().unwrap();
     let own = villages.iter().find(|v| v["code"] == "131126100200").unwrap()["id"].as_str().unwrap().to_owned();
     let spare_village = villages.last().unwrap()["id"].as_str().unwrap().to_owned();
+    let spare_code = villages.last().unwrap()["code"].as_str().unwrap().to_owned();
     let h = app
         .ok(
             Some(&admin),
@@ -335,7 +342,10 @@ async fn every_operation_for_every_kind_of_caller() {
             json!({ "r": county }),
         )
         .await;
-    let me = app.ok(Some(&admin), "{ me { id } }", json!({})).await;
+    // revokeSessions ends every session of this account (access tokens too):
+    // one no caller of the matrix uses.
+    let bystander = app.token("v131126100201").await;
+    let me = app.ok(Some(&bystander), "{ me { id } }", json!({})).await;
     let household = h["households"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
     let verifier = app.token("v131126100200").await;
     let draft = app
@@ -361,6 +371,7 @@ async fn every_operation_for_every_kind_of_caller() {
         milestone: ms["milestones"][0]["id"].as_str().unwrap().to_owned(),
         county,
         spare_village,
+        spare_code,
         household: h["households"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned(),
         token_id: doomed["createApiToken"]["apiToken"]["id"].as_str().unwrap().to_owned(),
         account: me["me"]["id"].as_str().unwrap().to_owned(),

@@ -34,7 +34,7 @@ async fn initial_passwords(app: &TestApp) -> (String, String) {
     let d = app
         .ok(
             Some(&admin),
-            "mutation($r: ID!) { issueAccounts(regionId: $r) { accounts { username initialPassword } } }",
+            "mutation($r: ID!) { issueAccounts(regionId: $r, confirm: \"131126100000\") { accounts { username initialPassword } } }",
             json!({ "r": township }),
         )
         .await;
@@ -153,6 +153,10 @@ async fn verifier_enters_township_approves_board_updates_live() {
         phone_board.wait_for("main section").await;
         phone_board.assert_no_sideways_scroll(page).await;
     }
+    // A supervisor typing /admin gets 无权限, and no form.
+    phone_board.goto("/admin").await;
+    phone_board.wait_text("#forbidden", "无权限").await;
+    assert_eq!(phone_board.find_all("#import-kind").await + phone_board.find_all("#issue").await, 0, "no admin form");
     phone_board.goto("/board").await;
     phone_board.click("#lang").await;
     phone_board.wait_text("#board-title", "故城县").await;
@@ -336,13 +340,7 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
     b.wait_text("#tokens", "已吊销").await;
     assert_eq!(tests::code(&app.gql(Some(&token), q, json!({})).await), Some("UNAUTHENTICATED"));
 
-    // Accounts for the county: one row per township and village, with a printable sheet.
-    b.click("#tab-accounts").await;
-    b.wait_for("#region option").await;
-    b.click("#issue").await;
-    b.wait_for("#issued tbody tr").await;
-    assert_eq!(b.find_all("#issued tbody tr").await, 13 + 312);
-    b.wait_for("#print-sheet").await;
+    reissue_a_township(&b, app).await;
 
     // A milestone's target, edited.
     b.click("#tab-milestones").await;
@@ -564,4 +562,37 @@ async fn download_village(b: &Browser) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(controlled().await.is_some(), "the service worker controls the page");
+}
+
+/// Accounts of a township already in use: the re-issue lists who will be
+/// reset and needs the region code typed; then the old sessions are refused
+/// and there is one row per township and village, with a printable sheet.
+async fn reissue_a_township(b: &Browser, app: &TestApp) {
+    let admin = app.token("admin").await;
+    let d = app.ok(Some(&admin), "{ regions(level: TOWNSHIP) { id code } }", json!({})).await;
+    let other = d["regions"].as_array().unwrap().iter().find(|r| r["code"] != "131126100000").unwrap().clone();
+    let (id, code) = (other["id"].as_str().unwrap(), other["code"].as_str().unwrap());
+    let post = format!("t{}", &code[..9]);
+    let old = app.token(&post).await;
+    b.click("#tab-accounts").await;
+    b.wait_for("#region option").await;
+    b.wait_for("#region").await.select_by_value(id).await.unwrap();
+    b.click("#issue").await;
+    b.wait_text("#reset-confirm", &post).await;
+    assert_eq!(b.find_all("#issued tbody tr").await, 0, "nothing issued before the confirmation");
+    b.fill("#confirm-code", code).await;
+    b.click("#confirm-issue").await;
+    b.wait_for("#issued tbody tr").await;
+    assert!(b.find_all("#issued tbody tr").await > 1, "the township and its villages");
+    b.wait_for("#print-sheet").await;
+    let refused = app.gql(Some(&old), "{ me { username } }", json!({})).await;
+    assert_eq!(tests::code(&refused), Some("UNAUTHENTICATED"), "the old access token stopped working");
+    let old_password = app
+        .gql(
+            None,
+            "mutation($u: String!, $p: String!) { signIn(username: $u, password: $p) { accessToken } }",
+            json!({ "u": post, "p": DEMO_PASSWORD }),
+        )
+        .await;
+    assert_eq!(tests::code(&old_password), Some("UNAUTHENTICATED"), "the old password stopped working");
 }

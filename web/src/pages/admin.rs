@@ -185,14 +185,28 @@ fn Accounts() -> impl IntoView {
     let region = RwSignal::new(String::new());
     let result = RwSignal::new(None::<Result<gql::issue_accounts::IssueAccountsIssueAccounts, ApiError>>);
     let busy = RwSignal::new(false);
-    let issue = move |_| {
+    // Accounts in use that a re-issue would reset: listed, and confirmed by typing the region code.
+    let to_reset = RwSignal::new(None::<Vec<String>>);
+    let typed = RwSignal::new(String::new());
+    let send = move |confirm: Option<String>| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let r =
-                gql::call::<gql::IssueAccounts>(gql::issue_accounts::Variables { region_id: region.get_untracked() })
-                    .await;
+            let vars = gql::issue_accounts::Variables { region_id: region.get_untracked(), confirm };
+            let r = gql::call::<gql::IssueAccounts>(vars).await;
+            to_reset.set(None);
             result.set(Some(r.map(|d| d.issue_accounts)));
             busy.set(false);
+        });
+    };
+    let issue = move |_| {
+        result.set(None);
+        leptos::task::spawn_local(async move {
+            let vars = gql::accounts_to_reset::Variables { region_id: region.get_untracked() };
+            match gql::call::<gql::AccountsToReset>(vars).await {
+                Ok(d) if d.accounts_to_reset.is_empty() => send(None),
+                Ok(d) => to_reset.set(Some(d.accounts_to_reset)),
+                Err(e) => result.set(Some(Err(e))),
+            }
         });
     };
     view! {
@@ -200,6 +214,15 @@ fn Accounts() -> impl IntoView {
             <h3>{move || t("issue_accounts")}</h3>
             {region_select(region)}
             <button id="issue" disabled=move || busy.get() on:click=issue>{move || t("issue_accounts")}</button>
+            {move || to_reset.get().map(|names| view! {
+                <div id="reset-confirm" class="card">
+                    <p class="error" role="alert">{t("reset_warning").replace("{n}", &names.len().to_string())}</p>
+                    <p class="muted">{names.iter().take(40).cloned().collect::<Vec<_>>().join(" ")}{(names.len() > 40).then_some(" …")}</p>
+                    <label>{t("reset_type_code")}<input id="confirm-code" inputmode="numeric" on:input=move |ev| typed.set(event_target_value(&ev)) /></label>
+                    <button class="danger" id="confirm-issue" disabled=move || typed.get().trim().is_empty() || busy.get()
+                        on:click=move |_| send(Some(typed.get_untracked().trim().to_owned()))>{t("reset_confirm")}</button>
+                </div>
+            })}
             <Show when=move || busy.get()><progress aria-label=move || t("issue_accounts")></progress></Show>
             <Outcome>
                 {move || result.get().map(|r| show(r, |sheet| {

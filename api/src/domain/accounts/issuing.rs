@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use entity::{account, region, RegionLevel};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -79,16 +80,23 @@ pub struct IssuedEntry {
 
 /// Issues (or re-issues) one account per township and village under `region_id`,
 /// each with a fresh random initial password that must be changed at first sign-in.
-pub async fn issue_accounts(ctx: &Ctx, state: &AppState, region_id: Uuid) -> AppResult<Vec<IssuedEntry>> {
-    let viewer = ctx.viewer()?;
-    viewer.require_role(&[entity::Role::Admin], key::ACT_ISSUE_ACCOUNTS)?;
-    let root = regions::get(&state.db, viewer, region_id).await?;
-    if !viewer.covers(&root) {
-        return Err(AppError::forbidden(msg!(REGION_OUTSIDE)));
-    }
+/// Re-issuing resets live accounts (their passwords and every session), so it
+/// needs `confirm` to be the region's code, typed by the person; issuing where
+/// no account exists yet needs nothing.
+pub async fn issue_accounts(
+    ctx: &Ctx,
+    state: &AppState,
+    region_id: Uuid,
+    confirm: Option<&str>,
+) -> AppResult<Vec<IssuedEntry>> {
+    let root = issuing_root(ctx, state, region_id).await?;
     let mut entries = choose_posts(state, &root).await?;
     if entries.is_empty() {
         return Ok(entries);
+    }
+    let live = existing_usernames(state, &entries).await?;
+    if !live.is_empty() && confirm.map(str::trim) != Some(root.code.as_str()) {
+        return Err(AppError::Conflict(msg!(ISSUE_CONFIRM_RESET, count = live.len(), code = &root.code)));
     }
     // Hashed before the transaction opens: hashing is slow and needs no rows.
     let hashes = hash_passwords(&entries).await?;
@@ -97,6 +105,42 @@ pub async fn issue_accounts(ctx: &Ctx, state: &AppState, region_id: Uuid) -> App
     write_accounts(&tx, &mut entries, hashes, now).await?;
     tx.commit(state).await?;
     Ok(entries)
+}
+
+/// The accounts a re-issue under `region_id` would reset (usernames, in code order).
+pub async fn accounts_to_reset(ctx: &Ctx, state: &AppState, region_id: Uuid) -> AppResult<Vec<String>> {
+    let root = issuing_root(ctx, state, region_id).await?;
+    let entries = choose_posts(state, &root).await?;
+    existing_usernames(state, &entries).await
+}
+
+async fn issuing_root(ctx: &Ctx, state: &AppState, region_id: Uuid) -> AppResult<region::Model> {
+    let viewer = ctx.viewer()?;
+    viewer.require_role(&[entity::Role::Admin], key::ACT_ISSUE_ACCOUNTS)?;
+    let root = regions::get(&state.db, viewer, region_id).await?;
+    if !viewer.covers(&root) {
+        return Err(AppError::forbidden(msg!(REGION_OUTSIDE)));
+    }
+    Ok(root)
+}
+
+/// Which of the posts' usernames already have an account, in the posts' order.
+async fn existing_usernames(state: &AppState, entries: &[IssuedEntry]) -> AppResult<Vec<String>> {
+    let mut found = Vec::new();
+    for chunk in entries.chunks(500) {
+        let names: Vec<String> = chunk.iter().map(|e| e.username.clone()).collect();
+        let rows: Vec<String> = account::Entity::find()
+            .select_only()
+            .column(account::Column::Username)
+            .filter(account::Column::Username.is_in(names))
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        found.extend(rows);
+    }
+    let order: HashMap<&str, usize> = entries.iter().enumerate().map(|(i, e)| (e.username.as_str(), i)).collect();
+    found.sort_by_key(|u| order.get(u.as_str()).copied().unwrap_or(usize::MAX));
+    Ok(found)
 }
 
 /// Every township and village under `root`, in code order, each with a new initial password.

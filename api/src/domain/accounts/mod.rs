@@ -67,6 +67,7 @@ pub(crate) fn fresh(
         disabled: false,
         password_changed_at: None,
         last_sign_in_at: None,
+        session_epoch: 0,
         created_at: now,
         updated_at: now,
     }

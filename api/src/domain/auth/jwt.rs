@@ -25,6 +25,10 @@ pub struct Claims {
     pub rpath: String,
     /// The initial password must be changed before anything else.
     pub pwc: bool,
+    /// The account's session epoch when the token was issued: a token from
+    /// before its sessions were ended is refused.
+    #[serde(default)]
+    pub ep: i32,
 }
 
 #[derive(Clone)]

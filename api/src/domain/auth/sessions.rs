@@ -16,6 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{account, api_token, refresh_token, region, sign_in_throttle};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -161,6 +162,7 @@ async fn issue_tokens<C: ConnectionTrait>(
         lvl: region.level,
         rpath: region.path.clone(),
         pwc: account.must_change_password,
+        ep: account.session_epoch,
     };
     let access_token = state.jwt.sign(&claims)?;
     let refresh_token = auth::random_token("rt_");
@@ -190,14 +192,22 @@ async fn revoke_family<C: ConnectionTrait>(conn: &C, family: Uuid) -> AppResult<
     Ok(())
 }
 
-pub(crate) async fn revoke_all_sessions<C: ConnectionTrait>(conn: &C, account_id: Uuid) -> AppResult<()> {
+/// Ends every session of an account: its refresh tokens are revoked and its
+/// session epoch moves, so its access tokens are refused too. Returns the new epoch.
+pub(crate) async fn revoke_all_sessions<C: ConnectionTrait>(conn: &C, account_id: Uuid) -> AppResult<i32> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(audit::now()))
         .filter(refresh_token::Column::AccountId.eq(account_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(conn)
         .await?;
-    Ok(())
+    account::Entity::update_many()
+        .col_expr(account::Column::SessionEpoch, Expr::col(account::Column::SessionEpoch).add(1))
+        .filter(account::Column::Id.eq(account_id))
+        .exec(conn)
+        .await?;
+    let a = account::Entity::find_by_id(account_id).one(conn).await?;
+    Ok(a.map_or(0, |a| a.session_epoch))
 }
 
 /// Rotates a refresh token. A token presented a second time means it leaked:
@@ -286,7 +296,9 @@ pub async fn change_password(ctx: &Ctx, state: &AppState, current: &str, new: &s
     am.password_changed_at = Set(Some(now));
     am.updated_at = Set(now);
     let account = am.update(txn).await?;
-    revoke_all_sessions(txn, account.id).await?;
+    // Other sessions end; the tokens issued below carry the new epoch.
+    let session_epoch = revoke_all_sessions(txn, account.id).await?;
+    let account = account::Model { session_epoch, ..account };
     tx.audit_as(
         &account_actor(&account, client_addr),
         NewEvent {
@@ -340,6 +352,21 @@ pub async fn viewer_for_token(state: &AppState, token: &str) -> Result<Viewer, S
         });
     }
     let c = state.jwt.verify(token)?;
+    // One indexed read per request: a disabled account, or one whose sessions
+    // were ended after this token was issued, is refused at once.
+    let current = account::Entity::find_by_id(c.sub)
+        .select_only()
+        .column(account::Column::SessionEpoch)
+        .column(account::Column::Disabled)
+        .into_tuple::<(i32, bool)>()
+        .one(&state.db)
+        .await
+        .map_err(|_| "account lookup failed".to_string())?;
+    match current {
+        None | Some((_, true)) => return Err("the account is disabled".into()),
+        Some((ep, _)) if ep != c.ep => return Err("the session was ended; sign in again".into()),
+        _ => {}
+    }
     Ok(Viewer {
         principal: Principal::Account { id: c.sub, username: c.usr },
         role: c.role,
