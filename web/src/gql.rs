@@ -69,6 +69,8 @@ ops!(
     CreateCampaign: "graphql/CreateCampaign.graphql",
     UndoImport: "graphql/UndoImport.graphql",
     AccountsToReset: "graphql/AccountsToReset.graphql",
+    ReviewQueue: "graphql/ReviewQueue.graphql",
+    CheckRegion: "graphql/CheckRegion.graphql",
 );
 
 /// An error the app can show: the API's `extensions.code` and its message, or

@@ -48,6 +48,14 @@ async fn households_seen_under(
         .to_owned())
 }
 
+/// The approval rule, in one place: an open ERROR, or an open WARNING nobody
+/// acknowledged, stops a record from being submitted or approved. The
+/// workflow applies it; the API shows it per finding (`blocksApproval`), so a
+/// review screen never offers a bulk approval the server will refuse.
+pub fn blocks_approval(f: &entity::finding::Model) -> bool {
+    f.open && (f.severity == entity::Severity::Error || f.acknowledged_at.is_none())
+}
+
 /// A page of findings on households the viewer sees (practice ones excluded), by ID.
 pub async fn findings_for(
     ctx: &Ctx,

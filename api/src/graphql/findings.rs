@@ -56,6 +56,11 @@ impl FindingNode {
     async fn acknowledged(&self) -> bool {
         self.model.acknowledged_at.is_some()
     }
+    /// Whether it stops the record from being submitted or approved (the
+    /// server's one approval rule): an open ERROR, or an open WARNING not acknowledged.
+    async fn blocks_approval(&self) -> bool {
+        crate::domain::findings::blocks_approval(&self.model)
+    }
     async fn ack_reason(&self) -> Option<&str> {
         self.model.ack_reason.as_deref()
     }

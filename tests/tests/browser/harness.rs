@@ -310,9 +310,15 @@ impl Browser {
     /// Fails when the page shows English words (zh-CN is the default): any run
     /// of three or more Latin letters other than the language switch and units.
     pub async fn assert_chinese(&self, page: &str) {
+        self.assert_chinese_except(page, &[]).await
+    }
+
+    /// The same, also allowing these words (rule codes shown as such).
+    pub async fn assert_chinese_except(&self, page: &str, also: &[&str]) {
         let text = self.client.execute("return document.body.innerText", vec![]).await.expect("read the page");
         let text = text.as_str().unwrap_or_default();
-        let allowed = ["English", "KB"];
+        let mut allowed = vec!["English", "KB"];
+        allowed.extend_from_slice(also);
         let english: Vec<&str> =
             text.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| w.len() >= 3 && !allowed.contains(w)).collect();
         assert!(english.is_empty(), "{page} shows English: {english:?}");

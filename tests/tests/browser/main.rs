@@ -596,3 +596,65 @@ async fn reissue_a_township(b: &Browser, app: &TestApp) {
         .await;
     assert_eq!(tests::code(&old_password), Some("UNAUTHENTICATED"), "the old password stopped working");
 }
+
+/// Saves, photographs and submits an appraised household as its verifier.
+async fn submit_with_photo(app: &TestApp, v: &str, h: &str, seed: u32) {
+    app.upload_photo(v, h, seed, false).await;
+    let save = "mutation($i: SaveVerificationInput!) { saveVerification(input: $i) { id version } }";
+    let input = json!({ "householdId": h, "version": 0, "practice": false, "path": "APPRAISED", "appraisal": { "confirmedOnSite": true } });
+    let d = app.ok(Some(v), save, json!({ "i": input })).await;
+    let (id, version) = (d["saveVerification"]["id"].clone(), d["saveVerification"]["version"].clone());
+    let submit = "mutation($id: ID!, $v: Int!) { submitVerification(id: $id, version: $v) { status } }";
+    app.ok(Some(v), submit, json!({ "id": id, "v": version })).await;
+}
+
+/// The township on a phone: cards with photo, evidence and findings; a return
+/// needs its reason; bulk approval brings the checks up to date first, lists
+/// a record whose photo turned out to be another household's as excluded, and
+/// approves the rest, each with its result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn township_reviews_with_photos_findings_and_a_safe_bulk_approval() {
+    let env = Env::start(false).await;
+    let app = &env.app;
+    app.extend_look_back(&app.token("admin").await).await;
+    let v = app.token(VILLAGE).await;
+    let q =
+        "{ households(first: 3, filter: { status: [NOT_STARTED], expectedPath: [APPRAISED] }) { nodes { id code } } }";
+    let d = app.ok(Some(&v), q, json!({})).await;
+    let n: Vec<(String, String)> = d["households"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["id"].as_str().unwrap().to_owned(), h["code"].as_str().unwrap().to_owned()))
+        .collect();
+    let ((a, a_code), (b, b_code), (c, _)) = (&n[0], &n[1], &n[2]);
+    submit_with_photo(app, &v, a, 21).await;
+    submit_with_photo(app, &v, b, 22).await;
+    // After A was submitted, the same picture turns up on C.
+    app.upload_photo(&v, c, 21, false).await;
+
+    let phone = env.browser(360, 780).await;
+    phone.sign_in(TOWNSHIP, DEMO_PASSWORD).await;
+    phone.wait_for(&format!("#review-list li[data-code='{a_code}'] img.thumb")).await;
+    phone.wait_text(&format!("#review-list li[data-code='{b_code}'] .evidence"), "鉴定安全").await;
+    phone.assert_no_sideways_scroll("review").await;
+    phone.shot("review-queue-phone").await;
+    // A return without a reason is refused, and says why.
+    let ret = format!("#review-list li[data-code='{b_code}'] button.return");
+    phone.click(&ret).await;
+    phone.click(&ret).await;
+    phone.wait_text(&format!("#review-list li[data-code='{b_code}'] .return-reason-error"), "请填写退回原因").await;
+
+    phone.click("#bulk-approve").await;
+    phone.wait_for(&format!("#bulk-results li[data-code='{b_code}'][data-result=approved]")).await;
+    phone.wait_text(&format!("#bulk-results li[data-code='{a_code}'][data-result=excluded]"), "照片与其他户相同").await;
+    let q = "query($a: ID!, $b: ID!) { a: household(id: $a) { verification { status } } b: household(id: $b) { verification { status } } }";
+    let d = app.ok(Some(&v), q, json!({ "a": a, "b": b })).await;
+    assert_eq!(
+        (d["a"]["verification"]["status"].as_str(), d["b"]["verification"]["status"].as_str()),
+        (Some("SUBMITTED"), Some("APPROVED"))
+    );
+    phone.assert_chinese("review, after bulk approval").await;
+    phone.assert_no_errors().await;
+    env.stop(vec![phone]).await;
+}

@@ -15,7 +15,7 @@ use crate::domain::{
 };
 use crate::AppState;
 use chrono::{DateTime, Utc};
-use entity::{finding, household, milestone, verification, Role, Severity, VerificationStatus as S};
+use entity::{finding, household, milestone, verification, Role, VerificationStatus as S};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
@@ -204,11 +204,7 @@ async fn blocking_findings(tx: &Tx, h: &household::Model, cur: &verification::Mo
         .filter(finding::Column::Open.eq(true))
         .all(txn)
         .await?;
-    Ok(open
-        .iter()
-        .filter(|f| f.severity == Severity::Error || f.acknowledged_at.is_none())
-        .map(|f| f.rule.clone())
-        .collect())
+    Ok(open.iter().filter(|f| crate::domain::findings::blocks_approval(f)).map(|f| f.rule.clone()).collect())
 }
 
 /// The change itself: new state and version, the webhook event, the look-back finding.
