@@ -103,6 +103,11 @@ static TEXT: &[(&str, &str, &str)] = &[
     ("with_findings", "有问题的", "With findings"),
     ("without_findings", "无问题的", "Without findings"),
     ("return_reason_needed", "请填写退回原因，核验员要据此修改。", "Give the reason: the verifier needs it to fix the record."),
+    ("revoke_confirm", "吊销令牌“{name}”后，使用它的看板立即无法读取数据，且不能恢复。确定吊销？", "Revoking '{name}' stops every dashboard using it at once, for good. Revoke it?"),
+    ("rule", "问题类型", "Rule"),
+    ("all_rules", "全部问题类型", "All rules"),
+    ("severity", "严重程度", "Severity"),
+    ("all_severities", "全部严重程度", "All severities"),
     ("fix_fields", "请先改正标红的项目，未保存任何内容。", "Fix the marked fields first; nothing was saved."),
     ("err_floors", "层数须为 1 到 10 的整数", "Floors: a whole number from 1 to 10"),
     ("err_floor_area", "面积须为 1 到 2000 平方米，最多两位小数", "Floor area: 1 to 2000 m², at most two decimals"),
@@ -344,6 +349,30 @@ impl Label for Kind {
             Kind::Photo => ("照片", "Photo"),
         }
     }
+}
+
+/// A check's rule by its name people use (zh-CN, or English when switched);
+/// a rule newer than this app shows its code.
+pub fn rule_name(rule: &str) -> String {
+    #[rustfmt::skip]
+    static RULES: &[(&str, &str, &str)] = &[
+        ("ID_CHECKSUM", "证件号码校验错误", "ID check character"), ("NAME_MISMATCH", "户主姓名不一致", "Names differ"),
+        ("ID_MISMATCH", "证件号码不一致", "ID numbers differ"), ("VILLAGE_UNKNOWN", "行政村不在区划中", "Village not on the list"),
+        ("MISSING_FROM_POVERTY", "不在扶贫办名单", "Not on the poverty list"), ("MISSING_FROM_APPRAISAL", "无房屋鉴定", "No appraisal"),
+        ("DUPLICATE_ID", "证件号码重复", "Duplicate ID"), ("RENOVATION_NOT_ACCEPTED", "改造未验收", "Renovation not accepted"),
+        ("MISSING_FROM_RENOVATION", "不在改造名单", "Not on the renovation list"), ("UNSAFE_PENDING", "危房待核实", "Unsafe, to verify"),
+        ("UNSAFE_HOUSE", "住房不安全", "Unsafe house"), ("PATH_MISSING", "未选安全方式", "No path chosen"),
+        ("PATH_EVIDENCE", "缺少依据", "Evidence missing"), ("GRADE_NOT_CONFIRMED", "鉴定等级未确认", "Grade not confirmed"),
+        ("PHOTO_MISSING", "缺少照片", "No photo"), ("LOOK_BACK", "回头看问题", "Look-back finding"),
+        ("PHOTO_DUPLICATE", "照片重复", "Duplicate photo"), ("PHOTO_OUTSIDE_CAMPAIGN", "照片时间不符", "Photo out of period"),
+        ("PHOTO_FAR", "照片地点偏远", "Photo far away"), ("PHOTO_DARK", "照片过暗", "Photo too dark"),
+        ("PHOTO_BLURRED", "照片模糊", "Photo blurred"), ("PHOTO_TOO_SMALL", "照片太小", "Photo too small"),
+    ];
+    let english = ctx().english.get();
+    RULES
+        .iter()
+        .find(|(k, _, _)| *k == rule)
+        .map_or_else(|| rule.to_owned(), |(_, zh, en)| (if english { *en } else { *zh }).to_owned())
 }
 
 /// A person-readable message for an API error.

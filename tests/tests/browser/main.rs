@@ -337,7 +337,8 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
     assert_eq!(app.ok(Some(&token), q, json!({})).await["households"]["totalCount"], 4553);
     b.wait_text("#tokens", "扶贫办大屏").await;
     b.click("#tokens button.danger").await;
-    b.wait_text("#tokens", "已吊销").await;
+    b.accept_confirm().await;
+    b.wait_text("#tokens .revoked", "已吊销 20").await;
     assert_eq!(tests::code(&app.gql(Some(&token), q, json!({})).await), Some("UNAUTHENTICATED"));
 
     reissue_a_township(&b, app).await;
@@ -363,6 +364,20 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
     b.goto("/findings").await;
     b.wait_for("#findings-page ul.cards li").await;
     b.shot("findings-desktop").await;
+    // Paged 50 at a time, and filtered by rule (named in Chinese).
+    b.wait_count("#findings-list li", 50).await;
+    b.click("#findings-more").await;
+    b.wait_for("#findings-list li:nth-child(51)").await;
+    let rule = b
+        .client
+        .execute("return document.querySelector('#rule-filter option:nth-child(2)').value", vec![])
+        .await
+        .unwrap();
+    let rule = rule.as_str().unwrap().to_owned();
+    b.wait_for("#rule-filter").await.select_by_value(&rule).await.unwrap();
+    b.wait_gone(&format!("#findings-list li:not([data-rule='{rule}'])")).await;
+    b.wait_for(&format!("#findings-list li[data-rule='{rule}']")).await;
+    b.assert_chinese("findings").await;
     b.click("#findings-page ul.cards li a").await;
     b.wait_for("#references").await;
     let (household, _) = household_of(app, &verifier).await;

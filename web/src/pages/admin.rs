@@ -402,7 +402,13 @@ fn Tokens() -> impl IntoView {
 #[component]
 fn TokenRow(tk: gql::api_tokens::ApiTokensApiTokens, tick: RwSignal<u32>) -> impl IntoView {
     let id = StoredValue::new(tk.id.clone());
+    let name = tk.name.clone();
     let revoke = move |_| {
+        // A dashboard stops working at once: asked first, naming the token.
+        let sure = window().confirm_with_message(&t("revoke_confirm").replace("{name}", &name)).unwrap_or(false);
+        if !sure {
+            return;
+        }
         leptos::task::spawn_local(async move {
             let _ = gql::call::<gql::RevokeApiToken>(gql::revoke_api_token::Variables { id: id.get_value() }).await;
             tick.update(|t| *t += 1);
@@ -413,8 +419,8 @@ fn TokenRow(tk: gql::api_tokens::ApiTokensApiTokens, tick: RwSignal<u32>) -> imp
             <strong>{tk.name.clone()}</strong><code>{tk.prefix.clone()}"…"</code>
             <span class="muted">{tk.region.map(|r| r.name)}</span>
             <span class="muted">{t("last_used")}" "{tk.last_used_at.as_deref().map(local_time).unwrap_or_else(|| "—".into())}</span>
-            {if tk.revoked_at.is_some() {
-                view! { <span class="badge err">{t("revoked")}</span> }.into_any()
+            {if let Some(at) = tk.revoked_at.as_deref() {
+                view! { <span class="badge err revoked">{t("revoked")}" "{local_time(at)}</span> }.into_any()
             } else {
                 view! { <button class="danger" on:click=revoke>{t("revoke")}</button> }.into_any()
             }}
