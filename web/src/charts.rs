@@ -84,6 +84,25 @@ pub fn burn_up(title: &str, points: &[(f64, f64, f64)], plan: Option<((f64, f64)
             y = y(total * f)
         );
     }
+    // Dates on the time axis: first day, middle, last day.
+    for f in [0.0, 0.5, 1.0] {
+        let at = t0 + (t1 - t0) * f;
+        let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at));
+        let anchor = if f == 0.0 {
+            "start"
+        } else if f == 1.0 {
+            "end"
+        } else {
+            "middle"
+        };
+        s += &format!(
+            r##"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="{anchor}" fill="#5b6675">{}-{:02}</text>"##,
+            x(at),
+            h - 4.0,
+            d.get_month() + 1,
+            d.get_date()
+        );
+    }
     if let Some(((a, va), (b, vb))) = plan {
         s += &format!(
             r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{GREY}" stroke-dasharray="5 4" stroke-width="2"/>"##,
@@ -93,12 +112,19 @@ pub fn burn_up(title: &str, points: &[(f64, f64, f64)], plan: Option<((f64, f64)
             y(vb)
         );
     }
+    // One day of data is still a line: the day's value across that day.
+    let mut points = points.to_vec();
+    if let [only] = points.as_slice() {
+        points.push((only.0 + 86_400_000.0, only.1, only.2));
+    }
     for (idx, color) in [(1usize, BLUE), (2usize, GREEN)] {
         let pts: Vec<String> =
             points.iter().map(|p| format!("{:.1},{:.1}", x(p.0), y(if idx == 1 { p.1 } else { p.2 }))).collect();
         if !pts.is_empty() {
-            s +=
-                &format!(r##"<polyline fill="none" stroke="{color}" stroke-width="2.5" points="{}"/>"##, pts.join(" "));
+            s += &format!(
+                r##"<polyline class="actual" fill="none" stroke="{color}" stroke-width="2.5" points="{}"/>"##,
+                pts.join(" ")
+            );
         }
     }
     s + "</svg>"

@@ -141,6 +141,10 @@ async fn verifier_enters_township_approves_board_updates_live() {
     let approved: i64 = board.text("#kpi-approved").await.trim().parse().unwrap();
     board.wait_text("#kpi-approved", &(approved + 1).to_string()).await;
     board.shot("county-board-after-approval").await;
+    // The burn-up has its actual lines and dates; milestones read in Chinese.
+    board.wait_for("#burn-up polyline.actual").await;
+    board.wait_text("#milestones", "回头看").await;
+    board.assert_chinese_except("board", &["Excel", "CSV"]).await;
 
     // Phone-width board and English.
     let phone_board = env.browser(360, 780).await;

@@ -159,10 +159,13 @@ fn Milestones(p: Progress) -> impl IntoView {
                         };
                         view! {
                             <li>
-                                <div class="row"><strong>{m.title.clone()}</strong><span class=cls>{label(m.state)}</span></div>
+                                <div class="row"><strong>{milestone_title(&m.kind, &m.title)}</strong><span class=cls>{label(m.state)}</span></div>
                                 <div class="row muted">
                                     <span>{t("ends_at")}" "{local_time(&m.ends_at)}</span>
-                                    <span class="countdown">{countdown(left)}</span>
+                                    <span class="countdown">{if left > 0.0 { countdown(left) } else {
+                                        // Over: its final state, not a bare countdown.
+                                        format!("{} · {} {}", t("ended"), t("done"), m.actual_percent.map(percent).unwrap_or_else(|| "—".into()))
+                                    }}</span>
                                     <span>{m.actual_percent.map(percent).unwrap_or_default()}" / "{t("expected")}" "{percent(m.expected_percent)}</span>
                                 </div>
                             </li>
@@ -189,7 +192,7 @@ fn BurnUp(p: Progress, milestones: Vec<q::BoardMilestones>) -> impl IntoView {
         });
         let svg = charts::burn_up(t("burn_up"), &pts, plan, p.households as f64);
         view! {
-            <div class="card chart">
+            <div class="card chart" id="burn-up">
                 <h3>{t("burn_up")}</h3>
                 <div inner_html=svg></div>
                 <div class="legend"><span><i style=format!("background:{}", charts::BLUE)></i>{t("submitted")}</span><span><i style=format!("background:{}", charts::GREEN)></i>{t("approved")}</span><span><i style=format!("background:{}", charts::GREY)></i>{t("expected")}</span></div>
@@ -263,6 +266,16 @@ fn BehindPace(p: Progress) -> impl IntoView {
 fn clock(ms: f64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
     format!("{:02}:{:02}:{:02}", d.get_hours(), d.get_minutes(), d.get_seconds())
+}
+
+/// The standard milestones by their name in the selected language; others by their title.
+fn milestone_title(kind: &str, title: &str) -> String {
+    match kind {
+        "TRAINING" => t("ms_training").to_owned(),
+        "VERIFICATION" => t("ms_verification").to_owned(),
+        "LOOK_BACK" => t("ms_look_back").to_owned(),
+        _ => title.to_owned(),
+    }
 }
 
 fn countdown(left_ms: f64) -> String {
