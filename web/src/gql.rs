@@ -71,6 +71,7 @@ ops!(
     AccountsToReset: "graphql/AccountsToReset.graphql",
     ReviewQueue: "graphql/ReviewQueue.graphql",
     CheckRegion: "graphql/CheckRegion.graphql",
+    VillageMap: "graphql/VillageMap.graphql",
 );
 
 /// An error the app can show: the API's `extensions.code` and its message, or

@@ -112,6 +112,8 @@ static TEXT: &[(&str, &str, &str)] = &[
     ("ms_verification", "入户核验", "Household verification"),
     ("ms_look_back", "回头看", "Look-back review"),
     ("done", "完成", "done"),
+    ("map", "各村核准进度地图", "Villages by approval"),
+    ("download_geojson", "下载 GeoJSON", "Download GeoJSON"),
     ("fix_fields", "请先改正标红的项目，未保存任何内容。", "Fix the marked fields first; nothing was saved."),
     ("err_floors", "层数须为 1 到 10 的整数", "Floors: a whole number from 1 to 10"),
     ("err_floor_area", "面积须为 1 到 2000 平方米，最多两位小数", "Floor area: 1 to 2000 m², at most two decimals"),

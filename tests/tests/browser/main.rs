@@ -144,7 +144,30 @@ async fn verifier_enters_township_approves_board_updates_live() {
     // The burn-up has its actual lines and dates; milestones read in Chinese.
     board.wait_for("#burn-up polyline.actual").await;
     board.wait_text("#milestones", "回头看").await;
-    board.assert_chinese_except("board", &["Excel", "CSV"]).await;
+    board.assert_chinese_except("board", &["Excel", "CSV", "GeoJSON"]).await;
+    // The map: one mark per village with a position; a tap opens that village's board.
+    let d = app.ok(Some(&app.token("admin").await), "{ regions(level: VILLAGE) { name latitude } }", json!({})).await;
+    let placed: Vec<&str> = d["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["latitude"].is_null())
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(!placed.is_empty());
+    board.wait_count("#village-map circle.village", placed.len()).await;
+    let _ = board.client.execute("document.querySelector('#village-map').scrollIntoView()", vec![]).await;
+    board.shot("county-board-map-desktop").await;
+    let href = board
+        .client
+        .execute("return document.querySelector('#map-geojson').getAttribute('href')", vec![])
+        .await
+        .unwrap();
+    assert!(href.as_str().unwrap().starts_with("blob:"), "a GeoJSON download");
+    board.click("#village-map circle.village").await;
+    board.wait_for("#board-title").await;
+    let title = board.text("#board-title").await;
+    assert!(placed.contains(&title.trim()), "drilled down to a village: {title}");
 
     // Phone-width board and English.
     let phone_board = env.browser(360, 780).await;

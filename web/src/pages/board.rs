@@ -86,6 +86,7 @@ fn Board(d: q::ResponseData, last_update: RwSignal<Option<f64>>) -> impl IntoVie
             {(!children.is_empty()).then(|| view! { <ChildrenChart children=children.clone() by_village=by_village /> })}
             <BurnUp p=p milestones=d.milestones />
         </div>
+        {matches!(level, Some(RegionLevel::COUNTY | RegionLevel::TOWNSHIP)).then(|| view! { <crate::pages::map::VillageMap region=region_id.clone() /> })}
         {(!children.is_empty()).then(|| view! { <ChildrenTable children=children /> })}
         <BehindPace p=p />
     }

@@ -11,6 +11,8 @@ pub mod findings;
 pub mod household;
 pub mod households;
 #[cfg(feature = "office")]
+pub mod map;
+#[cfg(feature = "office")]
 pub mod review;
 pub mod signin;
 
