@@ -178,6 +178,27 @@ fn Queue(
     }
 }
 
+/// The three offices' key facts where they differ: (fact, "source value / …").
+fn differences(r: &q::ReviewQueueHouseholdsNodesReferences) -> Vec<(&'static str, String)> {
+    let names = [
+        ("src_poverty", r.poverty.as_ref().map(|x| (x.head_name.clone(), x.id_number.clone()))),
+        ("src_appraisal", r.appraisal.as_ref().map(|x| (x.head_name.clone(), x.id_number.clone()))),
+        ("src_renovation", r.renovation.as_ref().map(|x| (x.head_name.clone(), x.id_number.clone()))),
+    ];
+    let mut out = Vec::new();
+    for (fact, pick) in [("f_head", 0usize), ("f_id", 1usize)] {
+        let present: Vec<(&str, &String)> = names
+            .iter()
+            .filter_map(|(src, v)| v.as_ref().map(|(n, i)| (*src, if pick == 0 { n } else { i })))
+            .collect();
+        if present.windows(2).any(|w| w[0].1 != w[1].1) {
+            let text: Vec<String> = present.iter().map(|(src, v)| format!("{} {v}", t(src))).collect();
+            out.push((fact, text.join(" / ")));
+        }
+    }
+    out
+}
+
 /// The path and what supports it, in one line.
 fn evidence(v: &q::ReviewQueueHouseholdsNodesVerification) -> String {
     let e = &v.evidence;
@@ -237,6 +258,7 @@ fn ReviewRow(h: Node, tick: RwSignal<u32>) -> impl IntoView {
     let (head, by) =
         (h.head_name.clone(), v.as_ref().and_then(|v| v.verified_by.as_ref()).map(|a| a.display_name.clone()));
     let summary = v.as_ref().map(evidence);
+    let differs = differences(&h.references);
     view! {
         <li class="card review" data-code=code>
             <div class="row">
@@ -247,6 +269,11 @@ fn ReviewRow(h: Node, tick: RwSignal<u32>) -> impl IntoView {
                     <div class="evidence"><strong>{move || path.map(label)}</strong>" "{summary}</div>
                 </div>
             </div>
+            {(!differs.is_empty()).then(|| view! {
+                <ul class="differs">{differs.into_iter().map(|(fact, text)| view! {
+                    <li><span class="badge err">{t("differs")}</span>" "<strong>{t(fact)}</strong>" "{text}</li>
+                }).collect_view()}</ul>
+            })}
             <ul class="findings">
                 {h.findings.iter().map(|f| view! { <li data-rule=f.rule.clone()><span class=severity_class(f.severity)>{label(f.severity)}</span>" "{f.message.clone()}</li> }).collect_view()}
             </ul>
