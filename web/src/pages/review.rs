@@ -28,6 +28,7 @@ async fn load_queue() -> Result<Vec<Node>, ApiError> {
         has_open_errors: None,
         search: None,
     };
+    // 200 at a time (the query's cost limit): deciding some brings the next ones up.
     Ok(gql::call::<gql::ReviewQueue>(q::Variables { filter }).await?.households.nodes)
 }
 
