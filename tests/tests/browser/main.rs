@@ -143,6 +143,15 @@ async fn verifier_enters_township_approves_board_updates_live() {
     board.shot("county-board-after-approval").await;
     // The burn-up has its actual lines and dates; milestones read in Chinese.
     board.wait_for("#burn-up polyline.actual").await;
+    let line = board
+        .client
+        .execute("return document.querySelector('#burn-up polyline.actual').getAttribute('points')", vec![])
+        .await
+        .unwrap();
+    assert!(
+        line.as_str().unwrap().trim().contains(' '),
+        "one day of data is drawn as a line, not a lone point: {line}"
+    );
     board.wait_text("#milestones", "回头看").await;
     board.assert_chinese_except("board", &["Excel", "CSV", "GeoJSON"]).await;
     // The map: one mark per village with a position; a tap opens that village's board.
@@ -169,10 +178,20 @@ async fn verifier_enters_township_approves_board_updates_live() {
     let title = board.text("#board-title").await;
     assert!(placed.contains(&title.trim()), "drilled down to a village: {title}");
 
-    // Phone-width board and English.
+    // Phone-width board and English; the board loads its data once.
+    let boards = || async {
+        let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("hsv_graphql_requests_total{operation=\"Board\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum::<u64>()
+    };
+    let before = boards().await;
     let phone_board = env.browser(360, 780).await;
     phone_board.sign_in("supervisor", DEMO_PASSWORD).await;
     phone_board.wait_for("#children-chart svg").await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(boards().await - before, 1, "one Board query per load");
     phone_board.shot("county-board-phone").await;
     phone_board.assert_no_sideways_scroll("board").await;
     for page in ["/findings", "/households"] {
@@ -404,6 +423,19 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
     b.wait_for("#rule-filter").await.select_by_value(&rule).await.unwrap();
     b.wait_gone(&format!("#findings-list li:not([data-rule='{rule}'])")).await;
     b.wait_for(&format!("#findings-list li[data-rule='{rule}']")).await;
+    // By township: the same findings the API gives for it.
+    let township = b
+        .client
+        .execute("return document.querySelector('#region-filter option:nth-child(2)').value", vec![])
+        .await
+        .unwrap();
+    let township = township.as_str().unwrap().to_owned();
+    let q = "query($r: ID, $rule: String) { findings(regionId: $r, rule: $rule, first: 50) { nodes { id } } }";
+    let admin = app.token("admin").await;
+    let d = app.ok(Some(&admin), q, json!({ "r": township, "rule": rule })).await;
+    let want = d["findings"]["nodes"].as_array().unwrap().len();
+    b.wait_for("#region-filter").await.select_by_value(&township).await.unwrap();
+    b.wait_count("#findings-list li", want).await;
     b.assert_chinese("findings").await;
     b.click("#findings-page ul.cards li a").await;
     b.wait_for("#references").await;

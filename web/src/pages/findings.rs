@@ -18,14 +18,25 @@ pub fn FindingsPage() -> impl IntoView {
     let c = ctx();
     let rule = RwSignal::new(String::new());
     let severity = RwSignal::new(None::<Severity>);
+    let region = RwSignal::new(String::new());
+    let open = RwSignal::new(true);
     let rows = RwSignal::new(Vec::<Row>::new());
     let next = RwSignal::new(None::<String>);
     let counts = RwSignal::new(None::<(Vec<q::FindingsFindingCounts>, i64)>);
     let error = RwSignal::new(None::<ApiError>);
+    // The townships under the viewer, for the region filter.
+    let townships = RwSignal::new(None::<Vec<(String, String)>>);
+    leptos::task::spawn_local(async move {
+        let vars = gql::regions::Variables { level: Some(gql::RegionLevel::TOWNSHIP) };
+        if let Ok(d) = gql::call::<gql::Regions>(vars).await {
+            townships.set(Some(d.regions.into_iter().map(|r| (r.id, r.name)).collect()));
+        }
+    });
     // One page: the first replaces the list, "load more" appends the next.
     let load = move |after: Option<String>| {
         let vars = q::Variables {
-            region_id: None,
+            region_id: Some(region.get_untracked()).filter(|r| !r.is_empty()),
+            open: open.get_untracked(),
             rule: Some(rule.get_untracked()).filter(|r| !r.is_empty()),
             severity: severity.get_untracked(),
             after: after.clone(),
@@ -51,6 +62,8 @@ pub fn FindingsPage() -> impl IntoView {
         c.revision.track();
         rule.track();
         severity.track();
+        region.track();
+        open.track();
         load(None);
     });
     view! {
@@ -65,6 +78,14 @@ pub fn FindingsPage() -> impl IntoView {
                 <select id="severity-filter" aria-label=move || t("severity") on:change=move |ev| severity.set(Severity::parse(&event_target_value(&ev)))>
                     <option value="">{move || t("all_severities")}</option>
                     {[Severity::ERROR, Severity::WARNING].into_iter().map(|s| view! { <option value=s.as_str()>{move || label(s)}</option> }).collect_view()}
+                </select>
+                <select id="region-filter" aria-label=move || t("region") on:change=move |ev| region.set(event_target_value(&ev))>
+                    <option value="">{move || t("all_regions")}</option>
+                    {move || townships.get().map(|list| list.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view())}
+                </select>
+                <select id="open-filter" aria-label=move || t("status") on:change=move |ev| open.set(event_target_value(&ev) != "resolved")>
+                    <option value="open">{move || t("findings_open")}</option>
+                    <option value="resolved">{move || t("findings_resolved")}</option>
                 </select>
             </div>
             {move || error.get().map(|e| error_view(&e))}

@@ -6,6 +6,7 @@
 
 use super::households::severity_class;
 use super::{error_view, show, Loaded};
+use crate::enums::StrEnum;
 use crate::gql::{self, review_queue as q, ApiError, VerificationStatus};
 use crate::i18n::{error_text, label, t};
 use crate::state::{ctx, enc};
@@ -18,11 +19,11 @@ async fn approve(id: String, version: i64) -> Result<(), ApiError> {
     gql::call::<gql::ApproveVerification>(gql::approve_verification::Variables { id, version }).await.map(|_| ())
 }
 
-async fn load_queue() -> Result<Vec<Node>, ApiError> {
+async fn load_queue(status: VerificationStatus) -> Result<Vec<Node>, ApiError> {
     let filter = q::HouseholdFilter {
         campaign_id: None,
         region_id: None,
-        status: Some(vec![VerificationStatus::SUBMITTED]),
+        status: Some(vec![status]),
         path: None,
         expected_path: None,
         has_open_errors: None,
@@ -43,18 +44,24 @@ pub fn ReviewPage() -> impl IntoView {
     let tick = RwSignal::new(0u32);
     let village = RwSignal::new(String::new());
     let findings = RwSignal::new(String::new());
+    // Waiting for review by default; returned ones to see what went back.
+    let status = RwSignal::new(VerificationStatus::SUBMITTED);
     // Outlive the list's reloads: progress and each record's result.
     let bulk = Bulk { progress: RwSignal::new(None), results: RwSignal::new(Vec::new()) };
     let data = LocalResource::new(move || {
         tick.track();
         c.revision.track();
-        load_queue()
+        load_queue(status.get())
     });
     let region = c.session.get_untracked().map(|s| s.region_id).unwrap_or_default();
     view! {
         <section id="review">
             <h2>{move || t("review_queue")}</h2>
             <BulkApprove bulk=bulk tick=tick region=region.clone() />
+            <select id="status-filter" aria-label=move || t("status")
+                on:change=move |ev| status.set(VerificationStatus::parse(&event_target_value(&ev)).unwrap_or(VerificationStatus::SUBMITTED))>
+                {[VerificationStatus::SUBMITTED, VerificationStatus::RETURNED].into_iter().map(|s| view! { <option value=s.as_str()>{move || label(s)}</option> }).collect_view()}
+            </select>
             <Loaded>
                 {move || Suspend::new(async move {
                     show(data.await, |nodes| view! { <Queue nodes=nodes tick=tick village=village findings=findings /> })
@@ -83,7 +90,7 @@ fn BulkApprove(bulk: Bulk, tick: RwSignal<u32>, region: String) -> impl IntoView
             bulk.progress.set(Some((0, 0)));
             let vars = gql::check_region::Variables { region_id: region.get_value() };
             let fresh = match gql::call::<gql::CheckRegion>(vars).await {
-                Ok(_) => load_queue().await,
+                Ok(_) => load_queue(VerificationStatus::SUBMITTED).await,
                 Err(e) => Err(e),
             };
             let nodes = match fresh {
