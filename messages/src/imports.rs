@@ -10,6 +10,7 @@ crate::catalogue! { IMPORTS:
     IMPORT_NO_SHEET => "工作簿中没有工作表。", "The workbook has no sheet.";
     IMPORT_SHEET => "无法读取第一个工作表：{detail}", "The first sheet cannot be read: {detail}";
     IMPORT_SHEET_TOO_BIG => "第一个工作表的范围过大（{rows} 行 × {cols} 列）：请删去空白区域后重新导出。", "The first sheet spans too much ({rows} rows × {cols} columns); delete the empty area and export again.";
+    IMPORT_UNPACKS_TOO_BIG => "工作簿解压后约 {mb} MB，超过上限：这不是正常的名单文件。", "The workbook unpacks to about {mb} MB, over the limit: not an ordinary list.";
     IMPORT_EMPTY => "文件是空的。", "The file is empty.";
     IMPORT_NO_ROWS => "文件只有表头，没有数据行。", "The file has a header but no rows.";
     // The header

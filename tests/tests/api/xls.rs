@@ -35,8 +35,22 @@ fn utf16(s: &str) -> Vec<u8> {
 
 /// One sheet named 花名册 holding `rows`; `merged` spans row 0 over that many columns.
 pub fn xls(rows: &[Vec<Cell>], merged: u16) -> Vec<u8> {
+    xls_declaring(rows, merged, None)
+}
+
+/// The same, with a Dimensions record declaring (rows, columns), true or not.
+pub fn xls_declaring(rows: &[Vec<Cell>], merged: u16, declared: Option<(u32, u16)>) -> Vec<u8> {
     let mut sheet = Vec::new();
     record(&mut sheet, 0x0809, &bof(0x0010));
+    if let Some((r, c)) = declared {
+        let mut d = vec![];
+        d.extend(0u32.to_le_bytes());
+        d.extend(r.to_le_bytes());
+        d.extend(0u16.to_le_bytes());
+        d.extend(c.to_le_bytes());
+        d.extend(0u16.to_le_bytes());
+        record(&mut sheet, 0x0200, &d);
+    }
     for (r, row) in rows.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {
             let mut d = vec![];
@@ -166,4 +180,47 @@ async fn legacy_xls_files_import_with_titles_numbers_and_serial_dates() {
         "{r:#}"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM reference_records").await, before);
+}
+
+/// A small file must not take the service down: a sheet declaring (or
+/// spanning) an enormous area and a zip that unpacks to gigabytes are refused
+/// with a code, and the server goes on answering.
+#[tokio::test]
+async fn workbooks_that_would_exhaust_memory_are_refused() {
+    let app = TestApp::demo().await;
+    let admin = app.token("admin").await;
+    let campaign = new_campaign(&app, &admin, "炸弹").await;
+    // Cells A1 and XFD1048576: 1.5 KB that once asked for 512 GB.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "户编号").unwrap();
+    ws.write_string(1_048_575, 16_383, "x").unwrap();
+    let corner = wb.save_to_buffer().unwrap();
+    // An .xls declaring 65,536 rows × 256 columns.
+    let declared = xls_declaring(&sheet("poverty-households.csv", &[]), 8, Some((65_536, 256)));
+    // A zip whose one entry unpacks to 600 MB of zeros.
+    let bomb = {
+        use std::io::Write;
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        z.start_file("xl/sharedStrings.xml", zip::write::SimpleFileOptions::default()).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..600 {
+            z.write_all(&zeros).unwrap();
+        }
+        z.finish().unwrap().into_inner()
+    };
+    assert!(bomb.len() < 2 << 20, "a small file: {} bytes", bomb.len());
+    for (name, bytes, code) in [
+        ("角.xlsx", corner, "IMPORT_SHEET_TOO_BIG"),
+        ("大.xls", declared, "IMPORT_SHEET_TOO_BIG"),
+        ("炸弹.xlsx", bomb, "IMPORT_UNPACKS_TOO_BIG"),
+    ] {
+        let r = report(&app.import(&admin, "POVERTY", name, bytes, &campaign).await);
+        assert_eq!(
+            (r["accepted"].as_bool(), r["errors"][0]["code"].as_str()),
+            (Some(false), Some(code)),
+            "{name}: {r:#}"
+        );
+    }
+    assert_eq!(app.ok(Some(&admin), "{ me { username } }", serde_json::json!({})).await["me"]["username"], "admin");
 }

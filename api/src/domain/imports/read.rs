@@ -35,52 +35,126 @@ pub fn read_table(bytes: &[u8]) -> Result<(Vec<Vec<String>>, &'static str), RowE
     Ok((rows, encoding))
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
-    use calamine::{Reader, Xlsx};
-    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xlsx", detail = e)))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| err(0, None, msg!(IMPORT_NO_SHEET)))?
-        .map_err(|e| err(0, None, msg!(IMPORT_SHEET, detail = e)))?;
-    Ok(cells(&range))
+/// The most a sheet may span: far beyond any county's list (a county has at
+/// most tens of thousands of households), far below what would exhaust memory.
+const MAX_ROWS: u32 = 200_000;
+const MAX_COLS: u32 = 200;
+/// The most a workbook may unpack to (what its zip directory declares).
+const MAX_UNPACKED: u64 = 512 * 1024 * 1024;
+
+fn too_big(rows: u64, cols: u64) -> RowError {
+    err(0, None, msg!(IMPORT_SHEET_TOO_BIG, rows = rows, cols = cols))
 }
 
-/// The legacy Excel 97–2003 format, which county offices still send.
+/// An `.xlsx` read cell by cell into a table bounded by MAX_ROWS × MAX_COLS:
+/// a 1.5 KB file with cells A1 and XFD1048576 once made calamine allocate
+/// 512 GB for the rectangle between them.
+fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
+    use calamine::{Reader, Xlsx};
+    check_unpacked(bytes)?;
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xlsx", detail = e)))?;
+    let name = wb.sheet_names().first().cloned().ok_or_else(|| err(0, None, msg!(IMPORT_NO_SHEET)))?;
+    let mut reader = wb.worksheet_cells_reader(&name).map_err(|e| err(0, None, msg!(IMPORT_SHEET, detail = e)))?;
+    let mut table: Vec<Vec<String>> = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(|e| err(0, None, msg!(IMPORT_SHEET, detail = e)))? {
+        let (r, c) = cell.get_position();
+        if r >= MAX_ROWS || c >= MAX_COLS {
+            return Err(too_big(u64::from(r) + 1, u64::from(c) + 1));
+        }
+        let text = cell_text(&calamine::Data::from(cell.get_value().clone()));
+        if text.is_empty() {
+            continue;
+        }
+        let (r, c) = (r as usize, c as usize);
+        if table.len() <= r {
+            table.resize_with(r + 1, Vec::new);
+        }
+        if table[r].len() <= c {
+            table[r].resize(c + 1, String::new());
+        }
+        table[r][c] = text;
+    }
+    Ok(table)
+}
+
+/// Refuses a zip whose entries declare more than MAX_UNPACKED in all (a zip bomb).
+fn check_unpacked(bytes: &[u8]) -> Result<(), RowError> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xlsx", detail = e)))?;
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let f = zip.by_index_raw(i).map_err(|e| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xlsx", detail = e)))?;
+        total = total.saturating_add(f.size());
+    }
+    if total > MAX_UNPACKED {
+        return Err(err(0, None, msg!(IMPORT_UNPACKS_TOO_BIG, mb = total / 1024 / 1024)));
+    }
+    Ok(())
+}
+
+/// The legacy Excel 97–2003 format, which county offices still send. Its
+/// sheets declare their size (a Dimensions record) and calamine reserves
+/// that much first, so the declared size is checked before calamine reads it.
 fn read_xls(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
     use calamine::{Reader, Xls};
+    check_xls_dimensions(bytes)?;
     let mut wb: Xls<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
         .map_err(|e| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xls", detail = e)))?;
     let range = wb
         .worksheet_range_at(0)
         .ok_or_else(|| err(0, None, msg!(IMPORT_NO_SHEET)))?
         .map_err(|e| err(0, None, msg!(IMPORT_SHEET, detail = e)))?;
-    Ok(cells(&range))
+    if range.height() > MAX_ROWS as usize || range.width() > MAX_COLS as usize {
+        return Err(too_big(range.height() as u64, range.width() as u64));
+    }
+    Ok(range.rows().map(|r| r.iter().map(cell_text).collect()).collect())
+}
+
+/// Walks the BIFF records of the Workbook stream: every Dimensions record
+/// (0x0200: first row, last row + 1, first column, last column + 1) must
+/// stay within MAX_ROWS × MAX_COLS.
+fn check_xls_dimensions(bytes: &[u8]) -> Result<(), RowError> {
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xls", detail = e));
+    let mut cf = cfb::CompoundFile::open(std::io::Cursor::new(bytes)).map_err(unreadable)?;
+    let name = if cf.exists("/Workbook") { "/Workbook" } else { "/Book" };
+    let mut stream = Vec::new();
+    cf.open_stream(name).map_err(unreadable)?.read_to_end(&mut stream).map_err(unreadable)?;
+    let u16_at = |i: usize| u16::from_le_bytes([stream[i], stream[i + 1]]);
+    let u32_at = |i: usize| u32::from_le_bytes([stream[i], stream[i + 1], stream[i + 2], stream[i + 3]]);
+    let mut i = 0;
+    while i + 4 <= stream.len() {
+        let (typ, len) = (u16_at(i), u16_at(i + 2) as usize);
+        let data = i + 4;
+        if typ == 0x0200 && len >= 14 && data + 14 <= stream.len() {
+            let rows = u64::from(u32_at(data + 4).saturating_sub(u32_at(data)));
+            let cols = u64::from(u16_at(data + 10).saturating_sub(u16_at(data + 8)));
+            if rows > u64::from(MAX_ROWS) || cols > u64::from(MAX_COLS) {
+                return Err(too_big(rows, cols));
+            }
+        }
+        i = data + len;
+    }
+    Ok(())
 }
 
 /// Cells as text. A number that a double holds exactly (below 2^53: household
 /// and region codes) is written out in full; a larger one (an 18-digit ID
 /// number Excel stored as a number, already rounded) stays in scientific
 /// notation, so the parser can refuse it instead of importing wrong digits.
-fn cells(range: &calamine::Range<calamine::Data>) -> Vec<Vec<String>> {
+fn cell_text(c: &calamine::Data) -> String {
     use calamine::Data;
-    range
-        .rows()
-        .map(|r| {
-            r.iter()
-                .map(|c| match c {
-                    Data::Empty => String::new(),
-                    Data::String(s) => s.trim().to_owned(),
-                    Data::Int(i) => i.to_string(),
-                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => format!("{}", *f as i64),
-                    Data::Float(f) if f.abs() >= 1e15 => format!("{f:E}"),
-                    Data::Float(f) => f.to_string(),
-                    Data::Bool(b) => b.to_string(),
-                    Data::DateTime(d) => d.as_datetime().map(|d| d.date().to_string()).unwrap_or_default(),
-                    Data::DateTimeIso(s) => s.chars().take(10).collect(),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .collect()
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_owned(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => format!("{}", *f as i64),
+        Data::Float(f) if f.abs() >= 1e15 => format!("{f:E}"),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => d.as_datetime().map(|d| d.date().to_string()).unwrap_or_default(),
+        Data::DateTimeIso(s) => s.chars().take(10).collect(),
+        other => other.to_string(),
+    }
 }
