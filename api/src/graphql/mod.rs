@@ -23,6 +23,7 @@ pub mod lookback;
 pub mod photos;
 pub mod progress;
 pub mod regions;
+mod spans;
 pub mod subscription;
 pub mod verification;
 pub mod webhooks;
@@ -79,7 +80,7 @@ pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: u
         .limit_complexity(max_complexity)
         .extension(limits::AliasLimit(max_aliases))
         // A span per resolver, for any `tracing` subscriber (OpenTelemetry included).
-        .extension(async_graphql::extensions::Tracing)
+        .extension(spans::Spans)
         .extension(guard::SignedIn)
         .extension(ErrorCodes);
     if let Some(s) = state {

@@ -193,6 +193,8 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_family() {
     let reuse = app.gql(None, REFRESH, json!({ "r": r1 })).await;
     assert_eq!(code(&reuse), Some("UNAUTHENTICATED"));
     assert_eq!(code(&app.gql(None, REFRESH, json!({ "r": r2 })).await), Some("UNAUTHENTICATED"));
+    // So is the access token already handed out with r2 (whoever holds it).
+    assert_eq!(code(&app.gql(Some(access), ME, json!({})).await), Some("UNAUTHENTICATED"));
     // Sign-out ends a session.
     let r3 = app.sign_in("admin", DEMO_PASSWORD).await["refreshToken"].as_str().unwrap().to_owned();
     app.ok(None, "mutation($r: String!) { signOut(refreshToken: $r) }", json!({ "r": r3 })).await;

@@ -147,10 +147,32 @@ async fn spans_reach_an_opentelemetry_collector_when_configured() {
     .await;
     let body = api.gql(None, "query Ping { campaigns { name } }", json!({})).await;
     assert_eq!(code(&body), Some("UNAUTHENTICATED"));
+    // Secrets in the query text and in variables never reach the collector.
+    let inline =
+        "mutation InlineSignIn { signIn(username: \"nobody\", password: \"Inline-Secret-77\") { accessToken } }";
+    api.gql(None, inline, json!({})).await;
+    let variable = "mutation VarSignIn($p: String!) { signIn(username: \"nobody\", password: $p) { accessToken } }";
+    api.gql(None, variable, json!({ "p": "Variable-Secret-42" })).await;
+    api.gql(
+        None,
+        "mutation Refresh($r: String!) { refresh(refreshToken: $r) { accessToken } }",
+        json!({ "r": "rt_Secret-Refresh-9" }),
+    )
+    .await;
     let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
     for _ in 0..150 {
         let bodies = got.lock().unwrap().clone();
-        if bodies.iter().any(|b| contains(b, b"hsv-api") && contains(b, b"execute")) {
+        let all_three = [b"InlineSignIn".as_slice(), b"VarSignIn", b"Refresh"]
+            .iter()
+            .all(|op| bodies.iter().any(|b| contains(b, op)));
+        if bodies.iter().any(|b| contains(b, b"hsv-api") && contains(b, b"execute")) && all_three {
+            for secret in [b"Inline-Secret-77".as_slice(), b"Variable-Secret-42", b"Secret-Refresh-9"] {
+                assert!(
+                    !bodies.iter().any(|b| contains(b, secret)),
+                    "{} reached the collector",
+                    String::from_utf8_lossy(secret)
+                );
+            }
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -201,6 +201,11 @@ pub(crate) async fn revoke_all_sessions<C: ConnectionTrait>(conn: &C, account_id
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(conn)
         .await?;
+    bump_epoch(conn, account_id).await
+}
+
+/// Moves the account's session epoch: every access token issued before is refused.
+async fn bump_epoch<C: ConnectionTrait>(conn: &C, account_id: Uuid) -> AppResult<i32> {
     account::Entity::update_many()
         .col_expr(account::Column::SessionEpoch, Expr::col(account::Column::SessionEpoch).add(1))
         .filter(account::Column::Id.eq(account_id))
@@ -239,7 +244,10 @@ pub async fn refresh(ctx: &Ctx, state: &AppState, token: &str) -> AppResult<Toke
         == 1;
     let account = account::Entity::find_by_id(row.account_id).one(txn).await?.ok_or_else(refused)?;
     if !claimed {
+        // A leaked token: its family ends, and so does every access token
+        // already out (other devices refresh into the new epoch).
         revoke_family(txn, row.family_id).await?;
+        bump_epoch(txn, account.id).await?;
         tx.audit_as(
             &account_actor(&account, client_addr),
             NewEvent {
