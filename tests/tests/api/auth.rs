@@ -200,9 +200,10 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_family() {
     app.ok(None, "mutation($r: String!) { signOut(refreshToken: $r) }", json!({ "r": r3 })).await;
     assert_eq!(code(&app.gql(None, REFRESH, json!({ "r": r3 })).await), Some("UNAUTHENTICATED"));
     assert_eq!(code(&app.gql(None, REFRESH, json!({ "r": "rt_made-up" })).await), Some("UNAUTHENTICATED"));
+    let fresh = app.token("admin").await;
     let events = app
         .ok(
-            Some(access),
+            Some(&fresh),
             "{ auditEvents(action: \"REFRESH_TOKEN_REUSED\") { edges { node { actorName } } } }",
             json!({}),
         )
