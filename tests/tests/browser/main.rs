@@ -712,6 +712,8 @@ async fn township_reviews_with_photos_findings_and_a_safe_bulk_approval() {
     phone.wait_for(&format!("#review-list li[data-code='{a_code}'] img.thumb")).await;
     phone.wait_text(&format!("#review-list li[data-code='{b_code}'] .evidence"), "鉴定安全").await;
     phone.assert_no_sideways_scroll("review").await;
+    // Current at the moment of display: the duplicate found since A was submitted is on its card.
+    phone.wait_for(&format!("#review-list li[data-code='{a_code}'] li[data-rule=PHOTO_DUPLICATE]")).await;
     phone.shot("review-queue-phone").await;
     // A return without a reason is refused, and says why.
     let ret = format!("#review-list li[data-code='{b_code}'] button.return");

@@ -48,12 +48,20 @@ pub fn ReviewPage() -> impl IntoView {
     let status = RwSignal::new(VerificationStatus::SUBMITTED);
     // Outlive the list's reloads: progress and each record's result.
     let bulk = Bulk { progress: RwSignal::new(None), results: RwSignal::new(Vec::new()) };
+    let region = c.session.get_untracked().map(|s| s.region_id).unwrap_or_default();
+    let checked = StoredValue::new(region.clone());
     let data = LocalResource::new(move || {
         tick.track();
         c.revision.track();
-        load_queue(status.get())
+        let status = status.get();
+        // The cards show findings as of now: the township's checks run first
+        // (a photo may have turned up on another household since submission).
+        let region_id = checked.get_value();
+        async move {
+            let _ = gql::call::<gql::CheckRegion>(gql::check_region::Variables { region_id }).await;
+            load_queue(status).await
+        }
     });
-    let region = c.session.get_untracked().map(|s| s.region_id).unwrap_or_default();
     view! {
         <section id="review">
             <h2>{move || t("review_queue")}</h2>
