@@ -9,6 +9,8 @@ use tests::TestApp;
 pub enum Cell {
     Text(String),
     Number(f64),
+    /// No record at all, as Excel leaves an empty cell.
+    Empty,
 }
 
 fn record(out: &mut Vec<u8>, typ: u16, data: &[u8]) {
@@ -68,6 +70,7 @@ pub fn xls_declaring(rows: &[Vec<Cell>], merged: u16, declared: Option<(u32, u16
                     d.extend(n.to_le_bytes());
                     record(&mut sheet, 0x0203, &d);
                 }
+                Cell::Empty => {}
             }
         }
     }
@@ -198,6 +201,11 @@ async fn workbooks_that_would_exhaust_memory_are_refused() {
     let corner = wb.save_to_buffer().unwrap();
     // An .xls declaring 65,536 rows × 256 columns.
     let declared = xls_declaring(&sheet("poverty-households.csv", &[]), 8, Some((65_536, 256)));
+    // An .xls with no Dimensions record but a cell at IV65536 (16 million cells).
+    let mut far = sheet("poverty-households.csv", &[]);
+    far.resize_with(65_536, Vec::new);
+    far[65_535] = (0..256).map(|c| if c == 255 { Cell::Text("x".into()) } else { Cell::Empty }).collect();
+    let far = xls(&far, 8);
     // A zip whose one entry unpacks to 600 MB of zeros.
     let bomb = {
         use std::io::Write;
@@ -213,6 +221,7 @@ async fn workbooks_that_would_exhaust_memory_are_refused() {
     for (name, bytes, code) in [
         ("角.xlsx", corner, "IMPORT_SHEET_TOO_BIG"),
         ("大.xls", declared, "IMPORT_SHEET_TOO_BIG"),
+        ("远.xls", far, "IMPORT_SHEET_TOO_BIG"),
         ("炸弹.xlsx", bomb, "IMPORT_UNPACKS_TOO_BIG"),
     ] {
         let r = report(&app.import(&admin, "POVERTY", name, bytes, &campaign).await);

@@ -172,33 +172,26 @@ async fn place_households<C: ConnectionTrait>(
     report: &mut Report,
 ) -> AppResult<()> {
     // Townships and villages by name, from the official list.
-    let regions = region::Entity::find().filter(region::Column::Path.starts_with(&job.county.path)).all(conn).await?;
-    let townships: HashMap<&str, &region::Model> =
-        regions.iter().filter(|r| r.level == RegionLevel::Township).map(|r| (r.name.as_str(), r)).collect();
-    let names: HashMap<Uuid, String> = regions.iter().map(|r| (r.id, r.name.clone())).collect();
+    let places = Places::load(conn, job.county).await?;
+    let names = &places.names;
     let existing = households.len();
-    let villages: HashMap<(Uuid, &str), &region::Model> = regions
-        .iter()
-        .filter(|r| r.level == RegionLevel::Village)
-        .filter_map(|r| r.parent_id.map(|p| ((p, r.name.as_str()), r)))
-        .collect();
     let mut new_households = Vec::new();
     for r in rows {
         let tname = r.township.as_deref().unwrap_or("");
-        let Some(t) = townships.get(tname) else {
+        let Some(t) = places.township(tname) else {
             report.errors.push(err(r.row, Some("乡镇"), msg!(IMPORT_TOWNSHIP_UNKNOWN, value = tname)));
             continue;
         };
-        let village = villages.get(&(t.id, r.village.as_deref().unwrap_or(""))).map(|v| v.id);
+        let village = places.village(t, r.village.as_deref().unwrap_or(""));
         match households.get(&r.code) {
             Some(h) => {
-                super::changes::note(report, h, r, (t.id, village), &names);
-                if let Some(h2) = update_household(conn, h, r, t.id, village, now).await? {
+                super::changes::note(report, h, r, (t, village), names);
+                if let Some(h2) = update_household(conn, h, r, t, village, now).await? {
                     households.insert(r.code.clone(), h2);
                 }
             }
             None => {
-                let h = new_household(job, r, t.id, village, now);
+                let h = new_household(job, r, t, village, now);
                 new_households.push(household::ActiveModel::from(h.clone()));
                 households.insert(r.code.clone(), h);
             }
@@ -212,6 +205,32 @@ async fn place_households<C: ConnectionTrait>(
         household::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await?;
     }
     link_references(conn, job.campaign.id, rows, households).await
+}
+
+/// The county's townships and villages by the names the offices' lists use.
+pub(super) struct Places {
+    townships: HashMap<String, Uuid>,
+    villages: HashMap<(Uuid, String), Uuid>,
+    /// Every region's name, for showing changes.
+    pub names: HashMap<Uuid, String>,
+}
+
+impl Places {
+    pub async fn load<C: ConnectionTrait>(conn: &C, county: &region::Model) -> AppResult<Self> {
+        let regions = region::Entity::find().filter(region::Column::Path.starts_with(&county.path)).all(conn).await?;
+        let of = |level| regions.iter().filter(move |r: &&region::Model| r.level == level);
+        Ok(Self {
+            townships: of(RegionLevel::Township).map(|r| (r.name.clone(), r.id)).collect(),
+            villages: of(RegionLevel::Village).filter_map(|r| Some(((r.parent_id?, r.name.clone()), r.id))).collect(),
+            names: regions.iter().map(|r| (r.id, r.name.clone())).collect(),
+        })
+    }
+    pub fn township(&self, name: &str) -> Option<Uuid> {
+        self.townships.get(name).copied()
+    }
+    pub fn village(&self, township: Uuid, name: &str) -> Option<Uuid> {
+        self.villages.get(&(township, name.to_owned())).copied()
+    }
 }
 
 /// Updates a listed household whose details changed; `None` if none did.

@@ -105,15 +105,17 @@ fn read_xls(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
         .worksheet_range_at(0)
         .ok_or_else(|| err(0, None, msg!(IMPORT_NO_SHEET)))?
         .map_err(|e| err(0, None, msg!(IMPORT_SHEET, detail = e)))?;
-    if range.height() > MAX_ROWS as usize || range.width() > MAX_COLS as usize {
-        return Err(too_big(range.height() as u64, range.width() as u64));
-    }
     Ok(range.rows().map(|r| r.iter().map(cell_text).collect()).collect())
 }
 
-/// Walks the BIFF records of the Workbook stream: every Dimensions record
-/// (0x0200: first row, last row + 1, first column, last column + 1) must
-/// stay within MAX_ROWS × MAX_COLS.
+/// How many cells an `.xls` sheet may span: calamine holds its rectangle as
+/// one dense array (32 bytes a cell), so 2 million cells is about 64 MB;
+/// a county's list is some 5,000 rows of 20 columns.
+const MAX_XLS_CELLS: u64 = 2_000_000;
+
+/// Walks the BIFF records of the Workbook stream for the area calamine will
+/// allocate: what Dimensions records declare and where cells actually are
+/// (a cell at IV65536 needs no Dimensions record to make it 16 million).
 fn check_xls_dimensions(bytes: &[u8]) -> Result<(), RowError> {
     use std::io::Read;
     let unreadable = |e: std::io::Error| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xls", detail = e));
@@ -121,20 +123,34 @@ fn check_xls_dimensions(bytes: &[u8]) -> Result<(), RowError> {
     let name = if cf.exists("/Workbook") { "/Workbook" } else { "/Book" };
     let mut stream = Vec::new();
     cf.open_stream(name).map_err(unreadable)?.read_to_end(&mut stream).map_err(unreadable)?;
-    let u16_at = |i: usize| u16::from_le_bytes([stream[i], stream[i + 1]]);
-    let u32_at = |i: usize| u32::from_le_bytes([stream[i], stream[i + 1], stream[i + 2], stream[i + 3]]);
+    let u16_at = |i: usize| u64::from(u16::from_le_bytes([stream[i], stream[i + 1]]));
+    let u32_at = |i: usize| u64::from(u32::from_le_bytes([stream[i], stream[i + 1], stream[i + 2], stream[i + 3]]));
+    let (mut rows, mut cols) = (0u64, 0u64);
     let mut i = 0;
     while i + 4 <= stream.len() {
-        let (typ, len) = (u16_at(i), u16_at(i + 2) as usize);
-        let data = i + 4;
-        if typ == 0x0200 && len >= 14 && data + 14 <= stream.len() {
-            let rows = u64::from(u32_at(data + 4).saturating_sub(u32_at(data)));
-            let cols = u64::from(u16_at(data + 10).saturating_sub(u16_at(data + 8)));
-            if rows > u64::from(MAX_ROWS) || cols > u64::from(MAX_COLS) {
-                return Err(too_big(rows, cols));
+        let (typ, len, data) = (u16_at(i), u16_at(i + 2) as usize, i + 4);
+        if data + len > stream.len() {
+            break;
+        }
+        match typ {
+            // Dimensions: first row, last row + 1, first column, last column + 1.
+            0x0200 if len >= 14 => {
+                rows = rows.max(u32_at(data + 4));
+                cols = cols.max(u16_at(data + 10));
             }
+            // Cell records (blank, number, label, bool/error, RK, label SST, rich
+            // string, formula, multiple RK/blank): row and column come first.
+            0x0201 | 0x0203 | 0x0204 | 0x0205 | 0x027E | 0x00FD | 0x00D6 | 0x0006 | 0x00BD | 0x00BE if len >= 6 => {
+                let last_col = if matches!(typ, 0x00BD | 0x00BE) { u16_at(data + len - 2) } else { u16_at(data + 2) };
+                rows = rows.max(u16_at(data) + 1);
+                cols = cols.max(last_col + 1);
+            }
+            _ => {}
         }
         i = data + len;
+    }
+    if rows > u64::from(MAX_ROWS) || cols > u64::from(MAX_COLS) || rows * cols > MAX_XLS_CELLS {
+        return Err(too_big(rows, cols));
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use crate::{
 };
 use entity::{
     finding, household, lookback, photo, photo_upload, reference_import, reference_record, region, verification,
-    ReferenceSource, RegionLevel,
+    ReferenceSource,
 };
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -168,14 +168,7 @@ async fn restore_households<C: ConnectionTrait>(
     county: &region::Model,
     ctx: &Ctx,
 ) -> AppResult<u64> {
-    let regions = region::Entity::find().filter(region::Column::Path.starts_with(&county.path)).all(conn).await?;
-    let township: HashMap<&str, Uuid> =
-        regions.iter().filter(|r| r.level == RegionLevel::Township).map(|r| (r.name.as_str(), r.id)).collect();
-    let village: HashMap<(Uuid, &str), Uuid> = regions
-        .iter()
-        .filter(|r| r.level == RegionLevel::Village)
-        .filter_map(|r| r.parent_id.map(|p| ((p, r.name.as_str()), r.id)))
-        .collect();
+    let places = super::apply::Places::load(conn, county).await?;
     let rows: HashMap<Uuid, reference_record::Model> = reference_record::Entity::find()
         .filter(reference_record::Column::CampaignId.eq(campaign_id))
         .filter(reference_record::Column::Source.eq(ReferenceSource::Poverty))
@@ -188,8 +181,8 @@ async fn restore_households<C: ConnectionTrait>(
     let mut restored = 0;
     for h in household::Entity::find().filter(household::Column::CampaignId.eq(campaign_id)).all(conn).await? {
         let Some(r) = rows.get(&h.id) else { continue };
-        let t = r.township_name.as_deref().and_then(|n| township.get(n)).copied().unwrap_or(h.township_id);
-        let v = r.village_name.as_deref().and_then(|n| village.get(&(t, n))).copied();
+        let t = r.township_name.as_deref().and_then(|n| places.township(n)).unwrap_or(h.township_id);
+        let v = r.village_name.as_deref().and_then(|n| places.village(t, n));
         let same = h.head_name == r.head_name
             && h.id_number == r.id_number
             && h.size == r.household_size
