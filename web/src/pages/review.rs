@@ -49,16 +49,20 @@ pub fn ReviewPage() -> impl IntoView {
     // Outlive the list's reloads: progress and each record's result.
     let bulk = Bulk { progress: RwSignal::new(None), results: RwSignal::new(Vec::new()) };
     let region = c.session.get_untracked().map(|s| s.region_id).unwrap_or_default();
-    let checked = StoredValue::new(region.clone());
+    // The cards show findings as of opening the page: the township's checks
+    // run once first (a photo may have turned up elsewhere since submission).
+    // Later reloads (after each decision) need not: approving re-checks the
+    // record on the server, and bulk approval re-checks the township.
+    let unchecked = StoredValue::new(Some(region.clone()));
     let data = LocalResource::new(move || {
         tick.track();
         c.revision.track();
         let status = status.get();
-        // The cards show findings as of now: the township's checks run first
-        // (a photo may have turned up on another household since submission).
-        let region_id = checked.get_value();
+        let first = unchecked.try_update_value(Option::take).flatten();
         async move {
-            let _ = gql::call::<gql::CheckRegion>(gql::check_region::Variables { region_id }).await;
+            if let Some(region_id) = first {
+                let _ = gql::call::<gql::CheckRegion>(gql::check_region::Variables { region_id }).await;
+            }
             load_queue(status).await
         }
     });

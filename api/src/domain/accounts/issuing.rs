@@ -17,7 +17,6 @@ use chrono::{DateTime, Utc};
 use entity::{account, region, RegionLevel};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -94,7 +93,7 @@ pub async fn issue_accounts(
     if entries.is_empty() {
         return Ok(entries);
     }
-    let live = existing_usernames(state, &entries).await?;
+    let live = existing_accounts(state, &entries).await?;
     if !live.is_empty() && confirm.map(str::trim) != Some(root.code.as_str()) {
         return Err(AppError::Conflict(msg!(ISSUE_CONFIRM_RESET, count = live.len(), code = &root.code)));
     }
@@ -111,7 +110,7 @@ pub async fn issue_accounts(
 pub async fn accounts_to_reset(ctx: &Ctx, state: &AppState, region_id: Uuid) -> AppResult<Vec<String>> {
     let root = issuing_root(ctx, state, region_id).await?;
     let entries = choose_posts(state, &root).await?;
-    existing_usernames(state, &entries).await
+    Ok(existing_accounts(state, &entries).await?.into_iter().map(|a| a.username).collect())
 }
 
 async fn issuing_root(ctx: &Ctx, state: &AppState, region_id: Uuid) -> AppResult<region::Model> {
@@ -124,22 +123,15 @@ async fn issuing_root(ctx: &Ctx, state: &AppState, region_id: Uuid) -> AppResult
     Ok(root)
 }
 
-/// Which of the posts' usernames already have an account, in the posts' order.
-async fn existing_usernames(state: &AppState, entries: &[IssuedEntry]) -> AppResult<Vec<String>> {
+/// The posts' accounts that already exist, in the posts' order.
+async fn existing_accounts(state: &AppState, entries: &[IssuedEntry]) -> AppResult<Vec<account::Model>> {
     let mut found = Vec::new();
     for chunk in entries.chunks(500) {
         let names: Vec<String> = chunk.iter().map(|e| e.username.clone()).collect();
-        let rows: Vec<String> = account::Entity::find()
-            .select_only()
-            .column(account::Column::Username)
-            .filter(account::Column::Username.is_in(names))
-            .into_tuple()
-            .all(&state.db)
-            .await?;
-        found.extend(rows);
+        found.extend(account::Entity::find().filter(account::Column::Username.is_in(names)).all(&state.db).await?);
     }
     let order: HashMap<&str, usize> = entries.iter().enumerate().map(|(i, e)| (e.username.as_str(), i)).collect();
-    found.sort_by_key(|u| order.get(u.as_str()).copied().unwrap_or(usize::MAX));
+    found.sort_by_key(|a| order.get(a.username.as_str()).copied().unwrap_or(usize::MAX));
     Ok(found)
 }
 
