@@ -1,6 +1,7 @@
 //! Schema assembly: the root Query and Mutation merge each domain's parts;
 //! per-request context (viewer, loaders); the one place errors get their codes.
 
+use std::sync::Arc;
 use crate::{
     domain::{auth::Viewer, ctx::Ctx, error::AppResult},
     AppState,
@@ -17,7 +18,7 @@ pub mod guard;
 pub mod households;
 pub mod ids;
 pub mod imports;
-pub mod limits;
+pub mod cost;
 pub mod loaders;
 pub mod lookback;
 pub mod photos;
@@ -74,11 +75,16 @@ pub struct SubscriptionRoot(ProgressSubscription);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: usize, max_aliases: usize) -> AppSchema {
-    let mut b = Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
-        .limit_depth(max_depth)
-        .limit_complexity(max_complexity)
-        .extension(limits::AliasLimit(max_aliases))
+fn bare_schema() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
+}
+
+pub fn build_schema(state: Option<AppState>, limits: cost::Limits) -> AppSchema {
+    // The cost model reads list sizes off the schema's own SDL.
+    let types = Arc::new(cost::Types::from_sdl(&bare_schema().finish().sdl()));
+    let bounds = Arc::new(cost::Bounds::default());
+    let mut b = bare_schema()
+        .extension(cost::QueryCost { types, bounds, limits })
         // A span per resolver, for any `tracing` subscriber (OpenTelemetry included).
         .extension(spans::Spans)
         .extension(guard::SignedIn)
@@ -91,7 +97,7 @@ pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: u
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(None, 12, 20_000, 50).sdl()
+    bare_schema().finish().sdl()
 }
 
 /// What resolvers pull from the GraphQL context: the shared state, the
