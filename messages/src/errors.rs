@@ -9,9 +9,16 @@ crate::catalogue! { ERRORS:
     REFERENCE_MISSING => "引用的记录不存在或仍在使用中。", "A referenced record does not exist or is still in use.";
     RATE_LIMITED => "尝试次数过多，请 {seconds} 秒后再试。", "Too many attempts; try again in {seconds} seconds.";
     TOO_MANY_REQUESTS => "请求过多：每分钟最多 {limit} 次，请 {seconds} 秒后再试。", "Too many requests: at most {limit} a minute. Try again in {seconds} s.";
+    MEDIA_TYPE_REFUSED => "GraphQL 请求须以 application/json 发送；文件上传用 multipart/form-data，并带上 Authorization 或 GraphQL-Preflight 请求头。", "Send GraphQL requests as application/json; file uploads as multipart/form-data with an Authorization or GraphQL-Preflight header.";
     NOT_GRAPHQL => "这不是一个 GraphQL 请求：{detail}", "The request is not a GraphQL request: {detail}";
     UPLOAD_OVER_LIMIT => "上传的文件超过了 {mb} MB 的上限（APP_MAX_BODY_BYTES）：请拆分文件，或请运维人员提高上限。", "The upload is larger than the {mb} MB limit (APP_MAX_BODY_BYTES); split the file or ask the operator to raise the limit.";
     REQUEST_OVER_LIMIT => "请求超过了 GraphQL 请求 {mb} MB 的上限：文件请以 multipart 方式上传。", "The request is larger than the {mb} MB limit for GraphQL requests; send files as a multipart upload.";
+    TOO_MANY_DIRECTIVES => "查询中的指令过多（{count} 个，最多 {max} 个）。", "The query has too many directives ({count}; at most {max}).";
+    QUERY_TOO_DEEP => "查询嵌套过深（{depth} 层，最多 {max} 层）：请减少嵌套。", "The query is nested too deep ({depth} levels; at most {max}): nest less.";
+    INTROSPECTION_TOO_NESTED => "自省查询中类型成员列表嵌套过多（{count} 层，最多 {max} 层）。", "The introspection query nests type member lists too often ({count}; at most {max}).";
+    QUERY_TOO_COSTLY => "查询代价为 {cost}，超过上限 {budget}：请减小 first、少取嵌套列表，或拆成几个请求。", "The query costs {cost}, over the budget of {budget}: ask for fewer items (first), fewer nested lists, or split it into several requests.";
+    RESPONSE_TOO_LARGE => "回答超过 {mb} MB 的上限：请分页（first/after）或少取字段。", "The answer is larger than the {mb} MB limit: page through it (first/after) or select fewer fields.";
+    MORE_ERRORS => "另有 {count} 个错误未列出。", "{count} more errors are not listed.";
     TOO_MANY_ALIASES => "查询中的别名过多（{count} 个，最多 {max} 个）：请拆成几个请求。", "The query has too many aliases ({count}; at most {max}): split it into several requests.";
     BAD_CURSOR => "分页游标无效，请使用本接口返回的游标。", "The cursor is not one this API returned.";
     FIRST_RANGE => "`first` 须在 0 到 {max} 之间。", "`first` must be between 0 and {max}.";

@@ -361,7 +361,8 @@ impl TestApp {
             .text("operations", operations.to_string())
             .text("map", json!({ "0": ["variables.file"] }).to_string())
             .part("0", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
-        let mut req = self.http.post(format!("{}/graphql", self.base)).multipart(form);
+        // A browser cannot send this header cross-site without a preflight; real clients add it.
+        let mut req = self.http.post(format!("{}/graphql", self.base)).header("graphql-preflight", "1").multipart(form);
         if let Some(l) = lang {
             req = req.header("accept-language", l);
         }
@@ -374,6 +375,15 @@ impl TestApp {
     }
 
     /// A number from the database, for asserting that nothing changed.
+    /// A text value from the database (the first column of the first row).
+    pub async fn scalar_text(&self, sql: &str) -> String {
+        use sea_orm::{ConnectionTrait, Statement};
+        let db = &self.server.state.db;
+        let row =
+            db.query_one(Statement::from_string(db.get_database_backend(), sql.to_owned())).await.unwrap().unwrap();
+        row.try_get_by_index::<String>(0).unwrap()
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         use sea_orm::{ConnectionTrait, Statement};
         let db = &self.server.state.db;

@@ -4,7 +4,6 @@
 use super::Server;
 use crate::domain::error::msg;
 use crate::{
-    config::Config,
     domain::{
         auth::{sessions, Principal, Viewer},
         ctx::{Ctx, Lang},
@@ -28,19 +27,14 @@ use std::{
     },
 };
 
-fn client_addr(cfg: &Config, headers: &HeaderMap, peer: SocketAddr) -> String {
-    if cfg.trust_forwarded_for {
-        if let Some(first) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            return first.to_owned();
-        }
+/// The caller's address: the peer, or with `trust_forwarded_for` the right-most
+/// X-Forwarded-For hop that is not one of our proxies.
+pub(super) fn client_addr(s: &Server, headers: &HeaderMap, peer: SocketAddr) -> String {
+    if !s.state.cfg.trust_forwarded_for {
+        return peer.ip().to_string();
     }
-    peer.ip().to_string()
+    let xff = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    s.proxies.client(peer.ip(), xff).to_string()
 }
 
 /// A GraphQL document with its variables fits in far less; only file uploads
@@ -74,6 +68,21 @@ pub fn payload_too_large(limit: usize, multipart: bool, lang: Lang) -> Response 
     (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
 }
 
+/// Only requests a browser cannot send cross-site without a CORS preflight:
+/// JSON, or multipart carrying a non-simple header. `text/plain`, bare forms
+/// and a missing type are refused, so no cookie could ever be ridden (CSRF).
+fn acceptable_media_type(content_type: Option<&str>, headers: &HeaderMap) -> bool {
+    let Some(ct) = content_type else { return false };
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => true,
+        "multipart/form-data" => ["authorization", "graphql-preflight", "apollo-require-preflight"]
+            .iter()
+            .any(|h| headers.contains_key(*h)),
+        _ => false,
+    }
+}
+
 pub(super) async fn graphql_handler(
     State(s): State<Server>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -82,10 +91,16 @@ pub(super) async fn graphql_handler(
 ) -> Response {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let multipart = content_type.as_deref().is_some_and(|c| c.starts_with("multipart/"));
+    let lang = Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    if !acceptable_media_type(content_type.as_deref(), &headers) {
+        let m = msg!(MEDIA_TYPE_REFUSED);
+        let body = serde_json::json!({ "errors": [ { "message": m.render(lang.english()),
+            "extensions": { "code": "UNSUPPORTED_MEDIA_TYPE", "reason": m.key } } ] });
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(body)).into_response();
+    }
     let limit = if multipart { s.state.cfg.max_body_bytes } else { MAX_JSON_BYTES.min(s.state.cfg.max_body_bytes) };
     // Streamed, not buffered: multipart files go to temporary files as they
     // arrive, so a 32 MB upload is not held in memory by the handler.
-    let lang = Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let over = Arc::new(AtomicBool::new(false));
     let request = match async_graphql::http::receive_body(
         content_type,
@@ -101,7 +116,7 @@ pub(super) async fn graphql_handler(
             return (StatusCode::BAD_REQUEST, Json(request_error_body("VALIDATION", &msg))).into_response();
         }
     };
-    let mut ctx = Ctx { client_addr: Some(client_addr(&s.state.cfg, &headers, peer)), lang, ..Default::default() };
+    let mut ctx = Ctx { client_addr: Some(client_addr(&s, &headers, peer)), lang, ..Default::default() };
     match viewer_from_headers(&s.state, &headers).await {
         Ok(v) => ctx.viewer = v,
         Err(e) => ctx.token_error = Some(e),
@@ -124,8 +139,11 @@ pub(super) async fn graphql_handler(
         return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry.to_string())], Json(body)).into_response();
     }
     let loaders = Loaders::new(&s.state.db, ctx.viewer.as_ref());
+    // The schema is for signed-in callers; anonymous ones see only what signing in needs.
+    let request = if ctx.viewer.is_none() { request.disable_introspection() } else { request };
     let request = request.data(ctx).data(loaders);
-    let resp = s.schema.execute(request).await;
+    let mut resp = s.schema.execute(request).await;
+    cap_errors(&mut resp.errors, lang);
     let outcome = resp
         .errors
         .first()
@@ -134,7 +152,37 @@ pub(super) async fn graphql_handler(
         .map(|c| c.to_string().trim_matches('"').to_owned())
         .unwrap_or_else(|| if resp.errors.is_empty() { "ok".into() } else { "ERROR".into() });
     s.state.metrics.request(operation.as_deref(), &outcome, started.elapsed().as_secs_f64());
-    Json(resp).into_response()
+    match serde_json::to_vec(&resp) {
+        Ok(body) if body.len() <= MAX_RESPONSE_BYTES => {
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        _ => {
+            let m = msg!(RESPONSE_TOO_LARGE, mb = MAX_RESPONSE_BYTES >> 20);
+            let body = serde_json::json!({ "errors": [ { "message": m.render(lang.english()),
+                "extensions": { "code": "QUERY_TOO_COMPLEX", "reason": m.key, "limitBytes": MAX_RESPONSE_BYTES } } ] });
+            Json(body).into_response()
+        }
+    }
+}
+
+/// A backstop behind the cost model: no answer larger than this is sent.
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+/// Errors beyond this many say nothing new (10,000 repeated directives once gave 9,999).
+const MAX_ERRORS: usize = 20;
+
+fn cap_errors(errors: &mut Vec<async_graphql::ServerError>, lang: Lang) {
+    if errors.len() > MAX_ERRORS {
+        let more = errors.len() - (MAX_ERRORS - 1);
+        errors.truncate(MAX_ERRORS - 1);
+        let m = msg!(MORE_ERRORS, count = more);
+        let mut e = async_graphql::ServerError::new(m.render(lang.english()), None);
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", "ERRORS_TRUNCATED");
+        ext.set("reason", m.key);
+        ext.set("omitted", more);
+        e.extensions = Some(ext);
+        errors.push(e);
+    }
 }
 
 /// GraphQL over WebSocket (graphql-transport-ws or graphql-ws) for subscriptions.
@@ -143,10 +191,12 @@ pub(super) async fn graphql_handler(
 pub(super) async fn ws_handler(
     State(s): State<Server>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     protocol: async_graphql_axum::GraphQLProtocol,
     ws: axum::extract::WebSocketUpgrade,
 ) -> Response {
     let schema = s.schema.clone();
+    let addr = client_addr(&s, &headers, peer);
     let state = s.state.clone();
     ws.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
         async_graphql_axum::GraphQLWebSocket::new(socket, schema, protocol)
@@ -169,7 +219,7 @@ pub(super) async fn ws_handler(
                 data.insert(Loaders::new(&state.db, Some(&viewer)));
                 data.insert(Ctx {
                     viewer: Some(viewer),
-                    client_addr: Some(peer.ip().to_string()),
+                    client_addr: Some(addr),
                     ..Default::default()
                 });
                 Ok(data)

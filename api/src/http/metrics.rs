@@ -26,6 +26,16 @@ pub async fn render_metrics(state: &AppState, out: &mut String) {
     }
 }
 
+/// The audit chain's head, so a scraper keeps an anchor outside the database
+/// (`api audit-verify --expect <seq>:<hash>` checks against it).
+async fn render_audit_head(state: &AppState, out: &mut String) {
+    use std::fmt::Write;
+    let Ok(Some(h)) = crate::domain::audit::head(&state.db).await else { return };
+    let _ = writeln!(out, "# HELP hsv_audit_head Newest audit event: its number, with its hash as a label.");
+    let _ = writeln!(out, "# TYPE hsv_audit_head gauge");
+    let _ = writeln!(out, "hsv_audit_head{{hash=\"{}\"}} {}", h.hash, h.seq);
+}
+
 /// The database pool's connections, for `/metrics` (no SQL).
 pub fn render_pool(state: &AppState, out: &mut String) {
     use std::fmt::Write;
@@ -49,7 +59,32 @@ pub fn render_pool(state: &AppState, out: &mut String) {
     }
 }
 /// Prometheus text format.
-pub(super) async fn handler(State(s): State<Server>) -> Response {
+/// Campaign progress is not for anyone on the network: the configured token,
+/// or without one, callers on this machine only.
+fn may_scrape(s: &Server, peer: std::net::SocketAddr, headers: &axum::http::HeaderMap) -> bool {
+    match &s.state.cfg.metrics_token {
+        Some(t) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| crate::domain::auth::constant_time_eq(given.trim().as_bytes(), t.expose().as_bytes())),
+        None => peer.ip().is_loopback() || peer.ip().to_canonical().is_loopback(),
+    }
+}
+
+pub(super) async fn handler(
+    State(s): State<Server>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if !may_scrape(&s, peer, &headers) {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "Send the metrics token: Authorization: Bearer <APP_METRICS_TOKEN>\n",
+        )
+            .into_response();
+    }
     // Progress first (cached), so the statement counter below already includes
     // its queries and two scrapes in a row differ only by real traffic.
     let progress = {
@@ -59,6 +94,7 @@ pub(super) async fn handler(State(s): State<Server>) -> Response {
             _ => {
                 let mut text = String::new();
                 render_metrics(&s.state, &mut text).await;
+                render_audit_head(&s.state, &mut text).await;
                 *s.state.metrics.progress_cache.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some((std::time::Instant::now(), text.clone()));
                 text
@@ -80,5 +116,5 @@ pub(super) async fn handler(State(s): State<Server>) -> Response {
     s.state.metrics.render(&mut body);
     body.push_str(&progress);
     render_pool(&s.state, &mut body);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }

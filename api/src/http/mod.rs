@@ -1,5 +1,6 @@
 //! The HTTP server: routes, middleware, per-request viewer, graceful shutdown.
 
+pub mod client_addr;
 pub mod files;
 pub mod graphql_handler;
 pub mod metrics;
@@ -27,16 +28,21 @@ use axum::{
     Json, Router,
 };
 use std::{net::SocketAddr, sync::Arc, time::Duration};
-use tower_http::{catch_panic::CatchPanicLayer, cors::CorsLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer, cors::CorsLayer, limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
 
 #[derive(Clone)]
 pub struct Server {
     pub state: AppState,
     pub schema: graphql::AppSchema,
+    pub proxies: Arc<client_addr::TrustedProxies>,
 }
 
 /// Connects, migrates and assembles everything a server needs.
 pub async fn build(cfg: Config) -> anyhow::Result<Server> {
+    let proxies = Arc::new(client_addr::TrustedProxies::parse(&cfg.trusted_proxies)?);
     let (db, db_stats) = db::connect(&cfg).await?;
     db::migrate(&db).await?;
     let secret = jwt::load_or_create_secret(cfg.jwt_secret.as_ref(), &cfg.data_dir)?;
@@ -62,13 +68,15 @@ pub async fn build(cfg: Config) -> anyhow::Result<Server> {
     };
     crate::domain::photos::spawn_sweeper(state.clone());
     crate::domain::webhooks::spawn_worker(state.clone());
-    let schema = graphql::build_schema(
-        Some(state.clone()),
-        state.cfg.max_query_depth,
-        state.cfg.max_query_complexity,
-        state.cfg.max_aliases,
-    );
-    Ok(Server { state, schema })
+    crate::domain::audit::spawn_head_log(state.db.clone());
+    let limits = graphql::cost::Limits {
+        budget: state.cfg.max_query_complexity as u64,
+        max_depth: state.cfg.max_query_depth,
+        max_aliases: state.cfg.max_aliases,
+        max_directives: state.cfg.max_aliases,
+    };
+    let schema = graphql::build_schema(Some(state.clone()), limits);
+    Ok(Server { state, schema, proxies })
 }
 
 pub fn router(server: Server) -> Router {
@@ -77,7 +85,12 @@ pub fn router(server: Server) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(origins)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT_LANGUAGE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT_LANGUAGE,
+            header::HeaderName::from_static("graphql-preflight"),
+        ])
         .max_age(Duration::from_secs(3600));
     Router::new()
         .route(
@@ -95,6 +108,11 @@ pub fn router(server: Server) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::handler))
         .layer(RequestBodyLimitLayer::new(cfg.max_body_bytes))
+        // A photo or export is never to be read as HTML or script, whatever it holds.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(axum::middleware::map_response_with_state(cfg.max_body_bytes, coded_body_limit))
         .layer(cors)
         .layer(TraceLayer::new_for_http())

@@ -40,6 +40,7 @@ async fn cache_control(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let value = if immutable && res.status().is_success() { "public, max-age=31536000, immutable" } else { "no-cache" };
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    res.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     res
 }
 

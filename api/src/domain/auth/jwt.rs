@@ -104,7 +104,21 @@ impl JwtKeys {
         v.leeway = 5;
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
             .map(|d| d.claims)
-            .map_err(|e| format!("{:?}", e.kind()))
+            .map_err(|e| refusal(e.kind()).to_owned())
+    }
+}
+
+/// Why a token was refused, in fixed words: the decoder's own errors can quote
+/// the token's content (serde parse errors), which is not for echoing back.
+fn refusal(kind: &jsonwebtoken::errors::ErrorKind) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match kind {
+        K::ExpiredSignature => "expired token",
+        K::ImmatureSignature => "token not yet valid",
+        K::InvalidSignature => "bad signature",
+        K::InvalidIssuer | K::InvalidAudience | K::InvalidSubject => "token not for this service",
+        K::MissingRequiredClaim(_) => "token lacks a required claim",
+        _ => "malformed token",
     }
 }
 

@@ -20,6 +20,11 @@ pub fn hmac_sha256_hex(key: &[u8], msg: &[u8]) -> String {
     hex::encode(Sha256::new().chain_update(&opad).chain_update(inner).finalize())
 }
 
+/// Equal, in a time that does not tell how many leading bytes matched.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Hex SHA-256, for storing tokens so a database leak does not leak sessions.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

@@ -32,36 +32,67 @@ pub(crate) fn normalize_username(u: &str) -> String {
     u.trim().to_lowercase()
 }
 
-/// Throttle state for one key; returns the seconds left on a lock.
-async fn locked_for<C: ConnectionTrait>(conn: &C, key: &str, now: DateTime<Utc>) -> AppResult<Option<i64>> {
-    let row = sign_in_throttle::Entity::find_by_id(key.to_owned()).one(conn).await?;
-    Ok(row.and_then(|r| r.locked_until).filter(|t| *t > now).map(|t| (t - now).num_seconds().max(1)))
+/// Counts an attempt before its password is checked, in one statement, so
+/// that concurrent attempts cannot all pass a check made before any was
+/// recorded: the counter holds failures plus attempts still being checked.
+/// Refused (with the seconds to wait) when the key is locked, or when the
+/// free attempts are all in use; a refused attempt is not counted.
+async fn reserve_attempt<C: ConnectionTrait>(
+    conn: &C,
+    cfg: &crate::config::Config,
+    key: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Result<(), i64>> {
+    use sea_orm::sea_query::{Expr as E, OnConflict};
+    use sign_in_throttle::Column as C;
+    let stale = now - Duration::seconds(cfg.sign_in_max_lock);
+    let row = sign_in_throttle::ActiveModel {
+        key: Set(key.to_owned()),
+        failures: Set(1),
+        last_failure_at: Set(now),
+        locked_until: Set(None),
+    };
+    // Failures older than the longest lock are forgiven.
+    let failures = E::case(E::col((sign_in_throttle::Entity, C::LastFailureAt)).lt(stale), E::val(1))
+        .finally(E::col((sign_in_throttle::Entity, C::Failures)).add(1));
+    let on_conflict = OnConflict::column(C::Key)
+        .value(C::Failures, failures)
+        .value(C::LastFailureAt, E::val(now))
+        .to_owned();
+    let r = sign_in_throttle::Entity::insert(row).on_conflict(on_conflict).exec_with_returning(conn).await?;
+    let locked = r.locked_until.filter(|t| *t > now).map(|t| (t - now).num_seconds().max(1));
+    if locked.is_some() || r.failures > cfg.sign_in_free_failures {
+        release_attempt(conn, key).await?;
+        return Ok(Err(locked.unwrap_or(1)));
+    }
+    Ok(Ok(()))
 }
 
-/// Counts a failure; after the free ones, locks for 30 s, doubling up to the cap.
+/// Takes back a reserved attempt (it was refused, or the password was right).
+async fn release_attempt<C: ConnectionTrait>(conn: &C, key: &str) -> AppResult<()> {
+    use sea_orm::sea_query::Expr as E;
+    sign_in_throttle::Entity::update_many()
+        .col_expr(sign_in_throttle::Column::Failures, E::col(sign_in_throttle::Column::Failures).sub(1))
+        .filter(sign_in_throttle::Column::Key.eq(key))
+        .filter(sign_in_throttle::Column::Failures.gt(0))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// A reserved attempt failed: it stays counted, and once the free ones are
+/// used up the key is locked for 30 s, doubling up to the cap.
 async fn record_failure<C: ConnectionTrait>(conn: &C, cfg: &crate::config::Config, key: &str) -> AppResult<()> {
     let now = audit::now();
-    let row = sign_in_throttle::Entity::find_by_id(key.to_owned()).one(conn).await?;
-    // Failures older than the longest lock are forgiven.
-    let failures = match &row {
-        Some(r) if (now - r.last_failure_at).num_seconds() < cfg.sign_in_max_lock => r.failures + 1,
-        _ => 1,
-    };
-    let over = failures - cfg.sign_in_free_failures;
-    let locked_until = (over >= 0).then(|| {
+    let Some(row) = sign_in_throttle::Entity::find_by_id(key.to_owned()).one(conn).await? else { return Ok(()) };
+    let over = row.failures - cfg.sign_in_free_failures;
+    if over >= 0 {
         let secs = (30i64 << over.min(20)).min(cfg.sign_in_max_lock);
-        now + Duration::seconds(secs)
-    });
-    let am = sign_in_throttle::ActiveModel {
-        key: Set(key.to_owned()),
-        failures: Set(failures),
-        last_failure_at: Set(now),
-        locked_until: Set(locked_until),
-    };
-    if row.is_some() {
-        am.update(conn).await?;
-    } else {
-        am.insert(conn).await?;
+        sign_in_throttle::Entity::update_many()
+            .col_expr(sign_in_throttle::Column::LockedUntil, Expr::value(Some(now + Duration::seconds(secs))))
+            .filter(sign_in_throttle::Column::Key.eq(key))
+            .exec(conn)
+            .await?;
     }
     Ok(())
 }
@@ -73,8 +104,13 @@ pub async fn sign_in(ctx: &Ctx, state: &AppState, username: &str, pw: &str) -> A
     let username = normalize_username(username);
     let user_key = format!("user:{username}");
     let addr_key = format!("addr:{}", client_addr.as_deref().unwrap_or("unknown"));
-    for key in [&user_key, &addr_key] {
-        if let Some(secs) = locked_for(db, key, now).await? {
+    {
+        let _turn = state.write_turn().await;
+        if let Err(secs) = reserve_attempt(db, &state.cfg, &user_key, now).await? {
+            return Err(AppError::RateLimited { retry_after_secs: secs });
+        }
+        if let Err(secs) = reserve_attempt(db, &state.cfg, &addr_key, now).await? {
+            release_attempt(db, &user_key).await?;
             return Err(AppError::RateLimited { retry_after_secs: secs });
         }
     }
@@ -112,6 +148,7 @@ pub async fn sign_in(ctx: &Ctx, state: &AppState, username: &str, pw: &str) -> A
     let tx = Tx::begin(state, Actor::default()).await?;
     let txn = tx.conn();
     sign_in_throttle::Entity::delete_by_id(user_key).exec(txn).await?;
+    release_attempt(txn, &addr_key).await?;
     account::Entity::update_many()
         .col_expr(account::Column::LastSignInAt, Expr::value(now))
         .filter(account::Column::Id.eq(account.id))
@@ -346,6 +383,7 @@ pub async fn viewer_for_token(state: &AppState, token: &str) -> Result<Viewer, S
             .ok_or("token region missing")?;
         // Record last use at most once a minute, so polling dashboards don't write on every request.
         if row.last_used_at.is_none_or(|t| (now - t).num_seconds() >= 60) {
+            let _turn = state.write_turn().await;
             let _ = api_token::Entity::update_many()
                 .col_expr(api_token::Column::LastUsedAt, Expr::value(now))
                 .filter(api_token::Column::Id.eq(row.id))
