@@ -82,7 +82,13 @@ pub enum Command {
     /// Recompute every campaign's progress counters from scratch and report any drift.
     Recount,
     /// Recompute the audit trail's hash chain and report the first broken link.
-    AuditVerify,
+    AuditVerify {
+        /// An anchor taken earlier (`<seq>:<hash>`, from /metrics `hsv_audit_head` or the
+        /// log's "audit head"): also checks that the chain still reaches it, so
+        /// deleting the newest events is found.
+        #[arg(long)]
+        expect: Option<crate::domain::audit::Head>,
+    },
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
     /// Serve the built web app (scripts/build-web.sh) on its own port, apart from the API.
@@ -259,11 +265,19 @@ async fn run_command(cli: Cli, cfg: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::AuditVerify => {
+        Command::AuditVerify { expect } => {
+            use crate::domain::audit;
             let server = crate::http::build(cfg).await?;
-            match crate::domain::audit::verify_chain(&server.state.db).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            let db = &server.state.db;
+            let result = match &expect {
+                Some(anchor) => audit::verify_against(db, anchor).await,
+                None => audit::verify_chain(db).await,
+            };
+            match result.map_err(|e| anyhow::anyhow!("{e}"))? {
                 Ok(n) => {
-                    println!("Audit chain intact: {n} events verified.");
+                    let head = audit::head(db).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let anchor = head.map(|h| h.to_string()).unwrap_or_else(|| "none".into());
+                    println!("Audit chain intact: {n} events verified. Head (keep it to check against): {anchor}");
                     Ok(())
                 }
                 Err(b) => anyhow::bail!("audit chain broken at event {}: {}", b.seq, b.reason),

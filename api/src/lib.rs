@@ -28,3 +28,15 @@ pub struct AppState {
     pub limiter: Arc<infra::ratelimit::RateLimiter>,
     pub metrics: Arc<infra::metrics::Metrics>,
 }
+
+impl AppState {
+    /// Waits for SQLite's write gate (None on PostgreSQL): every write of any
+    /// kind, a one-statement one too, queues here rather than meeting another
+    /// writer inside SQLite, where a busy answer would fail a person's save.
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_gate {
+            Some(g) => Some(g.clone().lock_owned().await),
+            None => None,
+        }
+    }
+}

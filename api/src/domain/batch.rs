@@ -5,7 +5,7 @@
 
 use crate::domain::{auth::Viewer, error::AppResult};
 use entity::{account, finding, household, photo, reference_record, region, verification};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 pub async fn regions(db: &DatabaseConnection, ids: &[Uuid]) -> AppResult<Vec<region::Model>> {
@@ -65,6 +65,24 @@ pub async fn households(
     Ok(household::Entity::find()
         .filter(household::Column::Id.is_in(ids.iter().copied()))
         .filter(viewer.household_condition())
+        .all(db)
+        .await?)
+}
+
+/// Which of these household codes the viewer may see (one statement): other
+/// households named in a finding's details are shown only when in scope.
+pub async fn visible_codes(
+    db: &DatabaseConnection,
+    viewer: Option<&Viewer>,
+    codes: &[String],
+) -> AppResult<Vec<String>> {
+    let Some(viewer) = viewer else { return Ok(Vec::new()) };
+    Ok(household::Entity::find()
+        .select_only()
+        .column(household::Column::Code)
+        .filter(household::Column::Code.is_in(codes.iter().cloned()))
+        .filter(viewer.household_condition())
+        .into_tuple::<String>()
         .all(db)
         .await?)
 }

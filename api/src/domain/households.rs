@@ -11,7 +11,7 @@ use crate::domain::{
 use base64::Engine;
 use entity::{finding, household, verification, SafetyPath, VerificationStatus};
 use sea_orm::{
-    sea_query::Query as SqlQuery, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    sea_query::{LikeExpr, Query as SqlQuery}, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
@@ -112,14 +112,31 @@ async fn conditions(db: &DatabaseConnection, viewer: &Viewer, f: &HouseholdFilte
         // code (a village office quotes its last digits), or the last four
         // characters of the ID number (what the masked number still shows).
         let s = s.to_uppercase();
-        let mut any =
-            Condition::any().add(household::Column::HeadName.contains(&s)).add(household::Column::Code.contains(&s));
-        if s.chars().count() == 4 && s.chars().all(|ch| ch.is_ascii_digit() || ch == 'X') {
-            any = any.add(household::Column::IdNumber.ends_with(&s));
-        }
+        // `%` and `_` are what the person typed, not wildcards.
+        let lit = like_literal(&s);
+        let any = Condition::any()
+            .add(household::Column::HeadName.like(LikeExpr::new(format!("%{lit}%")).escape('\\')))
+            .add(household::Column::Code.like(LikeExpr::new(format!("%{lit}%")).escape('\\')));
+        let any = if s.chars().count() == 4 && s.chars().all(|ch| ch.is_ascii_digit() || ch == 'X') {
+            any.add(household::Column::IdNumber.like(LikeExpr::new(format!("%{lit}")).escape('\\')))
+        } else {
+            any
+        };
         c = c.add(any);
     }
     Ok(c)
+}
+
+/// `s` with LIKE's wildcards and the escape character itself escaped.
+pub fn like_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 pub struct Page {

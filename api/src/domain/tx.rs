@@ -35,10 +35,7 @@ impl Tx {
     /// Begins a write done by `actor`. SQLite has one writer, so writes queue
     /// at the gate instead of failing with SQLITE_BUSY.
     pub async fn begin(state: &AppState, actor: Actor) -> AppResult<Self> {
-        let gate = match &state.write_gate {
-            Some(g) => Some(g.clone().lock_owned().await),
-            None => None,
-        };
+        let gate = state.write_turn().await;
         let txn = state.db.begin().await?;
         Ok(Self {
             _gate: gate,

@@ -24,6 +24,24 @@ pub struct FindingNode {
     pub english: bool,
 }
 
+impl FindingNode {
+    /// The details with other households' codes outside the viewer's scope
+    /// taken out (a duplicate ID in another township is counted, not named).
+    async fn scoped_details(&self, ctx: &Context<'_>) -> async_graphql::Result<serde_json::Value> {
+        let mut details = self.model.details.clone();
+        let Some(codes) = details.get("otherCodes").and_then(|v| v.as_array()) else { return Ok(details) };
+        let codes: Vec<String> = codes.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect();
+        let seen = ctx.loaders().visible_codes.load_many(codes.iter().cloned()).await?;
+        let shown: Vec<&String> = codes.iter().filter(|c| seen.get(*c).copied().unwrap_or(false)).collect();
+        let hidden = codes.len() - shown.len();
+        details["otherCodes"] = serde_json::json!(shown);
+        if hidden > 0 {
+            details["otherOutsideScope"] = serde_json::json!(hidden);
+        }
+        Ok(details)
+    }
+}
+
 #[Object(name = "Finding")]
 impl FindingNode {
     async fn id(&self) -> ID {
@@ -37,15 +55,17 @@ impl FindingNode {
         self.model.severity.into()
     }
     /// For people, in the viewer's language (`Accept-Language: en` for English; zh-CN otherwise).
-    async fn message(&self) -> String {
-        checks::message(&self.model.rule, &self.model.details, self.english)
+    async fn message(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(checks::message(&self.model.rule, &self.scoped_details(ctx).await?, self.english))
     }
     /// The sources that disagree: POVERTY, APPRAISAL, RENOVATION, REGIONS, VERIFICATION, PHOTOS, LOOK_BACK.
     async fn sources(&self) -> Vec<String> {
         serde_json::from_value(self.model.sources.clone()).unwrap_or_default()
     }
-    async fn details(&self) -> async_graphql::Json<serde_json::Value> {
-        async_graphql::Json(self.model.details.clone())
+    /// Rule-specific facts. `otherCodes` lists only households the viewer may
+    /// see; `otherOutsideScope` counts the rest.
+    async fn details(&self, ctx: &Context<'_>) -> async_graphql::Result<async_graphql::Json<serde_json::Value>> {
+        Ok(async_graphql::Json(self.scoped_details(ctx).await?))
     }
     async fn open(&self) -> bool {
         self.model.open

@@ -36,6 +36,8 @@ pub struct Loaders {
     pub findings: DataLoader<FindingsLoader, HashMapCache>,
     /// Households by ID, only those the request's viewer may see.
     pub households: DataLoader<HouseholdLoader, HashMapCache>,
+    /// Household codes → whether the viewer may see that household.
+    pub visible_codes: DataLoader<VisibleCodeLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -51,6 +53,11 @@ impl Loaders {
             findings: DataLoader::with_cache(FindingsLoader(d()), tokio::spawn, HashMapCache::default()),
             households: DataLoader::with_cache(
                 HouseholdLoader(d(), viewer.cloned()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            visible_codes: DataLoader::with_cache(
+                VisibleCodeLoader(d(), viewer.cloned()),
                 tokio::spawn,
                 HashMapCache::default(),
             ),
@@ -131,5 +138,17 @@ impl Loader<Uuid> for HouseholdLoader {
     type Error = async_graphql::Error;
     async fn load(&self, keys: &[Uuid]) -> LoadResult<Self::Value> {
         Ok(batch::households(&self.0, self.1.as_ref(), keys).await?.into_iter().map(|h| (h.id, h)).collect())
+    }
+}
+
+/// Key: a household code; value: whether the viewer's scope includes it.
+pub struct VisibleCodeLoader(DatabaseConnection, Option<Viewer>);
+impl Loader<String> for VisibleCodeLoader {
+    type Value = bool;
+    type Error = async_graphql::Error;
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, bool>, Self::Error> {
+        let seen: std::collections::HashSet<String> =
+            batch::visible_codes(&self.0, self.1.as_ref(), keys).await?.into_iter().collect();
+        Ok(keys.iter().map(|k| (k.clone(), seen.contains(k))).collect())
     }
 }

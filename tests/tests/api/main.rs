@@ -6,6 +6,7 @@ mod auth;
 mod checks;
 mod exports;
 mod foundation;
+mod hardening;
 mod imports;
 mod limits;
 mod lookback;

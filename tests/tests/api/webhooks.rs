@@ -231,6 +231,14 @@ async fn endpoints_must_be_public_https_unless_configured() {
         "https://127.0.0.1/hook",
         "https://10.1.2.3/hook",
         "https://[::1]/hook",
+        // Loopback and reserved space in disguise (IPv4 inside IPv6, reserved blocks).
+        "https://[::127.0.0.1]/hook",
+        "https://[64:ff9b::7f00:1]/hook",
+        "https://[2002:7f00:1::]/hook",
+        "https://0.0.0.1/hook",
+        "https://198.18.0.1/hook",
+        "https://240.0.0.1/hook",
+        "https://[fec0::1]/hook",
         "not a url",
     ] {
         let body = app.gql(Some(&admin), CREATE, json!({ "u": url, "e": ["IMPORT_DONE"] })).await;

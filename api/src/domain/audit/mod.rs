@@ -136,6 +136,76 @@ pub struct BrokenLink {
     pub reason: String,
 }
 
+/// The chain's newest event: its number and hash. Kept outside the table (the
+/// log, /metrics, an operator's notes), it shows when the newest events were
+/// deleted, which the chain alone cannot: what is left still links up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+impl std::str::FromStr for Head {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (seq, hash) = s.split_once(':').ok_or("expected <seq>:<hash>, as /metrics or the log show it")?;
+        let seq = seq.trim().parse().map_err(|_| format!("`{seq}` is not an event number"))?;
+        Ok(Self { seq, hash: hash.trim().to_owned() })
+    }
+}
+
+/// The newest event's number and hash (None before the first event).
+pub async fn head<C: ConnectionTrait>(conn: &C) -> AppResult<Option<Head>> {
+    Ok(audit_event::Entity::find()
+        .order_by_desc(audit_event::Column::Seq)
+        .one(conn)
+        .await?
+        .map(|e| Head { seq: e.seq, hash: e.hash }))
+}
+
+/// Writes the head to the log at start and every five minutes when it moved:
+/// the log (shipped elsewhere) then holds anchors the database cannot rewrite.
+pub fn spawn_head_log(db: sea_orm::DatabaseConnection) {
+    tokio::spawn(async move {
+        let mut last = None;
+        loop {
+            if let Ok(Some(h)) = head(&db).await {
+                if last.as_ref() != Some(&h) {
+                    tracing::info!(anchor = %h, "audit head");
+                    last = Some(h);
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(300)).await;
+        }
+    });
+}
+
+/// Verifies the chain and that it still reaches an anchor taken earlier:
+/// the anchored event exists with the anchored hash (later events may follow).
+pub async fn verify_against<C: ConnectionTrait>(conn: &C, anchor: &Head) -> AppResult<Result<u64, BrokenLink>> {
+    let n = match verify_chain(conn).await? {
+        Ok(n) => n,
+        broken => return Ok(broken),
+    };
+    if (n as i64) < anchor.seq {
+        let reason = format!("the chain ends at event {n}, but event {} was recorded: events were deleted", anchor.seq);
+        return Ok(Err(BrokenLink { seq: n as i64 + 1, reason }));
+    }
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let at = audit_event::Entity::find().filter(audit_event::Column::Seq.eq(anchor.seq)).one(conn).await?;
+    if at.is_none_or(|e| e.hash != anchor.hash) {
+        let reason = "its hash differs from the anchor: the chain was rewritten".to_owned();
+        return Ok(Err(BrokenLink { seq: anchor.seq, reason }));
+    }
+    Ok(Ok(n))
+}
+
 /// Recomputes the whole chain in order; Ok(number of events) or the first broken link.
 pub async fn verify_chain<C: ConnectionTrait>(conn: &C) -> AppResult<Result<u64, BrokenLink>> {
     use sea_orm::{ColumnTrait, QueryFilter};

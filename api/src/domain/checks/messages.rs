@@ -23,6 +23,20 @@ fn detail(details: &Value, k: &str) -> String {
     details.get(k).map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).unwrap_or_default()
 }
 
+/// The other households a finding names: the codes the viewer may see, and
+/// how many more are outside their area (not named).
+fn others(details: &Value, english: bool) -> String {
+    let codes: Vec<&str> =
+        details.get("otherCodes").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let outside = details.get("otherOutsideScope").and_then(Value::as_u64).unwrap_or(0);
+    let mut text = codes.join(if english { ", " } else { "、" });
+    if outside > 0 {
+        let sep = if text.is_empty() { "" } else if english { ", and " } else { "，以及" };
+        text += &if english { format!("{sep}{outside} outside your area") } else { format!("{sep}辖区外 {outside} 户") };
+    }
+    text
+}
+
 /// Messages of the rules on the reference data alone.
 fn reference_message(rule: &str, details: &Value) -> Option<(String, String)> {
     let d = |k: &str| detail(details, k);
@@ -56,8 +70,8 @@ fn reference_message(rule: &str, details: &Value) -> Option<(String, String)> {
             "The household is missing from the housing bureau's appraisal list.".into(),
         ),
         "DUPLICATE_ID" => (
-            format!("证件号码与其他户重复：{}。", d("otherCodes")),
-            format!("The same ID number is on other households: {}.", d("otherCodes")),
+            format!("证件号码与其他户重复：{}。", others(details, false)),
+            format!("The same ID number is on other households: {}.", others(details, true)),
         ),
         "RENOVATION_NOT_ACCEPTED" => {
             ("危房改造尚未竣工验收。".into(), "The renovation has no completion acceptance yet.".into())
@@ -103,10 +117,10 @@ fn photo_message(rule: &str, details: &Value) -> Option<(String, String)> {
     let d = |k: &str| detail(details, k);
     Some(match rule {
         "PHOTO_DUPLICATE" => (
-            format!("照片与其他户相同或几乎相同：{}。请现场重新拍摄本户住房。", d("otherCodes")),
+            format!("照片与其他户相同或几乎相同：{}。请现场重新拍摄本户住房。", others(details, false)),
             format!(
                 "The same (or a near-identical) photo is on other households: {}. Take this house's own photo.",
-                d("otherCodes")
+                others(details, true)
             ),
         ),
         "PHOTO_OUTSIDE_CAMPAIGN" => (

@@ -144,8 +144,12 @@ pub(super) enum Cell {
 }
 
 impl Cell {
+    /// Spreadsheet programs run a CSV cell starting with `= + - @`, tab or CR
+    /// as a formula (a head's name `=HYPERLINK(…)` would be live), so such
+    /// text gets a leading `'`, which they show as plain text.
     fn csv(&self) -> String {
         match self {
+            Cell::Text(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{s}"),
             Cell::Text(s) => s.clone(),
             Cell::Num(n) => n.to_string(),
         }

@@ -38,6 +38,7 @@ pub async fn sweep(state: &AppState, grace: chrono::Duration) -> AppResult<u64> 
             }
             n += 1;
         }
+        let _turn = state.write_turn().await;
         photo_upload::Entity::delete_by_id(t.id).exec(&state.db).await?;
     }
     Ok(n)

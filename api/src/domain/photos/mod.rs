@@ -29,6 +29,8 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use uuid::Uuid;
 
 pub const TICKET_MINUTES: i64 = 15;
+/// How long a presigned upload link is valid.
+pub const PRESIGN_MINUTES: i64 = 5;
 
 fn extension(content_type: &str) -> Option<&'static str> {
     match content_type {
@@ -78,8 +80,13 @@ pub async fn request_upload(
         confirmed_at: None,
         created_at: now,
     };
-    photo_upload::ActiveModel::from(ticket.clone()).insert(&state.db).await?;
-    let ttl = std::time::Duration::from_secs(TICKET_MINUTES as u64 * 60);
+    {
+        let _turn = state.write_turn().await;
+        photo_upload::ActiveModel::from(ticket.clone()).insert(&state.db).await?;
+    }
+    // The link itself lasts a few minutes (an upload that started in time
+    // finishes); the ticket's longer life is for confirming.
+    let ttl = std::time::Duration::from_secs(PRESIGN_MINUTES as u64 * 60);
     let presigned =
         state.storage.presigned_put(&ticket.object_key, &ticket.content_type, ttl).await.map_err(AppError::Internal)?;
     let upload_url =
@@ -159,6 +166,8 @@ struct Examined {
     luma: f64,
     sharpness: f64,
     thumb: Vec<u8>,
+    /// The bytes examined: these, not whatever is at the upload key later, are kept.
+    bytes: bytes::Bytes,
 }
 
 /// Validates the uploaded bytes (type sniffed, size, full decode within a
@@ -174,19 +183,49 @@ pub async fn confirm(ctx: &Ctx, state: &AppState, ticket_id: Uuid) -> AppResult<
             // Nothing is kept of a refused upload.
             state.storage.note("delete");
             let _ = state.storage.store.delete(&ObjectPath::from(t.object_key.as_str())).await;
+            let _turn = state.write_turn().await;
             let _ = photo_upload::Entity::delete_by_id(t.id).exec(&state.db).await;
             return Err(AppError::validation("ticketId", msg!(PHOTO_REFUSED, detail = reason)));
         }
     };
-    // The thumbnail is stored before the row, so a row never points at nothing.
-    let thumb_key = format!("{}.thumb.jpg", t.object_key);
-    state
-        .storage
-        .store
-        .put(&ObjectPath::from(thumb_key.as_str()), PutPayload::from(x.thumb.clone()))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    record(ctx, state, &t, &h, x, thumb_key).await
+    // The examined bytes go to a fresh key that no upload link names, so a
+    // still-valid presigned PUT cannot swap a checked photo afterwards. Both
+    // objects are stored before the row, so a row never points at nothing.
+    let key = kept_key(&t.object_key);
+    let thumb_key = format!("{key}.thumb.jpg");
+    let store = &state.storage.store;
+    let put = |k: &str, b: bytes::Bytes| {
+        state.storage.note("put");
+        let path = ObjectPath::from(k);
+        async move { store.put(&path, PutPayload::from(b)).await }
+    };
+    let stored = async {
+        put(&key, x.bytes.clone()).await?;
+        put(&thumb_key, bytes::Bytes::from(x.thumb.clone())).await
+    }
+    .await;
+    let recorded = match stored {
+        Ok(_) => record(ctx, state, &t, &h, x, key.clone(), thumb_key.clone()).await,
+        Err(e) => Err(AppError::Internal(e.into())),
+    };
+    if recorded.is_err() {
+        // Nothing half-written: the copies go, the ticket stays for a retry.
+        let _ = store.delete(&ObjectPath::from(key.as_str())).await;
+        let _ = store.delete(&ObjectPath::from(thumb_key.as_str())).await;
+    } else {
+        state.storage.note("delete");
+        let _ = store.delete(&ObjectPath::from(t.object_key.as_str())).await;
+    }
+    recorded
+}
+
+/// `c/h/id.jpg` → `c/h/id-k<random>.jpg`: where a confirmed photo is kept.
+fn kept_key(upload_key: &str) -> String {
+    let tag = Uuid::new_v4().simple().to_string();
+    match upload_key.rsplit_once('.') {
+        Some((stem, ext)) => format!("{stem}-k{}.{ext}", &tag[..12]),
+        None => format!("{upload_key}-k{}", &tag[..12]),
+    }
 }
 
 /// Reads and inspects the uploaded object. Ok(Err(reason)) refuses the photo.
@@ -222,6 +261,7 @@ async fn examine(
     let campaign = entity::campaign::Entity::find_by_id(h.campaign_id).one(&state.db).await?;
     let tz: chrono_tz::Tz =
         campaign.map(|c| c.time_zone).and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::Asia::Shanghai);
+    let kept = bytes.clone();
     let examined = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let i = inspect(&bytes, &ct)?;
         let exif = evidence::read_exif(&bytes, tz);
@@ -235,7 +275,7 @@ async fn examine(
     let size = meta.size as i64;
     Ok(match examined {
         Ok(Ok((inspected_sha256, width, height, exif, phash, luma, sharpness, thumb))) => {
-            Ok(Examined { size, inspected_sha256, width, height, exif, phash, luma, sharpness, thumb })
+            Ok(Examined { size, inspected_sha256, width, height, exif, phash, luma, sharpness, thumb, bytes: kept })
         }
         Ok(Err(reason)) => Err(reason),
         Err(e) => return Err(AppError::Internal(e.into())),
@@ -249,6 +289,7 @@ async fn record(
     t: &photo_upload::Model,
     h: &household::Model,
     x: Examined,
+    object_key: String,
     thumb_key: String,
 ) -> AppResult<photo::Model> {
     let now = ctx.now();
@@ -265,7 +306,7 @@ async fn record(
         household_id: Set(h.id),
         verification_id: Set(v.map(|v| v.id)),
         kind: Set(t.kind),
-        object_key: Set(t.object_key.clone()),
+        object_key: Set(object_key),
         thumbnail_key: Set(Some(thumb_key)),
         content_type: Set(t.content_type.clone()),
         size_bytes: Set(x.size),

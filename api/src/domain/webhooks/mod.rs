@@ -112,25 +112,69 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     )
 }
 
+/// Not a globally routable unicast address. An allow-list, not a deny-list:
+/// IPv6 must be global unicast (2000::/3) outside the special blocks, and an
+/// IPv4 address carried inside IPv6 (mapped, NAT64, 6to4) is judged as itself.
 fn private(ip: IpAddr) -> bool {
+    !globally_routable(ip)
+}
+
+fn globally_routable(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v) => {
-            v.is_loopback()
-                || v.is_private()
-                || v.is_link_local()
-                || v.is_unspecified()
-                || v.is_broadcast()
-                || v.is_multicast()
-                || v.is_documentation()
-                || (v.octets()[0] == 100 && (v.octets()[1] & 0xC0) == 64) // 100.64/10, carrier NAT
-        }
+        IpAddr::V4(v) => global_v4(v),
         IpAddr::V6(v) => {
-            v.is_loopback()
-                || v.is_unspecified()
-                || v.is_multicast()
-                || (v.segments()[0] & 0xfe00) == 0xfc00 // unique local
-                || (v.segments()[0] & 0xffc0) == 0xfe80 // link local
-                || v.to_ipv4_mapped().is_some_and(|m| private(IpAddr::V4(m)))
+            let s = v.segments();
+            let o = v.octets();
+            let embedded = |at: usize| std::net::Ipv4Addr::new(o[at], o[at + 1], o[at + 2], o[at + 3]);
+            if let Some(m) = v.to_ipv4_mapped() {
+                return global_v4(m);
+            }
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return global_v4(embedded(12)); // NAT64 well-known prefix
+            }
+            if s[0] == 0x2002 {
+                return global_v4(embedded(2)); // 6to4
+            }
+            (s[0] & 0xe000) == 0x2000 // global unicast 2000::/3 ...
+                && !(s[0] == 0x2001 && s[1] < 0x0200) // ... but not 2001::/23 (Teredo, benchmarking, ORCHID…)
+                && !(s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                && !(s[0] == 0x3fff && s[1] < 0x1000) // documentation (RFC 9637)
+        }
+    }
+}
+
+fn global_v4(v: std::net::Ipv4Addr) -> bool {
+    let [a, b, c, _] = v.octets();
+    !(a == 0 // "this network"
+        || a == 10
+        || a == 127
+        || a >= 224 // multicast, reserved 240/4, broadcast
+        || (a == 100 && (b & 0xc0) == 64) // carrier-grade NAT
+        || (a == 169 && b == 254)
+        || (a == 172 && (b & 0xf0) == 16)
+        || (a == 192 && b == 168)
+        || (a == 192 && b == 0 && (c == 0 || c == 2)) // protocol assignments, documentation
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
+        || (a == 198 && (b & 0xfe) == 18) // benchmarking
+        || (a == 198 && b == 51 && c == 100)
+        || (a == 203 && b == 0 && c == 113))
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::private;
+
+    #[test]
+    fn only_globally_routable_unicast_is_public() {
+        for bad in [
+            "::127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::", "0.0.0.1", "198.18.0.1", "240.0.0.1", "fec0::1",
+            "::ffff:10.0.0.1", "127.0.0.1", "169.254.169.254", "100.64.0.1", "fd00::1", "fe80::1", "::1", "::",
+            "2001:db8::1", "2001::1", "255.255.255.255", "224.0.0.1", "192.0.0.8", "ff02::1",
+        ] {
+            assert!(private(bad.parse().unwrap()), "{bad} must be refused");
+        }
+        for good in ["8.8.8.8", "1.1.1.1", "2400:3200::1", "64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.4.4"] {
+            assert!(!private(good.parse().unwrap()), "{good} must be allowed");
         }
     }
 }
