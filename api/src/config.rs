@@ -226,6 +226,9 @@ pub struct Config {
     /// Longest lock after repeated failures, in seconds.
     #[serde(skip)]
     pub sign_in_max_lock: i64,
+    /// How often an open WebSocket's token is checked again (expiry, revocation).
+    #[serde(skip)]
+    pub ws_recheck_secs: u64,
 }
 
 /// The defaults: the bottom layer. `database_url` and `public_url` here follow
@@ -269,6 +272,7 @@ impl Default for Config {
             demo_password: None,
             sign_in_free_failures: 5,
             sign_in_max_lock: 15 * 60,
+            ws_recheck_secs: 30,
         }
     }
 }

@@ -19,6 +19,7 @@ crate::catalogue! { ERRORS:
     QUERY_TOO_COSTLY => "查询代价为 {cost}，超过上限 {budget}：请减小 first、少取嵌套列表，或拆成几个请求。", "The query costs {cost}, over the budget of {budget}: ask for fewer items (first), fewer nested lists, or split it into several requests.";
     RESPONSE_TOO_LARGE => "回答超过 {mb} MB 的上限：请分页（first/after）或少取字段。", "The answer is larger than the {mb} MB limit: page through it (first/after) or select fewer fields.";
     MORE_ERRORS => "另有 {count} 个错误未列出。", "{count} more errors are not listed.";
+    WS_SUBSCRIPTIONS_ONLY => "WebSocket 上只运行订阅；查询和变更请用 HTTP POST 发送。", "Only subscriptions run over the WebSocket; send queries and mutations with HTTP POST.";
     TOO_MANY_ALIASES => "查询中的别名过多（{count} 个，最多 {max} 个）：请拆成几个请求。", "The query has too many aliases ({count}; at most {max}): split it into several requests.";
     BAD_CURSOR => "分页游标无效，请使用本接口返回的游标。", "The cursor is not one this API returned.";
     FIRST_RANGE => "`first` 须在 0 到 {max} 之间。", "`first` must be between 0 and {max}.";

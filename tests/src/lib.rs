@@ -450,8 +450,36 @@ impl Subscription {
         Ok(Self { ws })
     }
 
+    /// Waits up to `secs` for the server to close the connection; its close code.
+    pub async fn closed_with(&mut self, secs: u64) -> Option<u16> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await.ok()?? {
+                Ok(Message::Close(Some(frame))) => return Some(frame.code.into()),
+                Ok(Message::Close(None)) => return Some(1005),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Sends another operation on the same connection under `id`.
+    pub async fn send(&mut self, id: &str, query: &str, variables: Value) {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let m = json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } });
+        self.ws.send(Message::Text(m.to_string().into())).await.expect("sent");
+    }
+
     /// The next message's payload (`next` → its payload, `error` → the errors), within `secs`.
     pub async fn next(&mut self, secs: u64) -> Option<Value> {
+        self.next_for("1", secs).await
+    }
+
+    /// As `next`, for the operation sent under `id`.
+    pub async fn next_for(&mut self, id: &str, secs: u64) -> Option<Value> {
         use futures_util::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
@@ -459,6 +487,9 @@ impl Subscription {
             let msg = tokio::time::timeout_at(deadline, self.ws.next()).await.ok()??.ok()?;
             if let Message::Text(t) = msg {
                 let v: Value = serde_json::from_str(&t).ok()?;
+                if v.get("id").is_some_and(|i| i != id) {
+                    continue;
+                }
                 match v["type"].as_str() {
                     Some("next") => return Some(v["payload"].clone()),
                     Some("error") => return Some(json!({ "errors": v["payload"] })),

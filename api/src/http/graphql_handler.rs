@@ -185,50 +185,6 @@ fn cap_errors(errors: &mut Vec<async_graphql::ServerError>, lang: Lang) {
     }
 }
 
-/// GraphQL over WebSocket (graphql-transport-ws or graphql-ws) for subscriptions.
-/// The access or API token goes in the `connection_init` payload:
-/// `{"Authorization": "Bearer …"}`; a connection without a valid one is refused.
-pub(super) async fn ws_handler(
-    State(s): State<Server>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    protocol: async_graphql_axum::GraphQLProtocol,
-    ws: axum::extract::WebSocketUpgrade,
-) -> Response {
-    let schema = s.schema.clone();
-    let addr = client_addr(&s, &headers, peer);
-    let state = s.state.clone();
-    ws.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
-        async_graphql_axum::GraphQLWebSocket::new(socket, schema, protocol)
-            .on_connection_init(move |payload| async move {
-                let token = ["Authorization", "authorization"]
-                    .iter()
-                    .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
-                    .map(|v| v.trim_start_matches("Bearer ").trim().to_owned())
-                    .or_else(|| payload.get("token").and_then(|v| v.as_str()).map(str::to_owned))
-                    .ok_or_else(|| {
-                        async_graphql::Error::new("Send {\"Authorization\": \"Bearer <token>\"} in connection_init.")
-                    })?;
-                let viewer = sessions::viewer_for_token(&state, &token)
-                    .await
-                    .map_err(|e| async_graphql::Error::new(format!("The token was refused ({e}).")))?;
-                if viewer.must_change_password {
-                    return Err(async_graphql::Error::new("Change the initial password first."));
-                }
-                let mut data = async_graphql::Data::default();
-                data.insert(Loaders::new(&state.db, Some(&viewer)));
-                data.insert(Ctx {
-                    viewer: Some(viewer),
-                    client_addr: Some(addr),
-                    ..Default::default()
-                });
-                Ok(data)
-            })
-            .serve()
-            .await
-    })
-}
-
 /// The caller named by `Authorization: Bearer …`: None when there is no header,
 /// an error saying why when the token is refused.
 pub(super) async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>, String> {

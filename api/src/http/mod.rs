@@ -5,10 +5,12 @@ pub mod files;
 pub mod graphql_handler;
 pub mod metrics;
 pub mod web;
+pub mod ws;
 
 use self::{
     files::{export_handler, photo_handler, upload_handler},
-    graphql_handler::{graphql_handler, ws_handler},
+    graphql_handler::graphql_handler,
+    ws::ws_handler,
 };
 
 use crate::domain::ctx::Lang;

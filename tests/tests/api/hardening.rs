@@ -260,3 +260,59 @@ async fn metrics_need_the_token_and_files_are_not_sniffed() {
         assert_eq!(resp.headers()["x-content-type-options"], "nosniff", "{key}");
     }
 }
+
+const LIVE: &str = "subscription($r: ID!) { progressChanged(regionId: $r) { submitted } }";
+
+async fn county_id(app: &TestApp, token: &str) -> String {
+    app.ok(Some(token), "{ regions(level: COUNTY) { id } }", json!({})).await["regions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Row 3: a WebSocket ends with the token it was opened with.
+#[tokio::test]
+async fn a_websocket_closes_when_its_token_expires_or_is_revoked() {
+    let app = TestApp::demo_with(|c| {
+        c.access_token_ttl = 3;
+        c.ws_recheck_secs = 1;
+    })
+    .await;
+    let admin = app.token("admin").await;
+    let county = county_id(&app, &admin).await;
+    let mut sub = Subscription::start(&app.base, Some(&admin), LIVE, json!({ "r": county })).await.expect("subscribed");
+    assert_eq!(sub.closed_with(10).await, Some(4401), "closed as Unauthorized once the access token expired");
+
+    // A dashboard token revoked while it listens: 4403.
+    let admin = app.token("admin").await;
+    let d = app
+        .ok(
+            Some(&admin),
+            "mutation($r: ID!) { createApiToken(name: \"board\", regionId: $r) { token apiToken { id } } }",
+            json!({ "r": county }),
+        )
+        .await;
+    let (token, id) = (d["createApiToken"]["token"].as_str().unwrap(), d["createApiToken"]["apiToken"]["id"].clone());
+    let mut sub = Subscription::start(&app.base, Some(token), LIVE, json!({ "r": county })).await.expect("subscribed");
+    let admin = app.token("admin").await;
+    app.ok(Some(&admin), "mutation($id: ID!) { revokeApiToken(id: $id) { id } }", json!({ "id": id })).await;
+    assert_eq!(sub.closed_with(10).await, Some(4403));
+}
+
+/// Row 3: queries and mutations do not run over the WebSocket.
+#[tokio::test]
+async fn only_subscriptions_run_over_the_websocket() {
+    let app = TestApp::demo().await;
+    let admin = app.token("admin").await;
+    let county = county_id(&app, &admin).await;
+    let mut sub = Subscription::start(&app.base, Some(&admin), LIVE, json!({ "r": county })).await.expect("subscribed");
+    let before = app.count("SELECT COUNT(*) FROM audit_events").await;
+    sub.send("2", "mutation { signOut(refreshToken: \"rt_x\") }", json!({})).await;
+    let answer = sub.next_for("2", 5).await.expect("an answer");
+    let errors = if answer.get("errors").is_some() { answer["errors"].clone() } else { answer["payload"]["errors"].clone() };
+    assert_eq!(errors[0]["extensions"]["reason"], "WS_SUBSCRIPTIONS_ONLY", "{answer}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events").await, before);
+    // Reusing a live subscription's id is the protocol's 4409.
+    sub.send("1", LIVE, json!({ "r": county })).await;
+    assert_eq!(sub.closed_with(5).await, Some(4409));
+}
