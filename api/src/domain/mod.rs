@@ -18,6 +18,7 @@ pub mod idnumber;
 pub mod imports;
 pub mod lookback;
 pub mod photos;
+pub mod privacy;
 pub mod progress;
 pub mod regions;
 pub mod rng;

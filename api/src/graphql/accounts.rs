@@ -34,6 +34,14 @@ impl AccountNode {
     }
 }
 
+impl AccountNode {
+    /// Account details are for ADMIN (not a token) and the account itself.
+    fn details_for(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let viewer = ctx.viewer_pending_password()?;
+        Ok(viewer.role == entity::Role::Admin && !viewer.is_api_token() || viewer.account_id() == Some(self.0.id))
+    }
+}
+
 #[Object(name = "Account")]
 impl AccountNode {
     async fn id(&self) -> ID {
@@ -55,17 +63,17 @@ impl AccountNode {
     }
     /// Contact phone: in full for ADMIN and the account itself, masked for others.
     async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        let viewer = ctx.viewer_pending_password()?;
-        let full =
-            viewer.role == entity::Role::Admin && !viewer.is_api_token() || viewer.account_id() == Some(self.0.id);
+        let full = self.details_for(ctx)?;
         Ok(self.0.phone.as_ref().map(|p| if full { p.clone() } else { mask_phone(p) }))
     }
-    /// True until the initial password has been changed.
-    async fn must_change_password(&self) -> bool {
-        self.0.must_change_password
+    /// True until the initial password has been changed. Shown to ADMIN and
+    /// the account itself; null for others.
+    async fn must_change_password(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
+        Ok(self.details_for(ctx)?.then_some(self.0.must_change_password))
     }
-    async fn last_sign_in_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_sign_in_at
+    /// Shown to ADMIN and the account itself; null for others.
+    async fn last_sign_in_at(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DateTime<Utc>>> {
+        Ok(self.details_for(ctx)?.then_some(self.0.last_sign_in_at).flatten())
     }
 }
 
@@ -188,8 +196,9 @@ impl AuditEventNode {
     async fn actor_role(&self) -> Option<&str> {
         self.0.actor_role.as_deref()
     }
-    async fn client_addr(&self) -> Option<&str> {
-        self.0.client_addr.as_deref()
+    /// Where the change was made from; only for ADMIN, TOWNSHIP and VERIFIER.
+    async fn client_addr(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        Ok(ctx.privacy()?.client_addr(self.0.client_addr.as_deref()))
     }
     async fn entity_type(&self) -> &str {
         &self.0.entity_type
@@ -197,12 +206,17 @@ impl AuditEventNode {
     async fn entity_id(&self) -> Option<ID> {
         self.0.entity_id.map(|id| ids::encode(&self.0.entity_type, id))
     }
-    /// State before the change (JSON), where it applies.
-    async fn before(&self) -> Option<async_graphql::Json<serde_json::Value>> {
-        self.0.before.clone().map(async_graphql::Json)
+    /// State before the change (JSON), where it applies. For SUPERVISOR
+    /// accounts and API tokens: free text withheld, IDs and phones masked,
+    /// positions rounded, links to stored files left out.
+    async fn before(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<async_graphql::Json<serde_json::Value>>> {
+        let p = ctx.privacy()?;
+        Ok(self.0.before.as_ref().map(|v| async_graphql::Json(p.json(v))))
     }
-    async fn after(&self) -> Option<async_graphql::Json<serde_json::Value>> {
-        self.0.after.clone().map(async_graphql::Json)
+    /// State after the change, shown as `before` is.
+    async fn after(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<async_graphql::Json<serde_json::Value>>> {
+        let p = ctx.privacy()?;
+        Ok(self.0.after.as_ref().map(|v| async_graphql::Json(p.json(v))))
     }
     /// This event's hash (SHA-256 over the previous hash and the event).
     async fn hash(&self) -> &str {

@@ -28,7 +28,7 @@ impl FindingNode {
     /// The details with other households' codes outside the viewer's scope
     /// taken out (a duplicate ID in another township is counted, not named).
     async fn scoped_details(&self, ctx: &Context<'_>) -> async_graphql::Result<serde_json::Value> {
-        let mut details = self.model.details.clone();
+        let mut details = ctx.privacy()?.json(&self.model.details);
         let Some(codes) = details.get("otherCodes").and_then(|v| v.as_array()) else { return Ok(details) };
         let codes: Vec<String> = codes.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect();
         let seen = ctx.loaders().visible_codes.load_many(codes.iter().cloned()).await?;
@@ -81,8 +81,10 @@ impl FindingNode {
     async fn blocks_approval(&self) -> bool {
         crate::domain::findings::blocks_approval(&self.model)
     }
-    async fn ack_reason(&self) -> Option<&str> {
-        self.model.ack_reason.as_deref()
+    /// Free text; withheld from SUPERVISOR accounts and API tokens.
+    async fn ack_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let p = ctx.privacy()?;
+        Ok(self.model.ack_reason.as_deref().map(|n| p.text(n).into_owned()))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at

@@ -57,8 +57,10 @@ impl LookBackItemNode {
     async fn status(&self) -> &str {
         &self.0.status
     }
-    async fn notes(&self) -> Option<&str> {
-        self.0.notes.as_deref()
+    /// Free text; withheld from SUPERVISOR accounts and API tokens.
+    async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let p = ctx.privacy()?;
+        Ok(self.0.notes.as_deref().map(|n| p.text(n).into_owned()))
     }
     async fn checked_at(&self) -> Option<DateTime<Utc>> {
         self.0.checked_at

@@ -110,6 +110,10 @@ pub trait CtxExt {
     fn viewer(&self) -> AppResult<&Viewer>;
     /// The viewer, even one who still has to change the initial password.
     fn viewer_pending_password(&self) -> AppResult<&Viewer>;
+    /// How much personal data the viewer may see (the one rule, `domain::privacy`).
+    fn privacy(&self) -> AppResult<crate::domain::privacy::Privacy> {
+        self.viewer().map(crate::domain::privacy::Privacy::of)
+    }
 }
 
 impl CtxExt for Context<'_> {

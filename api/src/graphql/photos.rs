@@ -20,9 +20,12 @@ impl PhotoNode {
     async fn kind(&self) -> PhotoKind {
         self.0.kind.into()
     }
-    /// Short-lived link to the photo (10 minutes): presigned on S3, signed by the API otherwise.
+    /// Short-lived link to the photo (10 minutes): presigned on S3, signed by
+    /// the API otherwise. SUPERVISOR accounts and API tokens get the thumbnail:
+    /// the original's EXIF holds the home's position.
     async fn url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        Ok(url_for(ctx.state(), &self.0, false).await?)
+        let original = ctx.privacy()?.is_full();
+        Ok(url_for(ctx.state(), &self.0, !original).await?)
     }
     /// Short-lived link to the 320 px thumbnail.
     async fn thumbnail_url(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
@@ -47,12 +50,15 @@ impl PhotoNode {
     async fn taken_at(&self) -> Option<DateTime<Utc>> {
         self.0.taken_at
     }
-    /// GPS position from EXIF (WGS 84), when present.
-    async fn latitude(&self) -> Option<f64> {
-        self.0.latitude
+    /// GPS position from EXIF (WGS 84), when present; rounded to 0.01° for
+    /// SUPERVISOR accounts and API tokens.
+    async fn latitude(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<f64>> {
+        let p = ctx.privacy()?;
+        Ok(self.0.latitude.map(|c| p.coordinate(c)))
     }
-    async fn longitude(&self) -> Option<f64> {
-        self.0.longitude
+    async fn longitude(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<f64>> {
+        let p = ctx.privacy()?;
+        Ok(self.0.longitude.map(|c| p.coordinate(c)))
     }
     /// Pixel size.
     async fn width(&self) -> i32 {

@@ -5,6 +5,7 @@
 use crate::{
     domain::{
         checks,
+        privacy::Privacy,
         workflow::{self, Op},
     },
     graphql::{
@@ -65,19 +66,25 @@ impl VerificationNode {
             occupants: self.0.occupants,
         }
     }
-    /// Path-specific evidence.
-    async fn evidence(&self) -> EvidenceNode {
-        evidence_node(checks::evidence_of(&self.0))
+    /// Path-specific evidence. Addresses and names are withheld from
+    /// SUPERVISOR accounts and API tokens.
+    async fn evidence(&self, ctx: &Context<'_>) -> async_graphql::Result<EvidenceNode> {
+        Ok(evidence_node(checks::evidence_of(&self.0), ctx.privacy()?))
     }
-    /// On-site position (WGS 84) recorded with the entry.
-    async fn latitude(&self) -> Option<f64> {
-        self.0.latitude
+    /// On-site position (WGS 84) recorded with the entry; rounded to 0.01°
+    /// for SUPERVISOR accounts and API tokens.
+    async fn latitude(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<f64>> {
+        let p = ctx.privacy()?;
+        Ok(self.0.latitude.map(|c| p.coordinate(c)))
     }
-    async fn longitude(&self) -> Option<f64> {
-        self.0.longitude
+    async fn longitude(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<f64>> {
+        let p = ctx.privacy()?;
+        Ok(self.0.longitude.map(|c| p.coordinate(c)))
     }
-    async fn notes(&self) -> Option<&str> {
-        self.0.notes.as_deref()
+    /// Free text; withheld from SUPERVISOR accounts and API tokens.
+    async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let p = ctx.privacy()?;
+        Ok(self.0.notes.as_deref().map(|n| p.text(n).into_owned()))
     }
     /// Who entered it (核验人).
     async fn verified_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AccountNode>> {
@@ -95,8 +102,10 @@ impl VerificationNode {
         self.0.approved_at
     }
     /// Why the township returned it, when it did.
-    async fn return_reason(&self) -> Option<&str> {
-        self.0.return_reason.as_deref()
+    /// The reviewer's reason; withheld from SUPERVISOR accounts and API tokens.
+    async fn return_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let p = ctx.privacy()?;
+        Ok(self.0.return_reason.as_deref().map(|n| p.text(n).into_owned()))
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
@@ -146,15 +155,18 @@ crate::graphql::enums::api_enum!(
     Arrangement <=> checks::Arrangement { PublicRental, ElderlyHome, RentedFarmhouse, Relatives, Other }
 );
 
-fn evidence_node(e: checks::Evidence) -> EvidenceNode {
+fn evidence_node(e: checks::Evidence, p: Privacy) -> EvidenceNode {
+    let text = |s: String| p.text(&s).into_owned();
     EvidenceNode {
         appraisal: e.appraisal.map(|a| AppraisalEvidenceNode { confirmed_on_site: a.confirmed_on_site }),
-        renovation: e.renovation.map(|r| RenovationEvidenceNode { kind: r.kind.into(), new_address: r.new_address }),
+        renovation: e
+            .renovation
+            .map(|r| RenovationEvidenceNode { kind: r.kind.into(), new_address: r.new_address.map(text) }),
         secured: e.secured.map(|s| SecuredEvidenceNode {
             arrangement: s.arrangement.into(),
-            address: s.address,
-            with_whom: s.with_whom,
-            description: s.description,
+            address: text(s.address),
+            with_whom: s.with_whom.map(text),
+            description: s.description.map(text),
         }),
     }
 }

@@ -316,3 +316,43 @@ async fn only_subscriptions_run_over_the_websocket() {
     sub.send("1", LIVE, json!({ "r": county })).await;
     assert_eq!(sub.closed_with(5).await, Some(4409));
 }
+
+/// Row 16: a presigned PUT still valid after confirmation cannot swap the
+/// checked photo: what was examined is kept under a key no link names.
+#[tokio::test]
+async fn a_confirmed_photo_cannot_be_swapped_through_its_upload_link() {
+    for app in [TestApp::demo().await, TestApp::demo_s3().await] {
+        let v = app.token("v131126100200").await;
+        let h = first_id(
+            &app.ok(Some(&v), "{ households(first: 1) { nodes { id } } }", json!({})).await,
+            "/households/nodes/0/id",
+        );
+        let first = jpeg(640, 480, 11);
+        let mut second = first.clone(); // same size: only the content differs
+        second[first.len() / 2] ^= 0xff;
+        let d = app
+            .ok(
+                Some(&v),
+                REQUEST_UPLOAD,
+                json!({ "h": h, "k": "FRONT_PANORAMA", "ct": "image/jpeg", "n": first.len() }),
+            )
+            .await;
+        let (ticket, url) = (d["requestPhotoUpload"]["id"].clone(), d["requestPhotoUpload"]["uploadUrl"].clone());
+        let put = |bytes: Vec<u8>| {
+            let mut req = app.http.put(url.as_str().unwrap()).header("content-type", "image/jpeg").body(bytes);
+            if url.as_str().unwrap().starts_with(&app.base) {
+                req = req.bearer_auth(&v);
+            }
+            req.send()
+        };
+        assert_eq!(put(first.clone()).await.unwrap().status().as_u16(), 200);
+        let photo = app.ok(Some(&v), CONFIRM_UPLOAD, json!({ "t": ticket })).await["confirmPhotoUpload"].clone();
+        let _ = put(second).await; // accepted by S3 (the link is still valid) or refused by the API
+        let d = app.ok(Some(&v), "query($id: ID!) { household(id: $id) { photos { url } } }", json!({ "id": h })).await;
+        let body = app.http.get(d["household"]["photos"][0]["url"].as_str().unwrap()).send().await.unwrap();
+        let body = body.bytes().await.unwrap();
+        use sha2::Digest;
+        assert_eq!(hex::encode(sha2::Sha256::digest(&body)), photo["sha256"].as_str().unwrap());
+        assert_eq!(&body[..], &first[..], "the examined bytes are what is served");
+    }
+}

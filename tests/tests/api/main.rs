@@ -13,6 +13,7 @@ mod lookback;
 mod matrix;
 mod messages;
 mod photos;
+mod privacy;
 mod progress;
 mod start;
 mod undo;

@@ -219,12 +219,16 @@ pub async fn confirm(ctx: &Ctx, state: &AppState, ticket_id: Uuid) -> AppResult<
     recorded
 }
 
-/// `c/h/id.jpg` → `c/h/id-k<random>.jpg`: where a confirmed photo is kept.
+/// `c/h/<ticket>.jpg` → `c/h/<fresh id>.jpg`: where a confirmed photo is
+/// kept (no longer than the upload key: some S3 servers store keys as file names).
 fn kept_key(upload_key: &str) -> String {
-    let tag = Uuid::new_v4().simple().to_string();
-    match upload_key.rsplit_once('.') {
-        Some((stem, ext)) => format!("{stem}-k{}.{ext}", &tag[..12]),
-        None => format!("{upload_key}-k{}", &tag[..12]),
+    let (dir, name) = upload_key.rsplit_once('/').unwrap_or(("", upload_key));
+    let ext = name.rsplit_once('.').map(|(_, e)| format!(".{e}")).unwrap_or_default();
+    let fresh = Uuid::new_v4().simple().to_string();
+    if dir.is_empty() {
+        format!("{fresh}{ext}")
+    } else {
+        format!("{dir}/{fresh}{ext}")
     }
 }
 
