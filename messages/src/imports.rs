@@ -26,6 +26,11 @@ crate::catalogue! { IMPORTS:
     IMPORT_NOT_DATE => "“{value}”不是日期（年-月-日）。", "'{value}' is not a date (YYYY-MM-DD).";
     IMPORT_SCIENTIFIC => "“{value}”是以科学计数法保存的数字，其中的数字不可信。请把“{column}”列设置为文本格式后重新导出。", "'{value}' was stored as a number, in scientific notation, so its digits cannot be trusted. Format the column {column} as text (文本) and export the file again.";
     IMPORT_EXCEL_CUT => "“{value}”以 000 结尾且校验位错误：Excel 按数字保存时截断了它。请把“{column}”列设置为文本格式后重新导出。", "'{value}' ends in 000 with a wrong check character: Excel rounded it as a number. Format the column {column} as text (文本) and export the file again.";
+    IMPORT_TOO_LONG => "内容过长（{count} 个字，最多 {max} 个）：请检查这一格是否粘贴错了。", "The value is too long ({count} characters; at most {max}): check that nothing was pasted into this cell by mistake.";
+    IMPORT_TWO_DIGIT_YEAR => "“{value}”的年份只有两位：请写成四位年份，如 2019-05-01。", "'{value}' has a two-digit year: write the year in full, e.g. 2019-05-01.";
+    IMPORT_DATE_TOO_EARLY => "日期“{value}”早于 1950 年，不可能是本项记录的日期。", "The date '{value}' is before 1950; it cannot belong to this record.";
+    IMPORT_FUTURE_DATE => "日期“{value}”在今天之后。", "The date '{value}' is in the future.";
+    IMPORT_ACCEPTED_BEFORE_RENOVATION => "竣工验收日期 {accepted} 早于改造年度 {year}。", "The acceptance date {accepted} is before the renovation year {year}.";
     IMPORT_INVISIBLE => "已从“{value}”中删除 {count} 个不可见字符。", "{count} invisible character(s) removed from '{value}'.";
     IMPORT_REGION_CODE => "“{value}”不是 12 位区划代码。", "'{value}' is not a 12-digit region code.";
     IMPORT_REGION_TWICE => "区划代码 {value} 在文件中出现了两次。", "Region code {value} appears twice in the file.";

@@ -7,6 +7,7 @@ mod checks;
 mod exports;
 mod foundation;
 mod hardening;
+mod hostile;
 mod imports;
 mod limits;
 mod lookback;

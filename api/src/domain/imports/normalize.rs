@@ -19,8 +19,20 @@ pub fn halfwidth(s: &str) -> String {
 
 /// Removes zero-width and control characters; returns the text and how many went.
 pub fn strip_invisible(s: &str) -> (String, usize) {
+    // Control characters (NUL, BEL, ESC, line breaks), zero-width ones, and
+    // the bidirectional overrides that make text read backwards (U+202E).
     let invisible = |c: &char| {
-        c.is_control() || matches!(*c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}')
+        c.is_control()
+            || matches!(
+                *c,
+                '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2060}'..='\u{2069}'
+                    | '\u{061C}'
+                    | '\u{FEFF}'
+                    | '\u{00AD}'
+                    | '\u{FFF9}'..='\u{FFFB}'
+            )
     };
     let removed = s.chars().filter(invisible).count();
     (s.chars().filter(|c| !invisible(c)).collect(), removed)

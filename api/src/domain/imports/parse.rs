@@ -36,12 +36,9 @@ impl Row<'_> {
         v
     }
     /// A name with zero-width and control characters removed (noted when any were).
-    fn name(&self, col: &str, errors: &mut Vec<RowError>, notices: &mut Vec<RowError>) -> String {
-        let (v, removed) = normalize::strip_invisible(&self.required(col, errors));
-        if removed > 0 {
-            notices.push(self.err(col, msg!(IMPORT_INVISIBLE, count = removed, value = &v)));
-        }
-        v.trim().to_owned()
+    /// A name (every cell was already cleaned of invisible characters, and noted).
+    fn name(&self, col: &str, errors: &mut Vec<RowError>, _notices: &mut Vec<RowError>) -> String {
+        self.required(col, errors).trim().to_owned()
     }
     fn required(&self, col: &str, errors: &mut Vec<RowError>) -> String {
         let v = self.get(col);
@@ -88,11 +85,23 @@ impl Row<'_> {
             }
             return None;
         }
-        let parsed = normalize::date(v);
-        if parsed.is_none() {
+        let Some(d) = normalize::date(v) else {
             errors.push(self.err(col, msg!(IMPORT_NOT_DATE, value = v)));
-        }
-        parsed
+            return None;
+        };
+        // `%Y` reads "19-05-01" as the year 19: refused, as are dates no list can hold.
+        use chrono::Datelike;
+        let why = if d.year() < 100 {
+            msg!(IMPORT_TWO_DIGIT_YEAR, value = v)
+        } else if d.year() < 1950 {
+            msg!(IMPORT_DATE_TOO_EARLY, value = v)
+        } else if d > chrono::Utc::now().date_naive() + chrono::Duration::days(1) {
+            msg!(IMPORT_FUTURE_DATE, value = v)
+        } else {
+            return Some(d);
+        };
+        errors.push(self.err(col, why));
+        None
     }
 }
 
@@ -149,9 +158,14 @@ pub enum Parsed {
 /// and total rows, unused columns, invisible characters), for the report.
 pub fn parse(kind: ReferenceSource, table: &[Vec<String>]) -> Result<(Parsed, Vec<RowError>), Vec<RowError>> {
     let mut notices = Vec::new();
+    let (table, cleaned) = clean(table);
+    let table = &table[..];
     let (at, cols) = header(kind, table, &mut notices)?;
     let data = data_rows(table, at, &cols, &mut notices)?;
     let mut errors = Vec::new();
+    for r in &data {
+        cell_checks(r, &cleaned, &mut errors, &mut notices);
+    }
     let parsed = if kind == ReferenceSource::Regions {
         Parsed::Regions(region_rows(&data, &mut errors))
     } else {
@@ -162,6 +176,49 @@ pub fn parse(kind: ReferenceSource, table: &[Vec<String>]) -> Result<(Parsed, Ve
     } else {
         errors.sort_by_key(|e| e.row);
         Err(errors)
+    }
+}
+
+/// The longest text a cell of an office list holds (an address, a unit's name).
+const MAX_CELL_CHARS: usize = 200;
+
+/// Every cell without control, zero-width or direction-changing characters,
+/// and where such were removed: (row index, column index) → how many.
+fn clean(table: &[Vec<String>]) -> (Vec<Vec<String>>, HashMap<(usize, usize), usize>) {
+    let mut removed = HashMap::new();
+    let table = table
+        .iter()
+        .enumerate()
+        .map(|(ri, row)| {
+            row.iter()
+                .enumerate()
+                .map(|(ci, cell)| {
+                    // A line break inside a quoted cell separates words: keep a space.
+                    let spaced = cell.replace(['\r', '\n'], " ");
+                    let (v, n) = normalize::strip_invisible(&spaced);
+                    let breaks = cell.matches(['\r', '\n']).count();
+                    if n + breaks > 0 {
+                        removed.insert((ri, ci), n + breaks);
+                    }
+                    v.split_whitespace().collect::<Vec<_>>().join(" ")
+                })
+                .collect()
+        })
+        .collect();
+    (table, removed)
+}
+
+/// A row's cells: too long is refused; what cleaning removed is noted.
+fn cell_checks(r: &Row, cleaned: &HashMap<(usize, usize), usize>, errors: &mut Vec<RowError>, notices: &mut Vec<RowError>) {
+    let ri = r.number as usize - 1;
+    for (ci, cell) in r.cells.iter().enumerate() {
+        let label = r.header.get(ci).map(|h| h.split_whitespace().collect::<String>()).filter(|h| !h.is_empty());
+        let n = cell.chars().count();
+        if n > MAX_CELL_CHARS {
+            errors.push(err(r.number, label.as_deref(), msg!(IMPORT_TOO_LONG, count = n, max = MAX_CELL_CHARS)));
+        } else if let Some(count) = cleaned.get(&(ri, ci)) {
+            notices.push(err(r.number, label.as_deref(), msg!(IMPORT_INVISIBLE, count = count, value = cell)));
+        }
     }
 }
 
@@ -382,6 +439,11 @@ fn renovation_fields(r: &Row, row: &mut RefRow, errors: &mut Vec<RowError>) {
     }
     row.renovation_kind = Some(k);
     row.accepted_on = r.date("竣工验收日期", false, errors);
+    if let (Some(on), Some(year)) = (row.accepted_on, row.renovation_year) {
+        if chrono::Datelike::year(&on) < year {
+            errors.push(r.err("竣工验收日期", msg!(IMPORT_ACCEPTED_BEFORE_RENOVATION, accepted = on, year = year)));
+        }
+    }
     row.subsidy = r.int("补助金额(元)", 0..=10_000_000, false, errors);
 }
 

@@ -39,8 +39,8 @@ pub fn read_table(bytes: &[u8]) -> Result<(Vec<Vec<String>>, &'static str), RowE
 /// most tens of thousands of households), far below what would exhaust memory.
 const MAX_ROWS: u32 = 200_000;
 const MAX_COLS: u32 = 200;
-/// The most a workbook may unpack to (what its zip directory declares).
-const MAX_UNPACKED: u64 = 512 * 1024 * 1024;
+/// The most a workbook may unpack to: a county's list is a few MB of XML.
+const MAX_UNPACKED: u64 = 200 * 1024 * 1024;
 
 fn too_big(rows: u64, cols: u64) -> RowError {
     err(0, None, msg!(IMPORT_SHEET_TOO_BIG, rows = rows, cols = cols))
@@ -80,18 +80,35 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
 
 /// Refuses a zip whose entries declare more than MAX_UNPACKED in all (a zip bomb).
 fn check_unpacked(bytes: &[u8]) -> Result<(), RowError> {
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xlsx", detail = e)))?;
+    let bad = |e: zip::result::ZipError| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xlsx", detail = e));
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
     let mut total: u64 = 0;
     for i in 0..zip.len() {
-        let f = zip.by_index_raw(i).map_err(|e| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xlsx", detail = e)))?;
-        total = total.saturating_add(f.size());
-    }
-    if total > MAX_UNPACKED {
-        return Err(err(0, None, msg!(IMPORT_UNPACKS_TOO_BIG, mb = total / 1024 / 1024)));
+        // What the directory declares first (cheap), then what the member
+        // really unpacks to, counted while streaming into nothing: a member
+        // may declare 1 KB and unpack to gigabytes.
+        let declared = zip.by_index_raw(i).map_err(bad)?.size();
+        total = total.saturating_add(declared);
+        if total > MAX_UNPACKED {
+            return Err(err(0, None, msg!(IMPORT_UNPACKS_TOO_BIG, mb = total >> 20)));
+        }
+        let f = zip.by_index(i).map_err(bad)?;
+        let packed = f.compressed_size().max(1);
+        let left = MAX_UNPACKED - (total - declared);
+        let actual = std::io::copy(&mut std::io::Read::take(f, left + 1), &mut std::io::sink())
+            .map_err(|e| err(0, None, msg!(IMPORT_WORKBOOK, format = ".xlsx", detail = e)))?;
+        total = total - declared + actual;
+        if actual > left || (actual > BOMB_FLOOR && actual / packed > MAX_RATIO) {
+            return Err(err(0, None, msg!(IMPORT_UNPACKS_TOO_BIG, mb = total >> 20)));
+        }
     }
     Ok(())
 }
+
+/// Spreadsheet XML packs 5–20 to 1; a member packed far tighter, and large,
+/// is made to explode.
+const MAX_RATIO: u64 = 200;
+const BOMB_FLOOR: u64 = 16 << 20;
 
 /// The legacy Excel 97–2003 format, which county offices still send. Its
 /// sheets declare their size (a Dimensions record) and calamine reserves
