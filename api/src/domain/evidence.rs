@@ -4,48 +4,70 @@
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use image::{DynamicImage, GenericImageView};
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Exif {
     /// Capture time (EXIF DateTimeOriginal, read in the campaign's time zone unless an offset is recorded).
     pub taken_at: Option<DateTime<Utc>>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// EXIF orientation 1–8 (1: as stored).
+    pub orientation: u16,
 }
 
-fn rational_degrees(f: &exif::Field) -> Option<f64> {
-    match &f.value {
-        exif::Value::Rational(v) if v.len() == 3 => Some(v[0].to_f64() + v[1].to_f64() / 60.0 + v[2].to_f64() / 3600.0),
-        _ => None,
+impl Default for Exif {
+    fn default() -> Self {
+        Self { taken_at: None, latitude: None, longitude: None, orientation: 1 }
     }
 }
 
 /// Reads EXIF from JPEG (or other) bytes; missing or broken EXIF gives nothing, not an error.
 pub fn read_exif(bytes: &[u8], tz: chrono_tz::Tz) -> Exif {
-    let Ok(data) = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(bytes)) else {
-        return Exif::default();
-    };
-    let text = |tag| {
-        data.get_field(tag, exif::In::PRIMARY)
-            .map(|f| f.display_value().to_string().trim_matches('"').trim().to_owned())
-    };
-    let taken_at = text(exif::Tag::DateTimeOriginal).or_else(|| text(exif::Tag::DateTime)).and_then(|s| {
-        let naive = NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M:%S")
-            .or_else(|_| NaiveDateTime::parse_from_str(&s, "%Y:%m:%d %H:%M:%S"))
+    let t = crate::domain::exif::read(bytes);
+    let taken_at = t.date_time_original.clone().or(t.date_time.clone()).and_then(|s| {
+        let naive = NaiveDateTime::parse_from_str(&s, "%Y:%m:%d %H:%M:%S")
+            .or_else(|_| NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M:%S"))
             .ok()?;
-        match text(exif::Tag::OffsetTimeOriginal).and_then(|o| chrono::FixedOffset::from_str_offset(&o)) {
+        match t.offset_time_original.as_deref().and_then(chrono::FixedOffset::from_str_offset) {
             Some(off) => off.from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc)),
             None => tz.from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc)),
         }
     });
-    let coord = |tag, ref_tag, negative: &str| {
-        let v = rational_degrees(data.get_field(tag, exif::In::PRIMARY)?)?;
-        let r = text(ref_tag).unwrap_or_default();
-        Some(if r.starts_with(negative) { -v } else { v })
+    let signed = |v: Option<f64>, r: &Option<String>, negative: &str| {
+        v.map(|v| if r.as_deref().is_some_and(|r| r.starts_with(negative)) { -v } else { v })
     };
     Exif {
         taken_at,
-        latitude: coord(exif::Tag::GPSLatitude, exif::Tag::GPSLatitudeRef, "S"),
-        longitude: coord(exif::Tag::GPSLongitude, exif::Tag::GPSLongitudeRef, "W"),
+        latitude: signed(t.gps_latitude, &t.gps_latitude_ref, "S").filter(|v| (-90.0..=90.0).contains(v)),
+        longitude: signed(t.gps_longitude, &t.gps_longitude_ref, "W").filter(|v| (-180.0..=180.0).contains(v)),
+        orientation: t.orientation.unwrap_or(1),
+    }
+}
+
+/// The image as it should be seen: EXIF orientation applied (phones store
+/// portraits sideways, with orientation 6) and transparency laid on white
+/// (a PNG's clear background turned black in thumbnails).
+pub fn upright(img: DynamicImage, orientation: u16) -> DynamicImage {
+    let img = if img.color().has_alpha() {
+        let rgba = img.to_rgba8();
+        let mut white = image::RgbImage::from_pixel(rgba.width(), rgba.height(), image::Rgb([255, 255, 255]));
+        for (x, y, p) in rgba.enumerate_pixels() {
+            let a = f32::from(p[3]) / 255.0;
+            let mix = |c: u8| (f32::from(c) * a + 255.0 * (1.0 - a)).round() as u8;
+            white.put_pixel(x, y, image::Rgb([mix(p[0]), mix(p[1]), mix(p[2])]));
+        }
+        DynamicImage::ImageRgb8(white)
+    } else {
+        img
+    };
+    match orientation {
+        2 => img.fliph(),
+        3 => img.rotate180(),
+        4 => img.flipv(),
+        5 => img.rotate90().fliph(),
+        6 => img.rotate90(),
+        7 => img.rotate270().fliph(),
+        8 => img.rotate270(),
+        _ => img,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod counters;
 pub mod ctx;
 pub mod error;
 pub mod evidence;
+pub mod exif;
 pub mod exports;
 pub mod findings;
 pub mod households;

@@ -442,3 +442,78 @@ async fn quality_hints_reach_the_verifier_at_once() {
     let r = rules(&app.ok(Some(&v), HOUSEHOLD_PHOTOS, json!({ "id": h })).await);
     assert!(!r.iter().any(|x| x.starts_with("PHOTO_")), "{r:?}");
 }
+
+/// EXIF as some phones write it: little-endian, sub-IFDs without the
+/// next-IFD field, the GPS pointer inside the EXIF IFD, orientation 6.
+fn phone_exif(jpeg: &[u8], when: &str, lat: f64, lon: f64) -> Vec<u8> {
+    let le16 = |v: u16| v.to_le_bytes().to_vec();
+    let le32 = |v: u32| v.to_le_bytes().to_vec();
+    let entry = |tag: u16, typ: u16, count: u32, value: Vec<u8>| [le16(tag), le16(typ), le32(count), value].concat();
+    let mut t: Vec<u8> = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
+    t.extend(le16(2));
+    t.extend(entry(0x0112, 3, 1, [le16(6), vec![0, 0]].concat()));
+    t.extend(entry(0x8769, 4, 1, le32(38)));
+    t.extend(le32(0));
+    t.extend(le16(2)); // EXIF IFD at 38, no next-IFD field: ends at 64
+    t.extend(entry(0x9003, 2, 20, le32(114)));
+    t.extend(entry(0x8825, 4, 1, le32(64)));
+    t.extend(le16(4)); // GPS IFD at 64, no next-IFD field: ends at 114
+    t.extend(entry(1, 2, 2, vec![b'N', 0, 0, 0]));
+    t.extend(entry(2, 5, 3, le32(134)));
+    t.extend(entry(3, 2, 2, vec![b'E', 0, 0, 0]));
+    t.extend(entry(4, 5, 3, le32(158)));
+    assert_eq!(t.len(), 114);
+    let mut dt = when.as_bytes().to_vec();
+    dt.resize(20, 0);
+    t.extend(dt);
+    for v in [lat, lon] {
+        for (num, den) in [(v.trunc() as u32, 1u32), (0, 1), (((v - v.trunc()) * 3600.0 * 1000.0).round() as u32, 1000)] {
+            t.extend(le32(num));
+            t.extend(le32(den));
+        }
+    }
+    let mut app1 = b"Exif\x00\x00".to_vec();
+    app1.extend(t);
+    let mut out = jpeg[..2].to_vec();
+    out.extend([0xFF, 0xE1]);
+    out.extend(((app1.len() + 2) as u16).to_be_bytes());
+    out.extend(app1);
+    out.extend(&jpeg[2..]);
+    out
+}
+
+const PHOTO_DETAIL: &str = "query($id: ID!) { household(id: $id) { photos { takenAt latitude longitude thumbnailUrl } } }";
+
+#[tokio::test]
+async fn phone_exif_layouts_orientation_and_transparency_are_handled() {
+    let (app, _admin, pool) = setup(Store::Local).await;
+    let (h, who) = &pool[0];
+    let v = app.token(who).await;
+    upload_bytes(&app, &v, h, &phone_exif(&jpeg(640, 480, 31), "2020:05:16 10:30:00", 37.5, 115.75)).await;
+    let d = app.ok(Some(&v), PHOTO_DETAIL, json!({ "id": h })).await;
+    let p = &d["household"]["photos"][0];
+    assert_eq!(p["takenAt"], "2020-05-16T02:30:00+00:00", "read despite the missing next-IFD fields");
+    assert!((p["latitude"].as_f64().unwrap() - 37.5).abs() < 1e-4, "{p}");
+    assert!((p["longitude"].as_f64().unwrap() - 115.75).abs() < 1e-4, "{p}");
+    let thumb = app.http.get(p["thumbnailUrl"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    let t = image::load_from_memory(&thumb).unwrap();
+    assert!(t.height() > t.width(), "orientation 6 turns the 640×480 photo upright: {}×{}", t.width(), t.height());
+
+    // A PNG whose background is transparent: white in the thumbnail, not black.
+    let (h2, who2) = &pool[1];
+    let v2 = app.token(who2).await;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbaImage::from_fn(400, 300, |x, _| image::Rgba([200, 30, 30, if x < 200 { 0 } else { 255 }]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let (ticket, status) = app.put_photo(&v2, h2, png.get_ref(), "image/png", false).await;
+    assert_eq!(status, 200);
+    app.ok(Some(&v2), CONFIRM_UPLOAD, json!({ "t": ticket })).await;
+    let d = app.ok(Some(&v2), PHOTO_DETAIL, json!({ "id": h2 })).await;
+    let thumb = app.http.get(d["household"]["photos"][0]["thumbnailUrl"].as_str().unwrap()).send().await.unwrap();
+    let t = image::load_from_memory(&thumb.bytes().await.unwrap()).unwrap().to_rgb8();
+    let clear = t.get_pixel(10, t.height() / 2);
+    assert!(clear.0.iter().all(|c| *c > 230), "transparent part is white: {clear:?}");
+    let solid = t.get_pixel(t.width() - 10, t.height() / 2);
+    assert!(solid[0] > 150 && solid[1] < 90, "the opaque part keeps its colour: {solid:?}");
+}

@@ -269,9 +269,11 @@ async fn examine(
     let examined = tokio::task::spawn_blocking(move || -> Result<_, String> {
         let i = inspect(&bytes, &ct)?;
         let exif = evidence::read_exif(&bytes, tz);
-        let phash = evidence::dhash(&i.image);
-        let (luma, sharpness) = evidence::quality(&i.image);
-        let thumb = evidence::thumbnail(&i.image)?;
+        // Judged and shown as a person sees it: turned upright, transparency on white.
+        let image = evidence::upright(i.image, exif.orientation);
+        let phash = evidence::dhash(&image);
+        let (luma, sharpness) = evidence::quality(&image);
+        let thumb = evidence::thumbnail(&image)?;
         Ok((i.sha256, i.width, i.height, exif, phash, luma, sharpness, thumb))
     })
     .await;
