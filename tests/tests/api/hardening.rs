@@ -356,3 +356,43 @@ async fn a_confirmed_photo_cannot_be_swapped_through_its_upload_link() {
         assert_eq!(&body[..], &first[..], "the examined bytes are what is served");
     }
 }
+
+/// Row 9: saves, photo tickets and sign-ins at once; on SQLite every write
+/// queues at the one gate, so none fails for the server's own contention.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_of_every_kind_never_fail_internally() {
+    let app = TestApp::demo().await;
+    let admin = app.token("admin").await;
+    let q = "{ households(first: 96, filter: { expectedPath: [APPRAISED], status: [NOT_STARTED] }) {
+      nodes { id village { code } } } }";
+    let before = app.count("SELECT COUNT(*) FROM verifications").await as usize;
+    let d = app.ok(Some(&admin), q, json!({})).await;
+    let mut tokens = std::collections::HashMap::new();
+    let mut jobs = Vec::new();
+    for n in d["households"]["nodes"].as_array().unwrap() {
+        let who = format!("v{}", n["village"]["code"].as_str().unwrap());
+        if !tokens.contains_key(&who) {
+            tokens.insert(who.clone(), app.token(&who).await);
+        }
+        jobs.push((n["id"].as_str().unwrap().to_owned(), who));
+    }
+    let work = jobs.iter().enumerate().map(|(i, (h, who))| {
+        let (app, token) = (&app, tokens[who].clone());
+        async move {
+            let input = crate::workflow::appraised_input(h, 0, false);
+            let save = app.gql(Some(&token), crate::workflow::SAVE, json!({ "i": input }));
+            let ticket = app.gql(
+                Some(&token),
+                REQUEST_UPLOAD,
+                json!({ "h": h, "k": "FRONT_PANORAMA", "ct": "image/jpeg", "n": 1000 + i }),
+            );
+            let sign_in = app.gql(None, SIGN_IN, json!({ "u": who, "p": DEMO_PASSWORD }));
+            let (a, b, c) = tokio::join!(save, ticket, sign_in);
+            [a, b, c]
+        }
+    });
+    let answers: Vec<Value> = futures_util::future::join_all(work).await.into_iter().flatten().collect();
+    let failed: Vec<&Value> = answers.iter().filter(|a| a.get("errors").is_some()).collect();
+    assert!(failed.is_empty(), "{} of {} failed, e.g. {}", failed.len(), answers.len(), failed[0]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM verifications").await as usize, before + jobs.len(), "every save is there");
+}

@@ -186,14 +186,18 @@ async fn campaign_for(app: &TestApp, admin: &str) -> String {
     app.ok(Some(admin), q, json!({ "c": county })).await["createCampaign"]["id"].as_str().unwrap().to_owned()
 }
 
-/// The poverty list with a 备注 column of notes, padded to more than `bytes`.
+/// The poverty list with note columns (备注1, 备注2, …) of cells within the
+/// importer's 200-character limit, padded to more than `bytes`.
 fn padded_poverty_list(bytes: usize) -> Vec<u8> {
     let text = String::from_utf8(fixture("gucheng-120-utf8", "poverty-households.csv")).unwrap();
     let rows: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
-    let note = "入户核实情况说明".repeat(bytes / ((rows.len() - 1) * 24) + 1);
-    let mut out = format!("{},备注\n", rows[0]);
+    let cell = "入户核实情况说明".repeat(24); // 192 characters, 576 bytes
+    let columns = bytes / ((rows.len() - 1) * (cell.len() + 1)) + 1;
+    let header: Vec<String> = (1..=columns).map(|i| format!("备注{i}")).collect();
+    let notes = vec![cell.as_str(); columns].join(",");
+    let mut out = format!("{},{}\n", rows[0], header.join(","));
     for r in &rows[1..] {
-        out.push_str(&format!("{r},{note}\n"));
+        out.push_str(&format!("{r},{notes}\n"));
     }
     out.into_bytes()
 }

@@ -32,17 +32,13 @@ pub(crate) fn normalize_username(u: &str) -> String {
     u.trim().to_lowercase()
 }
 
-/// Counts an attempt before its password is checked, in one statement, so
-/// that concurrent attempts cannot all pass a check made before any was
-/// recorded: the counter holds failures plus attempts still being checked.
-/// Refused (with the seconds to wait) when the key is locked, or when the
-/// free attempts are all in use; a refused attempt is not counted.
-async fn reserve_attempt<C: ConnectionTrait>(
+/// Counts an attempt in one statement (insert or increment) and returns the row.
+async fn reserve_attempt_unchecked<C: ConnectionTrait>(
     conn: &C,
     cfg: &crate::config::Config,
     key: &str,
     now: DateTime<Utc>,
-) -> AppResult<Result<(), i64>> {
+) -> AppResult<sign_in_throttle::Model> {
     use sea_orm::sea_query::{Expr as E, OnConflict};
     use sign_in_throttle::Column as C;
     let stale = now - Duration::seconds(cfg.sign_in_max_lock);
@@ -59,13 +55,33 @@ async fn reserve_attempt<C: ConnectionTrait>(
         .value(C::Failures, failures)
         .value(C::LastFailureAt, E::val(now))
         .to_owned();
-    let r = sign_in_throttle::Entity::insert(row).on_conflict(on_conflict).exec_with_returning(conn).await?;
+    Ok(sign_in_throttle::Entity::insert(row).on_conflict(on_conflict).exec_with_returning(conn).await?)
+}
+
+/// Counts an attempt before its password is checked, so that concurrent
+/// attempts cannot all pass a check made before any was recorded: the
+/// counter holds failures plus attempts still being checked. Refused (with
+/// the seconds to wait) when the key is locked, or when the free attempts
+/// are all in use; a refused attempt is not counted.
+async fn reserve_attempt<C: ConnectionTrait>(
+    conn: &C,
+    cfg: &crate::config::Config,
+    key: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Result<(), i64>> {
+    let r = reserve_attempt_unchecked(conn, cfg, key, now).await?;
     let locked = r.locked_until.filter(|t| *t > now).map(|t| (t - now).num_seconds().max(1));
     if locked.is_some() || r.failures > cfg.sign_in_free_failures {
         release_attempt(conn, key).await?;
         return Ok(Err(locked.unwrap_or(1)));
     }
     Ok(Ok(()))
+}
+
+/// Seconds left on a key's lock, if it is locked.
+async fn locked_for<C: ConnectionTrait>(conn: &C, key: &str, now: DateTime<Utc>) -> AppResult<Option<i64>> {
+    let row = sign_in_throttle::Entity::find_by_id(key.to_owned()).one(conn).await?;
+    Ok(row.and_then(|r| r.locked_until).filter(|t| *t > now).map(|t| (t - now).num_seconds().max(1)))
 }
 
 /// Takes back a reserved attempt (it was refused, or the password was right).
@@ -80,10 +96,19 @@ async fn release_attempt<C: ConnectionTrait>(conn: &C, key: &str) -> AppResult<(
     Ok(())
 }
 
-/// A reserved attempt failed: it stays counted, and once the free ones are
-/// used up the key is locked for 30 s, doubling up to the cap.
-async fn record_failure<C: ConnectionTrait>(conn: &C, cfg: &crate::config::Config, key: &str) -> AppResult<()> {
+/// A failed attempt: counted (a reserved one already is), and once the free
+/// ones are used up the key is locked for 30 s, doubling up to the cap.
+async fn record_failure<C: ConnectionTrait>(
+    conn: &C,
+    cfg: &crate::config::Config,
+    key: &str,
+    reserved: bool,
+) -> AppResult<()> {
     let now = audit::now();
+    if !reserved {
+        // Counted the same way as a reservation, in one statement.
+        let _ = reserve_attempt_unchecked(conn, cfg, key, now).await?;
+    }
     let Some(row) = sign_in_throttle::Entity::find_by_id(key.to_owned()).one(conn).await? else { return Ok(()) };
     let over = row.failures - cfg.sign_in_free_failures;
     if over >= 0 {
@@ -97,22 +122,45 @@ async fn record_failure<C: ConnectionTrait>(conn: &C, cfg: &crate::config::Confi
     Ok(())
 }
 
+/// One account's sign-ins take turns within a process (64 stripes by name):
+/// a burst for one account then meets the throttle one attempt at a time,
+/// so right passwords are not refused for being many at once, and wrong ones
+/// are still counted before the next is checked. Across processes the
+/// atomic reservation below keeps the limit.
+fn account_turn(username: &str) -> &'static tokio::sync::Mutex<()> {
+    use std::hash::{Hash, Hasher};
+    static STRIPES: std::sync::LazyLock<[tokio::sync::Mutex<()>; 64]> =
+        std::sync::LazyLock::new(|| std::array::from_fn(|_| tokio::sync::Mutex::new(())));
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    username.hash(&mut h);
+    &STRIPES[(h.finish() % 64) as usize]
+}
+
 pub async fn sign_in(ctx: &Ctx, state: &AppState, username: &str, pw: &str) -> AppResult<Tokens> {
+    let _turn = account_turn(&normalize_username(username)).lock().await;
+    sign_in_now(ctx, state, username, pw).await
+}
+
+async fn sign_in_now(ctx: &Ctx, state: &AppState, username: &str, pw: &str) -> AppResult<Tokens> {
     let db = &state.db;
     let now = ctx.now();
     let client_addr = ctx.client_addr.clone();
     let username = normalize_username(username);
     let user_key = format!("user:{username}");
     let addr_key = format!("addr:{}", client_addr.as_deref().unwrap_or("unknown"));
+    // The account's attempts are reserved atomically (no burst of guesses
+    // slips past its limit); the address is only checked for a lock, since
+    // a village office's colleagues sign in at once from one address.
     {
         let _turn = state.write_turn().await;
         if let Err(secs) = reserve_attempt(db, &state.cfg, &user_key, now).await? {
             return Err(AppError::RateLimited { retry_after_secs: secs });
         }
-        if let Err(secs) = reserve_attempt(db, &state.cfg, &addr_key, now).await? {
-            release_attempt(db, &user_key).await?;
-            return Err(AppError::RateLimited { retry_after_secs: secs });
-        }
+    }
+    if let Some(secs) = locked_for(db, &addr_key, now).await? {
+        let _turn = state.write_turn().await;
+        release_attempt(db, &user_key).await?;
+        return Err(AppError::RateLimited { retry_after_secs: secs });
     }
     let account = account::Entity::find().filter(account::Column::Username.eq(&username)).one(db).await?;
     // Verify against a dummy hash when there is no account, so timing tells nothing.
@@ -122,8 +170,8 @@ pub async fn sign_in(ctx: &Ctx, state: &AppState, username: &str, pw: &str) -> A
         Some(a) if ok && !a.disabled => a,
         found => {
             let tx = Tx::begin(state, Actor::default()).await?;
-            record_failure(tx.conn(), &state.cfg, &user_key).await?;
-            record_failure(tx.conn(), &state.cfg, &addr_key).await?;
+            record_failure(tx.conn(), &state.cfg, &user_key, true).await?;
+            record_failure(tx.conn(), &state.cfg, &addr_key, false).await?;
             let actor = Actor {
                 id: found.as_ref().map(|a| a.id),
                 name: found.as_ref().map(|a| a.username.clone()),
@@ -148,7 +196,6 @@ pub async fn sign_in(ctx: &Ctx, state: &AppState, username: &str, pw: &str) -> A
     let tx = Tx::begin(state, Actor::default()).await?;
     let txn = tx.conn();
     sign_in_throttle::Entity::delete_by_id(user_key).exec(txn).await?;
-    release_attempt(txn, &addr_key).await?;
     account::Entity::update_many()
         .col_expr(account::Column::LastSignInAt, Expr::value(now))
         .filter(account::Column::Id.eq(account.id))
