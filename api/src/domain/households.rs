@@ -6,6 +6,7 @@ use crate::domain::{
     auth::{region_household_condition, Viewer},
     ctx::Ctx,
     error::{AppError, AppResult},
+    nested::Want,
     regions,
 };
 use base64::Engine;
@@ -56,7 +57,7 @@ fn non_practice_verifications() -> sea_orm::sea_query::SelectStatement {
 }
 
 /// Builds the WHERE clause of a household list: the viewer's scope always, then the filter.
-async fn conditions(db: &DatabaseConnection, viewer: &Viewer, f: &HouseholdFilter) -> AppResult<Condition> {
+pub(crate) async fn conditions(db: &DatabaseConnection, viewer: &Viewer, f: &HouseholdFilter) -> AppResult<Condition> {
     let mut c = Condition::all().add(viewer.household_condition());
     if let Some(cid) = f.campaign_id {
         c = c.add(household::Column::CampaignId.eq(cid));
@@ -139,6 +140,7 @@ pub fn like_literal(s: &str) -> String {
     out
 }
 
+#[derive(Clone, Debug, Default)]
 pub struct Page {
     pub rows: Vec<household::Model>,
     pub total: u64,
@@ -154,28 +156,50 @@ pub fn page_size(first: Option<i32>) -> AppResult<i32> {
     Ok(first)
 }
 
-/// One page of households in the viewer's scope, ordered by household code.
+/// One page of households in the viewer's scope, ordered by household code;
+/// the count and the page are read only when `want` asks for them.
 pub async fn list(
     ctx: &Ctx,
     db: &DatabaseConnection,
     filter: &HouseholdFilter,
     first: Option<i32>,
     after: Option<&str>,
+    want: Want,
 ) -> AppResult<Page> {
     let viewer = ctx.viewer()?;
     let first = page_size(first)?;
     let cond = conditions(db, viewer, filter).await?;
-    let total = household::Entity::find().filter(cond.clone()).count(db).await?;
-    let mut q = household::Entity::find().filter(cond);
-    if let Some(after) = after {
-        let (code, id) = decode_cursor(after)?;
-        q = q.filter(
-            Condition::any()
-                .add(household::Column::Code.gt(code.clone()))
-                .add(Condition::all().add(household::Column::Code.eq(code)).add(household::Column::Id.gt(id))),
-        );
+    let after = after.map(after_condition).transpose()?;
+    page_where(db, cond, after, first, want).await
+}
+
+/// Households after a cursor in (code, id) order.
+pub(crate) fn after_condition(after: &str) -> AppResult<Condition> {
+    let (code, id) = decode_cursor(after)?;
+    Ok(Condition::any()
+        .add(household::Column::Code.gt(code.clone()))
+        .add(Condition::all().add(household::Column::Code.eq(code)).add(household::Column::Id.gt(id))))
+}
+
+/// The first `first` households matching `cond` (which holds the scope) after
+/// the cursor's position, by code; the total counts every page.
+pub(crate) async fn page_where(
+    db: &DatabaseConnection,
+    cond: Condition,
+    after: Option<Condition>,
+    first: i32,
+    want: Want,
+) -> AppResult<Page> {
+    let total = if want.total { household::Entity::find().filter(cond.clone()).count(db).await? } else { 0 };
+    if !want.rows {
+        return Ok(Page { rows: Vec::new(), total, has_next: false });
     }
-    let mut rows = q
+    let cond = match after {
+        Some(a) => cond.add(a),
+        None => cond,
+    };
+    let mut rows = household::Entity::find()
+        .filter(cond)
         .order_by_asc(household::Column::Code)
         .order_by_asc(household::Column::Id)
         .limit(first as u64 + 1)
@@ -194,13 +218,4 @@ pub async fn get(db: &DatabaseConnection, viewer: &Viewer, id: Uuid) -> AppResul
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found(key::THING_HOUSEHOLD))
-}
-
-/// Closed findings of a household the caller already holds (open ones come by loader).
-pub async fn closed_findings(db: &DatabaseConnection, household_id: Uuid) -> AppResult<Vec<finding::Model>> {
-    Ok(finding::Entity::find()
-        .filter(finding::Column::HouseholdId.eq(household_id))
-        .filter(finding::Column::Open.eq(false))
-        .all(db)
-        .await?)
 }

@@ -18,6 +18,7 @@ pub mod households;
 pub mod idnumber;
 pub mod imports;
 pub mod lookback;
+pub mod nested;
 pub mod photos;
 pub mod privacy;
 pub mod progress;

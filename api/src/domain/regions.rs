@@ -24,7 +24,7 @@ pub fn ancestor_paths(path: &str) -> Vec<String> {
 }
 
 /// Regions the viewer may see: their subtree, and their ancestors for breadcrumbs.
-fn visible(viewer: &Viewer) -> Condition {
+pub(crate) fn visible(viewer: &Viewer) -> Condition {
     Condition::any()
         .add(region::Column::Path.starts_with(&viewer.scope.path))
         .add(region::Column::Path.is_in(ancestor_paths(&viewer.scope.path)))

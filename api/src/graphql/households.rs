@@ -4,17 +4,17 @@
 use crate::domain::error::{key, msg};
 use crate::{
     domain::{
-        audit::queries::household_history,
+        audit::queries::check_page,
         auth::{mask_id_number, mask_phone, Viewer},
         error::{AppError, AppResult},
-        households::{self as service, closed_findings, encode_cursor, get},
+        households::{self as service, encode_cursor, get},
         regions,
     },
     graphql::{
         accounts::{AuditEventConnection, AuditEventNode},
         enums::{SafetyPath, VerificationStatus},
         findings::FindingNode,
-        ids,
+        ids, nested,
         photos::PhotoNode,
         regions::RegionNode,
         verification::VerificationNode,
@@ -23,7 +23,7 @@ use crate::{
 };
 use async_graphql::{
     connection::{Connection, Edge, EmptyFields},
-    ComplexObject, Context, InputObject, Object, SimpleObject, ID,
+    ComplexObject, Context, InputObject, Lookahead, Object, SimpleObject, ID,
 };
 use entity::{household, reference_record, ReferenceSource};
 use uuid::Uuid;
@@ -47,7 +47,7 @@ pub struct HouseholdFilter {
 }
 
 impl HouseholdFilter {
-    fn decode(self) -> AppResult<service::HouseholdFilter> {
+    pub(crate) fn decode(self) -> AppResult<service::HouseholdFilter> {
         let ids = |v: Option<Vec<SafetyPath>>| v.map(|v| v.into_iter().map(Into::into).collect());
         Ok(service::HouseholdFilter {
             campaign_id: self.campaign_id.as_ref().map(|c| ids::decode("Campaign", c)).transpose()?,
@@ -75,13 +75,20 @@ pub async fn connection(
     after: Option<String>,
     filter: HouseholdFilter,
 ) -> AppResult<HouseholdConnection> {
-    let viewer = ctx.viewer()?;
+    ctx.viewer()?;
     // The page size is checked before the filter's IDs, as the API always answered.
     service::page_size(first)?;
-    let page = service::list(ctx.caller(), &ctx.state().db, &filter.decode()?, first, after.as_deref()).await?;
-    prefetch(ctx, &page.rows).await?;
+    let want = nested::want(&ctx.look_ahead());
+    let page = service::list(ctx.caller(), &ctx.state().db, &filter.decode()?, first, after.as_deref(), want).await?;
+    page_connection(ctx, after.is_some(), page).await
+}
+
+/// A page of households as a connection, its selected relations prefetched.
+pub async fn page_connection(ctx: &Context<'_>, after: bool, page: service::Page) -> AppResult<HouseholdConnection> {
+    let viewer = ctx.viewer()?;
+    prefetch(ctx, &ctx.look_ahead().field("edges").field("node"), &page.rows).await?;
     let mut conn = Connection::with_additional_fields(
-        after.is_some(),
+        after,
         page.has_next,
         ConnectionTotals { total_count: page.total },
     );
@@ -91,11 +98,11 @@ pub async fn connection(
 
 /// Loads, in one query each, the relations the page's selection asks for, so
 /// a page costs the same number of statements whatever its size.
-async fn prefetch(ctx: &Context<'_>, rows: &[household::Model]) -> AppResult<()> {
+/// `node` is the selection of a household in the page.
+pub async fn prefetch(ctx: &Context<'_>, node: &Lookahead<'_>, rows: &[household::Model]) -> AppResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let node = ctx.look_ahead().field("edges").field("node");
     let l = ctx.loaders();
     let err = |e: async_graphql::Error| AppError::Internal(anyhow::anyhow!(e.message));
     let ids: Vec<Uuid> = rows.iter().map(|h| h.id).collect();
@@ -103,10 +110,25 @@ async fn prefetch(ctx: &Context<'_>, rows: &[household::Model]) -> AppResult<()>
         let mut regions: Vec<Uuid> = rows.iter().flat_map(|h| [Some(h.township_id), h.village_id]).flatten().collect();
         regions.sort();
         regions.dedup();
-        l.regions.load_many(regions).await.map_err(err)?;
+        let found = l.regions.load_many(regions).await.map_err(err)?;
+        // What the selection asks of those regions, for all of them at once.
+        for (name, level) in [("township", entity::RegionLevel::Township), ("village", entity::RegionLevel::Village)] {
+            let look = node.field(name);
+            if look.exists() {
+                let of: Vec<entity::region::Model> = found.values().filter(|r| r.level == level).cloned().collect();
+                nested::prefetch_regions(ctx, of, look).await?;
+            }
+        }
     }
     if node.field("findings").exists() {
         l.findings.load_many(ids.iter().copied()).await.map_err(err)?;
+        if nested::wants_closed_findings(node) {
+            l.closed_findings.load_many(ids.iter().copied()).await.map_err(err)?;
+        }
+    }
+    for (first, before) in nested::history_selections(node) {
+        let keys = ids.iter().map(|&household| nested::HistoryKey { household, first, before });
+        l.history.load_many(keys).await.map_err(err)?;
     }
     if node.field("references").exists() {
         l.references.load_many(ids.iter().copied()).await.map_err(err)?;
@@ -120,7 +142,9 @@ async fn prefetch(ctx: &Context<'_>, rows: &[household::Model]) -> AppResult<()>
     }
     let v = node.field("verification");
     if v.exists() {
-        let found = l.verifications.load_many(ids.iter().map(|id| (*id, false))).await.map_err(err)?;
+        // Both modes: one statement reads them all, and `verification(practice: true)` is a common alias.
+        let keys = ids.iter().flat_map(|id| [(*id, false), (*id, true)]);
+        let found = l.verifications.load_many(keys).await.map_err(err)?;
         if v.field("verifiedBy").exists() || v.field("approvedBy").exists() {
             let who: Vec<Uuid> =
                 found.values().flatten().flat_map(|v| [v.verified_by, v.approved_by]).flatten().collect();
@@ -229,10 +253,12 @@ impl HouseholdNode {
         #[graphql(default = false)] practice: bool,
     ) -> async_graphql::Result<Vec<FindingNode>> {
         let english = ctx.caller().english();
+        ctx.viewer()?;
+        let loaders = ctx.loaders();
         let rows = if open {
-            ctx.loaders().findings.load_one(self.model.id).await?.unwrap_or_default()
+            loaders.findings.load_one(self.model.id).await?.unwrap_or_default()
         } else {
-            closed_findings(&ctx.state().db, self.model.id).await?
+            loaders.closed_findings.load_one(self.model.id).await?.unwrap_or_default()
         };
         Ok(rows.into_iter().filter(|f| f.practice == practice).map(|model| FindingNode { model, english }).collect())
     }
@@ -248,8 +274,11 @@ impl HouseholdNode {
             .as_deref()
             .map(|a| a.parse::<i64>().map_err(|_| AppError::validation("after", msg!(BAD_CURSOR))))
             .transpose()?;
-        let (rows, more) =
-            household_history(ctx.caller(), &ctx.state().db, self.model.id, first.unwrap_or(50), before_seq).await?;
+        let first = first.unwrap_or(50);
+        check_page(first)?;
+        ctx.viewer()?;
+        let key = nested::HistoryKey { household: self.model.id, first, before: before_seq };
+        let (rows, more) = ctx.loaders().history.load_one(key).await?.unwrap_or_default();
         let mut conn = Connection::new(after.is_some(), more);
         conn.edges.extend(rows.into_iter().map(|e| Edge::new(e.seq.to_string(), AuditEventNode(e))));
         Ok(conn)

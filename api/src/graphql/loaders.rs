@@ -8,6 +8,7 @@
 //! it was asked, so that a missing value is cached too.
 
 use crate::domain::{auth::Viewer, batch};
+use crate::graphql::nested::{ChildrenLoader, ClosedFindingsLoader, HistoryLoader, RegionHouseholdsLoader};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{account, finding, household, photo, reference_record, region, verification};
 use sea_orm::DatabaseConnection;
@@ -38,6 +39,12 @@ pub struct Loaders {
     pub households: DataLoader<HouseholdLoader, HashMapCache>,
     /// Household codes → whether the viewer may see that household.
     pub visible_codes: DataLoader<VisibleCodeLoader, HashMapCache>,
+    /// Nested lists (`graphql::nested`): a region's households and children,
+    /// a household's history and closed findings.
+    pub region_households: DataLoader<RegionHouseholdsLoader, HashMapCache>,
+    pub children: DataLoader<ChildrenLoader, HashMapCache>,
+    pub history: DataLoader<HistoryLoader, HashMapCache>,
+    pub closed_findings: DataLoader<ClosedFindingsLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -58,6 +65,18 @@ impl Loaders {
             ),
             visible_codes: DataLoader::with_cache(
                 VisibleCodeLoader(d(), viewer.cloned()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            region_households: DataLoader::with_cache(
+                RegionHouseholdsLoader(d(), viewer.cloned()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            children: DataLoader::with_cache(ChildrenLoader(d(), viewer.cloned()), tokio::spawn, HashMapCache::default()),
+            history: DataLoader::with_cache(HistoryLoader(d(), viewer.cloned()), tokio::spawn, HashMapCache::default()),
+            closed_findings: DataLoader::with_cache(
+                ClosedFindingsLoader(d(), viewer.cloned()),
                 tokio::spawn,
                 HashMapCache::default(),
             ),

@@ -21,6 +21,7 @@ pub mod imports;
 pub mod cost;
 pub mod loaders;
 pub mod lookback;
+pub mod nested;
 pub mod photos;
 pub mod progress;
 pub mod regions;

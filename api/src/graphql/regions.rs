@@ -10,12 +10,14 @@ use crate::{
         enums::RegionLevel,
         households::{self, HouseholdConnection, HouseholdFilter},
         ids,
+        nested::{self, PageArgs, RegionPageKey},
         progress::ProgressNode,
         CtxExt,
     },
 };
 use async_graphql::{ComplexObject, Context, Object, SimpleObject, ID};
 use entity::region;
+use std::sync::Arc;
 
 /// A region as the API shows it.
 #[derive(SimpleObject, Clone)]
@@ -56,7 +58,10 @@ impl RegionNode {
     }
     /// The regions directly below, ordered by code.
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RegionNode>> {
-        Ok(list(ctx.caller(), &ctx.state().db, None, Some(self.model.id)).await?.into_iter().map(Into::into).collect())
+        ctx.viewer()?;
+        let found = ctx.loaders().children.load_one(self.model.id).await?.unwrap_or_default();
+        nested::prefetch_regions(ctx, found.clone(), ctx.look_ahead()).await?;
+        Ok(found.into_iter().map(Into::into).collect())
     }
     /// Progress of this region in a campaign (default: the newest).
     async fn progress(&self, ctx: &Context<'_>, campaign_id: Option<ID>) -> async_graphql::Result<ProgressNode> {
@@ -72,9 +77,12 @@ impl RegionNode {
         after: Option<String>,
         filter: Option<HouseholdFilter>,
     ) -> async_graphql::Result<HouseholdConnection> {
-        let mut filter = filter.unwrap_or_default();
-        filter.region_id = Some(ids::encode("Region", self.model.id));
-        Ok(households::connection(ctx, first, after, filter).await?)
+        ctx.viewer()?;
+        let args = PageArgs::new(first, after, filter, nested::want(&ctx.look_ahead()))?;
+        let after = args.after.is_some();
+        let key = RegionPageKey { region: Arc::new(self.model.clone()), args: Arc::new(args) };
+        let page = ctx.loaders().region_households.load_one(key).await?.unwrap_or_default();
+        Ok(households::page_connection(ctx, after, page).await?)
     }
 }
 
@@ -91,11 +99,9 @@ impl RegionsQuery {
         parent_id: Option<ID>,
     ) -> async_graphql::Result<Vec<RegionNode>> {
         let parent = parent_id.as_ref().map(|p| ids::decode("Region", p)).transpose()?;
-        Ok(list(ctx.caller(), &ctx.state().db, level.map(Into::into), parent)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+        let found = list(ctx.caller(), &ctx.state().db, level.map(Into::into), parent).await?;
+        nested::prefetch_regions(ctx, found.clone(), ctx.look_ahead()).await?;
+        Ok(found.into_iter().map(Into::into).collect())
     }
 
     /// One region; NOT_FOUND when it does not exist or is outside the viewer's view.

@@ -1,5 +1,7 @@
 //! Live boards: `progressChanged` sends a region's progress now and again
-//! whenever its figures move (at most every half second), across processes.
+//! whenever its figures move, across processes. The first change after a
+//! quiet half second is sent at once (leading edge); changes within half a
+//! second of the last update are merged into one update at the window's end.
 
 use crate::{
     domain::progress::progress_for,
@@ -12,8 +14,9 @@ pub struct ProgressSubscription;
 
 #[async_graphql::Subscription]
 impl ProgressSubscription {
-    /// The region's progress now, then again whenever it changes (at most every
-    /// half second: a burst of saves becomes one update). Works across API processes.
+    /// The region's progress now, then again whenever it changes: at once
+    /// after a quiet moment, and at most every half second during a burst (a
+    /// burst of saves becomes one update). Works across API processes.
     async fn progress_changed(
         &self,
         ctx: &Context<'_>,
@@ -30,7 +33,9 @@ impl ProgressSubscription {
         let cid = campaign_id.as_ref().map(|c| ids::decode("Campaign", c)).transpose()?;
         let first = ProgressNode(progress_for(&caller, &state.db, Some(rid), cid).await?);
         let rx = state.notifier.subscribe();
-        let updates = futures_util::stream::unfold((rx, state, caller), move |(mut rx, state, caller)| async move {
+        let window = std::time::Duration::from_millis(500);
+        let start = (rx, state, caller, None::<tokio::time::Instant>);
+        let updates = futures_util::stream::unfold(start, move |(mut rx, state, caller, last)| async move {
             loop {
                 match rx.recv().await {
                     Ok(regions) if regions.contains(&rid) => break,
@@ -39,13 +44,18 @@ impl ProgressSubscription {
                     Err(RecvError::Closed) => return None,
                 }
             }
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            while rx.try_recv().is_ok() {}
+            // Within the window of the last update: wait for its end, and
+            // let everything that arrives meanwhile ride on one update.
+            if let Some(due) = last.map(|t| t + window).filter(|due| *due > tokio::time::Instant::now()) {
+                tokio::time::sleep_until(due).await;
+                while rx.try_recv().is_ok() {}
+            }
+            let sent = tokio::time::Instant::now();
             let item = progress_for(&caller, &state.db, Some(rid), cid)
                 .await
                 .map(ProgressNode)
                 .map_err(async_graphql::Error::from);
-            Some((item, (rx, state, caller)))
+            Some((item, (rx, state, caller, Some(sent))))
         });
         Ok(futures_util::stream::once(async move { Ok(first) }).chain(updates))
     }

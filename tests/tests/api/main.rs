@@ -12,6 +12,7 @@ mod imports;
 mod limits;
 mod lookback;
 mod matrix;
+mod nested;
 mod messages;
 mod photos;
 mod privacy;

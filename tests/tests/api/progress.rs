@@ -234,6 +234,44 @@ async fn a_board_updates_live_when_a_record_is_submitted() {
     assert!(e["errors"][0]["extensions"]["code"].as_str().is_some_and(|c| c == "FORBIDDEN" || c == "NOT_FOUND"), "{e}");
 }
 
+/// Issue 17: a burst of saves reaches the board as a few merged updates (the
+/// first at once, the rest at the end of each half-second window), and the
+/// last one holds every save.
+#[tokio::test]
+async fn a_burst_of_saves_is_merged_into_few_updates() {
+    let app = TestApp::demo().await;
+    let admin = app.token("admin").await;
+    app.extend_look_back(&admin).await;
+    let zk = region_id(&app, &admin, "TOWNSHIP", "131126100000").await;
+    let mut mine = households_with_verifiers(&app, &admin, "131126100000", "APPRAISED").await;
+    let who = mine[0].1.clone();
+    mine.retain(|(_, w)| *w == who);
+    mine.truncate(8);
+    assert!(mine.len() >= 4, "{} households", mine.len());
+    let v = app.token(&who).await;
+    let t = app.token("t131126100").await;
+    let drafts = "subscription($r: ID!) { progressChanged(regionId: $r) { byStatus { status count } } }";
+    let draft_count = |v: &Value| {
+        v["data"]["progressChanged"]["byStatus"].as_array().unwrap().iter().find(|s| s["status"] == "DRAFT").unwrap()
+            ["count"]
+            .as_u64()
+            .unwrap()
+    };
+    let mut sub = Subscription::start(&app.base, Some(&t), drafts, json!({ "r": zk })).await.expect("subscribed");
+    assert_eq!(draft_count(&sub.next(10).await.expect("initial")), 0);
+    let saves = mine.iter().map(|(h, _)| app.ok(Some(&v), SAVE, json!({ "i": appraised_input(h, 0, false) })));
+    futures_util::future::join_all(saves).await;
+    let mut updates = 0;
+    let mut seen = 0;
+    while seen < mine.len() as u64 {
+        let u = sub.next(10).await.expect("an update");
+        updates += 1;
+        seen = draft_count(&u);
+    }
+    assert_eq!(seen, mine.len() as u64);
+    assert!(updates < mine.len(), "{updates} updates for {} saves", mine.len());
+}
+
 async fn sign_in(p: &ApiProcess, u: &str) -> String {
     let d = p.gql(None, SIGN_IN, json!({ "u": u, "p": DEMO_PASSWORD })).await;
     d["data"]["signIn"]["accessToken"].as_str().expect("token").to_owned()

@@ -37,19 +37,6 @@ pub async fn audit_events(
     page(db, c, first, before_seq).await
 }
 
-/// Audit events of one household the viewer can already see, newest first.
-pub async fn household_history(
-    ctx: &Ctx,
-    db: &DatabaseConnection,
-    household_id: Uuid,
-    first: i32,
-    before_seq: Option<i64>,
-) -> AppResult<(Vec<audit_event::Model>, bool)> {
-    crate::domain::households::get(db, ctx.viewer()?, household_id).await?;
-    let c = Condition::all().add(audit_event::Column::HouseholdId.eq(household_id));
-    page(db, c, first, before_seq).await
-}
-
 /// One page of events matching `c`, newest first, before `before_seq`; and whether more follow.
 async fn page(
     db: &DatabaseConnection,
@@ -57,9 +44,7 @@ async fn page(
     first: i32,
     before_seq: Option<i64>,
 ) -> AppResult<(Vec<audit_event::Model>, bool)> {
-    if !(0..=500).contains(&first) {
-        return Err(AppError::validation("first", msg!(FIRST_RANGE, max = 500)));
-    }
+    check_page(first)?;
     let c = match before_seq {
         Some(s) => c.add(audit_event::Column::Seq.lt(s)),
         None => c,
@@ -73,4 +58,12 @@ async fn page(
     let more = rows.len() > first as usize;
     rows.truncate(first as usize);
     Ok((rows, more))
+}
+
+/// A history page holds 0 to 500 events.
+pub fn check_page(first: i32) -> AppResult<()> {
+    if !(0..=500).contains(&first) {
+        return Err(AppError::validation("first", msg!(FIRST_RANGE, max = 500)));
+    }
+    Ok(())
 }
