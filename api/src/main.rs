@@ -18,10 +18,13 @@ fn tune_allocator() {
     // Option numbers of mimalloc v3's `mi_option_e` (include/mimalloc.h).
     const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: plain option setters, called before any other thread starts.
-    unsafe {
-        libmimalloc_sys::mi_option_set_default(PURGE_DELAY, 0);
-        libmimalloc_sys::mi_option_set_default(ARENA_EAGER_COMMIT, 0);
+    // `mi_option_set`, not `_set_default`: mimalloc may have read its
+    // options already while the runtime allocated before `main`.
+    for (option, var) in [(PURGE_DELAY, "MIMALLOC_PURGE_DELAY"), (ARENA_EAGER_COMMIT, "MIMALLOC_ARENA_EAGER_COMMIT")] {
+        if std::env::var_os(var).is_none() {
+            // SAFETY: a plain option setter, called before any other thread starts.
+            unsafe { libmimalloc_sys::mi_option_set(option, 0) };
+        }
     }
 }
 

@@ -34,6 +34,11 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<(DatabaseConnection, Arc<Db
                 .busy_timeout(Duration::from_secs(15))
                 .foreign_keys(true)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                // SQLite keeps each cached statement's compiled program in the
+                // process: 100 per connection (sqlx's default), many of them
+                // DataLoader `IN (…)` lists of every length, held 40 MB per
+                // connection after a county's entry run. 24 keeps the hot ones.
+                .statement_cache_capacity(24)
         });
     }
     let mut db = Database::connect(opts).await.map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;

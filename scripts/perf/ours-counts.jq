@@ -1,0 +1,1 @@
+.data.regions | map({code, n: .households.totalCount})

@@ -1,0 +1,1 @@
+.data.households.nodes | map({code, f: (.findings | sort_by(.rule, .severity))})

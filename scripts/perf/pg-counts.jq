@@ -1,0 +1,1 @@
+.data.regionsList | map({code, n: .householdsByTownshipId.totalCount})

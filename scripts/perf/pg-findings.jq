@@ -1,0 +1,1 @@
+.data.householdsList | map({code, f: (.findingsList | sort_by(.rule, .severity))})

@@ -1,0 +1,1 @@
+.data.households.nodes | map({code, village, township, v: (.verificationsList[0] // null)})
