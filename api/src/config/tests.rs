@@ -62,8 +62,7 @@ fn defaults_and_derived_values() {
     let cfg = load(Some("bind = \"0.0.0.0:9000\"\n"), "APP_DATA_DIR=/srv/hsv", Opts::default()).unwrap();
     assert_eq!(cfg.database_url.expose(), "sqlite:///srv/hsv/app.db?mode=rwc");
     assert_eq!(cfg.public_url, "http://0.0.0.0:9000");
-    let cfg =
-        load(None, "DATABASE_URL=postgres://u:p@db/hsv APP_PUBLIC_URL=https://a.cn", Opts::default()).unwrap();
+    let cfg = load(None, "DATABASE_URL=postgres://u:p@db/hsv APP_PUBLIC_URL=https://a.cn", Opts::default()).unwrap();
     assert!(!cfg.is_sqlite());
     assert_eq!(cfg.public_url, "https://a.cn");
 }

@@ -78,7 +78,8 @@ impl Tiff<'_> {
                 5 | 10 | 12 => 8,
                 _ => continue,
             } * count as usize;
-            let value_at = if size <= 4 { e.saturating_add(8) } else { self.u32(e + 8).map_or(usize::MAX, |o| o as usize) };
+            let value_at =
+                if size <= 4 { e.saturating_add(8) } else { self.u32(e + 8).map_or(usize::MAX, |o| o as usize) };
             out.insert(tag, (typ, count, value_at));
         }
         out
@@ -127,7 +128,8 @@ pub fn read(bytes: &[u8]) -> Tags {
     let t = Tiff { b, little };
     let Some(first) = t.u32(4) else { return Tags::default() };
     let ifd0 = t.ifd(first as usize);
-    let pointer = |ifd: &HashMap<u16, (u16, u32, usize)>, tag| ifd.get(&tag).and_then(|e| t.u32(e.2)).map(|o| o as usize);
+    let pointer =
+        |ifd: &HashMap<u16, (u16, u32, usize)>, tag| ifd.get(&tag).and_then(|e| t.u32(e.2)).map(|o| o as usize);
     let exif = pointer(&ifd0, 0x8769).map(|o| t.ifd(o)).unwrap_or_default();
     let gps = pointer(&ifd0, 0x8825).or_else(|| pointer(&exif, 0x8825)).map(|o| t.ifd(o)).unwrap_or_default();
     // Some writers put a tag in IFD0 that belongs in the EXIF IFD; look in both.

@@ -12,8 +12,8 @@ use crate::domain::{
 use base64::Engine;
 use entity::{finding, household, verification, SafetyPath, VerificationStatus};
 use sea_orm::{
-    sea_query::{LikeExpr, Query as SqlQuery}, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    sea_query::{LikeExpr, Query as SqlQuery},
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 

@@ -13,8 +13,8 @@ use crate::domain::{
 use entity::{audit_event, finding, household, region, RegionLevel};
 use sea_orm::{
     sea_query::{Alias, Asterisk, Expr, Order, Query, SelectStatement},
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, IdenStatic, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 use std::collections::HashMap;
 use uuid::Uuid;

@@ -89,10 +89,7 @@ impl Privacy {
     fn walk(&self, key: Option<&str>, v: &Value) -> Value {
         match v {
             Value::Object(m) => Value::Object(
-                m.iter()
-                    .filter(|(k, _)| !is_link(k))
-                    .map(|(k, v)| (k.clone(), self.walk(Some(k), v)))
-                    .collect(),
+                m.iter().filter(|(k, _)| !is_link(k)).map(|(k, v)| (k.clone(), self.walk(Some(k), v))).collect(),
             ),
             Value::Array(a) => Value::Array(a.iter().map(|x| self.walk(key, x)).collect()),
             Value::String(s) => Value::String(match key.map(normalise).as_deref() {

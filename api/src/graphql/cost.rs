@@ -95,9 +95,11 @@ fn type_fields(doc: &ServiceDocument) -> HashMap<String, HashMap<String, FieldTy
             .map(|f| {
                 let f = &f.node;
                 let (list, inner) = unwrap_type(&f.ty.node.base);
-                let first_default = f.arguments.iter().find(|a| a.node.name.node == "first").map(|a| {
-                    a.node.default_value.as_ref().and_then(|d| as_u64(&d.node)).unwrap_or(20)
-                });
+                let first_default = f
+                    .arguments
+                    .iter()
+                    .find(|a| a.node.name.node == "first")
+                    .map(|a| a.node.default_value.as_ref().and_then(|d| as_u64(&d.node)).unwrap_or(20));
                 (f.name.node.to_string(), FieldType { list, inner, first_default })
             })
             .collect();
@@ -243,9 +245,8 @@ impl Walk<'_> {
         }
         self.out.depth = self.out.depth.max(depth);
         let Some(info) = self.types.0.get(ty).and_then(|t| t.get(name)).cloned() else { return 1 };
-        let first = info.first_default.map(|d| {
-            self.arg(f, "first").as_ref().and_then(as_u64).unwrap_or(d).min(MAX_FIRST)
-        });
+        let first =
+            info.first_default.map(|d| self.arg(f, "first").as_ref().and_then(as_u64).unwrap_or(d).min(MAX_FIRST));
         let children = if f.selection_set.node.items.is_empty() {
             0
         } else {
@@ -273,7 +274,17 @@ impl Walk<'_> {
         let mut total = 0u64;
         let visit = |w: &mut Self, name: Option<&str>, inner: &SelectionSet| {
             let member = name.is_some_and(|n| {
-                matches!(n, "types" | "fields" | "inputFields" | "args" | "enumValues" | "interfaces" | "possibleTypes" | "directives")
+                matches!(
+                    n,
+                    "types"
+                        | "fields"
+                        | "inputFields"
+                        | "args"
+                        | "enumValues"
+                        | "interfaces"
+                        | "possibleTypes"
+                        | "directives"
+                )
             });
             1 + w.introspection(inner, depth + 1, nesting + usize::from(member))
         };
@@ -435,7 +446,8 @@ impl Bounds {
 pub async fn refresh(db: &sea_orm::DatabaseConnection, bounds: &Bounds) -> Result<(), sea_orm::DbErr> {
     use sea_orm::{ConnectionTrait, Statement};
     let backend = db.get_database_backend();
-    let rows = db.query_all(Statement::from_string(backend, "SELECT level, COUNT(*) FROM regions GROUP BY level")).await?;
+    let rows =
+        db.query_all(Statement::from_string(backend, "SELECT level, COUNT(*) FROM regions GROUP BY level")).await?;
     let mut total = 0;
     for (i, level) in ["PROVINCE", "CITY", "COUNTY", "TOWNSHIP", "VILLAGE"].iter().enumerate() {
         let n = rows

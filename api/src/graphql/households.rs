@@ -87,11 +87,8 @@ pub async fn connection(
 pub async fn page_connection(ctx: &Context<'_>, after: bool, page: service::Page) -> AppResult<HouseholdConnection> {
     let viewer = ctx.viewer()?;
     prefetch(ctx, &ctx.look_ahead().field("edges").field("node"), &page.rows).await?;
-    let mut conn = Connection::with_additional_fields(
-        after,
-        page.has_next,
-        ConnectionTotals { total_count: page.total },
-    );
+    let mut conn =
+        Connection::with_additional_fields(after, page.has_next, ConnectionTotals { total_count: page.total });
     conn.edges.extend(page.rows.into_iter().map(|h| Edge::new(encode_cursor(&h), HouseholdNode::new(h, viewer))));
     Ok(conn)
 }

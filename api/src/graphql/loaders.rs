@@ -73,7 +73,11 @@ impl Loaders {
                 tokio::spawn,
                 HashMapCache::default(),
             ),
-            children: DataLoader::with_cache(ChildrenLoader(d(), viewer.cloned()), tokio::spawn, HashMapCache::default()),
+            children: DataLoader::with_cache(
+                ChildrenLoader(d(), viewer.cloned()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
             history: DataLoader::with_cache(HistoryLoader(d(), viewer.cloned()), tokio::spawn, HashMapCache::default()),
             closed_findings: DataLoader::with_cache(
                 ClosedFindingsLoader(d(), viewer.cloned()),

@@ -1,15 +1,16 @@
 //! Schema assembly: the root Query and Mutation merge each domain's parts;
 //! per-request context (viewer, loaders); the one place errors get their codes.
 
-use std::sync::Arc;
 use crate::{
     domain::{auth::Viewer, ctx::Ctx, error::AppResult},
     AppState,
 };
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
+use std::sync::Arc;
 
 pub mod accounts;
 pub mod campaigns;
+pub mod cost;
 pub mod enums;
 pub mod error;
 pub mod exports;
@@ -18,7 +19,6 @@ pub mod guard;
 pub mod households;
 pub mod ids;
 pub mod imports;
-pub mod cost;
 pub mod loaders;
 pub mod lookback;
 pub mod nested;

@@ -4,13 +4,13 @@
 //! their answers cached. Time-window batching alone would split a long list
 //! on a multi-threaded runtime; this does not depend on timing.
 
+use crate::domain::error::{AppError, AppResult};
 use crate::domain::{
     auth::Viewer,
     households::{self as service, Page},
     nested::{self, Want},
 };
 use crate::graphql::households::HouseholdFilter;
-use crate::domain::error::{AppError, AppResult};
 use crate::graphql::{households, CtxExt};
 use async_graphql::{dataloader::Loader, Context, InputType, Lookahead, Value};
 use entity::{audit_event, finding, household, region};
@@ -214,9 +214,10 @@ pub fn history_selections(look: &Lookahead<'_>) -> Vec<(i32, Option<i64>)> {
 
 /// Whether any `findings` selection under `look` asks for closed ones.
 pub fn wants_closed_findings(look: &Lookahead<'_>) -> bool {
-    look.field("findings").selection_fields().iter().any(|sf| {
-        sf.arguments().map(|a| arg(&a, "open") == Some(Value::Boolean(false))).unwrap_or(false)
-    })
+    look.field("findings")
+        .selection_fields()
+        .iter()
+        .any(|sf| sf.arguments().map(|a| arg(&a, "open") == Some(Value::Boolean(false))).unwrap_or(false))
 }
 
 /// Loads, for all `regions` at once, what the selection `look` asks of each:

@@ -59,7 +59,9 @@ pub struct TrustedProxies(Vec<Block>);
 impl TrustedProxies {
     pub fn parse(list: &[String]) -> anyhow::Result<Self> {
         list.iter()
-            .map(|s| Block::parse(s).ok_or_else(|| anyhow::anyhow!("trusted_proxies: `{s}` is not an address or CIDR block")))
+            .map(|s| {
+                Block::parse(s).ok_or_else(|| anyhow::anyhow!("trusted_proxies: `{s}` is not an address or CIDR block"))
+            })
             .collect::<anyhow::Result<Vec<_>>>()
             .map(Self)
     }

@@ -76,9 +76,9 @@ fn acceptable_media_type(content_type: Option<&str>, headers: &HeaderMap) -> boo
     let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match essence.as_str() {
         "application/json" => true,
-        "multipart/form-data" => ["authorization", "graphql-preflight", "apollo-require-preflight"]
-            .iter()
-            .any(|h| headers.contains_key(*h)),
+        "multipart/form-data" => {
+            ["authorization", "graphql-preflight", "apollo-require-preflight"].iter().any(|h| headers.contains_key(*h))
+        }
         _ => false,
     }
 }

@@ -111,10 +111,7 @@ pub fn router(server: Server) -> Router {
         .route("/metrics", get(metrics::handler))
         .layer(RequestBodyLimitLayer::new(cfg.max_body_bytes))
         // A photo or export is never to be read as HTML or script, whatever it holds.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(axum::middleware::map_response_with_state(cfg.max_body_bytes, coded_body_limit))
         .layer(cors)
         .layer(TraceLayer::new_for_http())

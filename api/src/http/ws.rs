@@ -59,9 +59,10 @@ impl Executor for SubscriptionsOnly {
     }
 
     fn execute_stream(&self, request: Request, data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
-        let lang = data.as_ref().and_then(|d| d.get(&std::any::TypeId::of::<Ctx>())).map_or(Lang::Zh, |c| {
-            c.downcast_ref::<Ctx>().map_or(Lang::Zh, |c| c.lang)
-        });
+        let lang = data
+            .as_ref()
+            .and_then(|d| d.get(&std::any::TypeId::of::<Ctx>()))
+            .map_or(Lang::Zh, |c| c.downcast_ref::<Ctx>().map_or(Lang::Zh, |c| c.lang));
         if !is_subscription(&request) {
             return futures_util::stream::once(async move { refusal(lang) }).boxed();
         }
@@ -126,9 +127,8 @@ async fn serve(socket: WebSocket, s: Server, protocol: Protocols, addr: String, 
     let conn = Arc::new(Mutex::new(Conn::default()));
     let (mut sink, source) = socket.split();
     let seen = conn.clone();
-    let input = source
-        .take_while(|m| std::future::ready(!matches!(m, Ok(Message::Close(_)) | Err(_))))
-        .filter_map(move |m| {
+    let input =
+        source.take_while(|m| std::future::ready(!matches!(m, Ok(Message::Close(_)) | Err(_)))).filter_map(move |m| {
             let bytes = match m {
                 Ok(Message::Text(t)) => Some(t.as_bytes().to_vec()),
                 Ok(Message::Binary(b)) => Some(b.to_vec()),
@@ -141,9 +141,8 @@ async fn serve(socket: WebSocket, s: Server, protocol: Protocols, addr: String, 
         });
     let state = s.state.clone();
     let init_conn = conn.clone();
-    let mut gql = GqlWebSocket::new(SubscriptionsOnly(s.schema.clone()), input, protocol).on_connection_init(
-        move |payload| async move { connection_init(state, init_conn, payload, addr, lang).await },
-    );
+    let mut gql = GqlWebSocket::new(SubscriptionsOnly(s.schema.clone()), input, protocol)
+        .on_connection_init(move |payload| async move { connection_init(state, init_conn, payload, addr, lang).await });
     let recheck = Duration::from_secs(s.state.cfg.ws_recheck_secs.max(1));
     let mut ticker = tokio::time::interval(recheck);
     let init_deadline = tokio::time::sleep(INIT_WITHIN);

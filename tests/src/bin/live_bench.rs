@@ -27,7 +27,8 @@ async fn township_households(p: &ApiProcess, admin: &str) -> (Value, Vec<(String
     let q = "query($f: HouseholdFilter) { households(first: 500, filter: $f) { nodes { id village { code } } } }";
     let d = p.gql(Some(admin), q, json!({ "f": { "regionId": t, "expectedPath": ["APPRAISED"] } })).await;
     let rows = d["data"]["households"]["nodes"].as_array().unwrap().iter();
-    let rows = rows.map(|n| (n["id"].as_str().unwrap().to_owned(), format!("v{}", n["village"]["code"].as_str().unwrap())));
+    let rows =
+        rows.map(|n| (n["id"].as_str().unwrap().to_owned(), format!("v{}", n["village"]["code"].as_str().unwrap())));
     (t, rows.collect())
 }
 
@@ -42,7 +43,8 @@ async fn measure(reader: &ApiProcess, writer: &ApiProcess, households: &[(String
     let admin = token(reader, "admin").await;
     let (township, _) = township_households(reader, &admin).await;
     let board = token(reader, "t131126100").await;
-    let mut sub = Subscription::start(&reader.base, Some(&board), LIVE, json!({ "r": township })).await.expect("subscribed");
+    let mut sub =
+        Subscription::start(&reader.base, Some(&board), LIVE, json!({ "r": township })).await.expect("subscribed");
     sub.next(10).await.expect("initial figures");
     let mut tokens: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();
@@ -63,7 +65,13 @@ async fn measure(reader: &ApiProcess, writer: &ApiProcess, households: &[(String
 fn report(what: &str, mut ms: Vec<f64>) {
     ms.sort_by(|a, b| a.total_cmp(b));
     let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
-    println!("{what}: {} updates; save answered → update received p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms", ms.len(), at(0.5), at(0.9), at(1.0));
+    println!(
+        "{what}: {} updates; save answered → update received p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms",
+        ms.len(),
+        at(0.5),
+        at(0.9),
+        at(1.0)
+    );
 }
 
 #[tokio::main]
@@ -77,7 +85,8 @@ async fn main() {
     // The look-back window open, so saves are accepted whatever today's date.
     let ms = a.gql(Some(&admin), "{ milestones { id kind } }", json!({})).await;
     let end = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
-    let lb = ms["data"]["milestones"].as_array().unwrap().iter().find(|m| m["kind"] == "LOOK_BACK").unwrap()["id"].clone();
+    let lb =
+        ms["data"]["milestones"].as_array().unwrap().iter().find(|m| m["kind"] == "LOOK_BACK").unwrap()["id"].clone();
     let q = "mutation($id: ID!, $e: DateTime) { updateMilestone(id: $id, endsAt: $e) { id } }";
     a.gql(Some(&admin), q, json!({ "id": lb, "e": end })).await;
     let (_, households) = township_households(&a, &admin).await;

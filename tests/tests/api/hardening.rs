@@ -46,7 +46,9 @@ async fn an_exponential_query_is_refused_before_it_runs_naming_its_cost() {
     assert_eq!(r["errors"].as_array().unwrap().len(), 1, "{}", r["errors"][0]);
 
     // What a dashboard asks for daily still runs: per-township counts.
-    let d = app.ok(Some(&sup), "{ regions(level: TOWNSHIP) { code households(first: 0) { totalCount } } }", json!({})).await;
+    let d = app
+        .ok(Some(&sup), "{ regions(level: TOWNSHIP) { code households(first: 0) { totalCount } } }", json!({}))
+        .await;
     assert_eq!(d["regions"].as_array().unwrap().len(), 13);
 }
 
@@ -66,7 +68,8 @@ async fn concurrent_wrong_passwords_are_throttled_atomically() {
 }
 
 async fn sign_in_via(app: &TestApp, user: &str, xff: &str) -> Value {
-    let body = serde_json::to_vec(&json!({ "query": SIGN_IN, "variables": { "u": user, "p": "bad-password-9" } })).unwrap();
+    let body =
+        serde_json::to_vec(&json!({ "query": SIGN_IN, "variables": { "u": user, "p": "bad-password-9" } })).unwrap();
     post_raw(app, &[("content-type", "application/json"), ("x-forwarded-for", xff)], body).await.1
 }
 
@@ -109,7 +112,9 @@ async fn csv_cells_that_look_like_formulas_are_neutralised() {
     let db = &app.server.state.db;
     let code0 = "SELECT code FROM households ORDER BY code LIMIT 1";
     let first = app.scalar_text(code0).await;
-    for (i, evil) in ["=HYPERLINK(\"http://x.example\",\"点我\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB"].iter().enumerate() {
+    for (i, evil) in
+        ["=HYPERLINK(\"http://x.example\",\"点我\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB"].iter().enumerate()
+    {
         let sql = format!(
             "UPDATE households SET head_name = '{}' WHERE code = (SELECT code FROM households ORDER BY code LIMIT 1 OFFSET {i})",
             evil.replace('\'', "''")
@@ -117,13 +122,7 @@ async fn csv_cells_that_look_like_formulas_are_neutralised() {
         db.execute_unprepared(&sql).await.unwrap();
     }
     let admin = app.token("admin").await;
-    let d = app
-        .ok(
-            Some(&admin),
-            "mutation { exportReport(kind: HOUSEHOLDS, format: CSV) { url } }",
-            json!({}),
-        )
-        .await;
+    let d = app.ok(Some(&admin), "mutation { exportReport(kind: HOUSEHOLDS, format: CSV) { url } }", json!({})).await;
     let bytes = app.http.get(d["exportReport"]["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
@@ -197,7 +196,8 @@ async fn deleting_the_newest_audit_events_is_found_against_the_anchor() {
 #[tokio::test]
 async fn only_json_or_preflighted_multipart_is_executed() {
     let app = TestApp::demo().await;
-    let body = serde_json::to_vec(&json!({ "query": SIGN_IN, "variables": { "u": "admin", "p": DEMO_PASSWORD } })).unwrap();
+    let body =
+        serde_json::to_vec(&json!({ "query": SIGN_IN, "variables": { "u": "admin", "p": DEMO_PASSWORD } })).unwrap();
     for ct in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
         let headers: Vec<(&str, &str)> = ct.map(|c| vec![("content-type", c)]).unwrap_or_default();
         let (status, r) = post_raw(&app, &headers, body.clone()).await;
@@ -309,7 +309,8 @@ async fn only_subscriptions_run_over_the_websocket() {
     let before = app.count("SELECT COUNT(*) FROM audit_events").await;
     sub.send("2", "mutation { signOut(refreshToken: \"rt_x\") }", json!({})).await;
     let answer = sub.next_for("2", 5).await.expect("an answer");
-    let errors = if answer.get("errors").is_some() { answer["errors"].clone() } else { answer["payload"]["errors"].clone() };
+    let errors =
+        if answer.get("errors").is_some() { answer["errors"].clone() } else { answer["payload"]["errors"].clone() };
     assert_eq!(errors[0]["extensions"]["reason"], "WS_SUBSCRIPTIONS_ONLY", "{answer}");
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_events").await, before);
     // Reusing a live subscription's id is the protocol's 4409.
@@ -394,5 +395,9 @@ async fn concurrent_writes_of_every_kind_never_fail_internally() {
     let answers: Vec<Value> = futures_util::future::join_all(work).await.into_iter().flatten().collect();
     let failed: Vec<&Value> = answers.iter().filter(|a| a.get("errors").is_some()).collect();
     assert!(failed.is_empty(), "{} of {} failed, e.g. {}", failed.len(), answers.len(), failed[0]);
-    assert_eq!(app.count("SELECT COUNT(*) FROM verifications").await as usize, before + jobs.len(), "every save is there");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM verifications").await as usize,
+        before + jobs.len(),
+        "every save is there"
+    );
 }

@@ -117,12 +117,8 @@ async fn hostile_files_are_refused_or_cleaned_and_memory_stays_bounded() {
     assert_eq!(app.count(state).await, before, "nothing was written by a refused file");
 
     // Text that should not be stored as it came is cleaned, and each cell noted.
-    let dirty = poverty_with(&[
-        (1, "谢\u{1b}[31m明梅\u{7}"),
-        (1, "方\u{202e}淑凤"),
-        (1, "李\u{0}四\u{200b}"),
-        (1, "王\n五"),
-    ]);
+    let dirty =
+        poverty_with(&[(1, "谢\u{1b}[31m明梅\u{7}"), (1, "方\u{202e}淑凤"), (1, "李\u{0}四\u{200b}"), (1, "王\n五")]);
     let r = report(&app.import(&admin, "POVERTY", "控制字符.csv", dirty, &campaign).await);
     assert_eq!(r["accepted"], true, "{r:#}");
     assert_eq!(codes(&r, "notices").iter().filter(|c| *c == "IMPORT_INVISIBLE").count(), 4, "{r:#}");

@@ -2,8 +2,8 @@
 //! and answer exactly what the single-parent queries answer.
 
 use crate::workflow::{appraised_input, households_with_verifiers, SAVE, SUBMIT};
-use tests::*;
 use serde_json::{json, Value};
+use tests::*;
 
 const COUNTS: &str = "query($l: RegionLevel) { regions(level: $l) { code households(first: 0) { totalCount } } }";
 
@@ -77,7 +77,8 @@ async fn nested_pages_and_children_match_the_single_region_answers() {
         assert_eq!(townships[i]["code"], r["code"]);
         assert_eq!(nested["totalCount"], alone["totalCount"], "{}", r["code"]);
         assert_eq!(nested["pageInfo"], alone["pageInfo"], "{}", r["code"]);
-        let codes = |v: &Value| v["edges"].as_array().unwrap().iter().map(|e| e["node"]["code"].clone()).collect::<Vec<_>>();
+        let codes =
+            |v: &Value| v["edges"].as_array().unwrap().iter().map(|e| e["node"]["code"].clone()).collect::<Vec<_>>();
         assert_eq!(codes(nested), codes(&alone), "{}", r["code"]);
         assert_eq!(codes(nested).len(), 3);
     }

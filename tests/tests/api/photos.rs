@@ -467,7 +467,8 @@ fn phone_exif(jpeg: &[u8], when: &str, lat: f64, lon: f64) -> Vec<u8> {
     dt.resize(20, 0);
     t.extend(dt);
     for v in [lat, lon] {
-        for (num, den) in [(v.trunc() as u32, 1u32), (0, 1), (((v - v.trunc()) * 3600.0 * 1000.0).round() as u32, 1000)] {
+        for (num, den) in [(v.trunc() as u32, 1u32), (0, 1), (((v - v.trunc()) * 3600.0 * 1000.0).round() as u32, 1000)]
+        {
             t.extend(le32(num));
             t.extend(le32(den));
         }
@@ -482,7 +483,8 @@ fn phone_exif(jpeg: &[u8], when: &str, lat: f64, lon: f64) -> Vec<u8> {
     out
 }
 
-const PHOTO_DETAIL: &str = "query($id: ID!) { household(id: $id) { photos { takenAt latitude longitude thumbnailUrl } } }";
+const PHOTO_DETAIL: &str =
+    "query($id: ID!) { household(id: $id) { photos { takenAt latitude longitude thumbnailUrl } } }";
 
 #[tokio::test]
 async fn phone_exif_layouts_orientation_and_transparency_are_handled() {

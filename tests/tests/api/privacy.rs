@@ -88,15 +88,22 @@ fn runs(text: &str, len: usize) -> Vec<String> {
 
 async fn seed(app: &TestApp) -> String {
     let v = app.token("v131126100200").await;
-    let h = first_id(&app.ok(Some(&v), "{ households(first: 1) { nodes { id } } }", json!({})).await, "/households/nodes/0/id");
+    let h = first_id(
+        &app.ok(Some(&v), "{ households(first: 1) { nodes { id } } }", json!({})).await,
+        "/households/nodes/0/id",
+    );
     let input = json!({
         "householdId": h, "version": 0, "path": "SECURED",
         "secured": { "arrangement": "RELATIVES", "address": format!("张庄 5 号 电话{PHONE}"),
                      "withWhom": format!("女儿，身份证 {ID}"), "description": format!("手机 {PHONE}") },
         "latitude": LAT, "longitude": LON, "notes": format!("户主说：{ID} / {PHONE}"),
     });
-    app.ok(Some(&v), "mutation($i: SaveVerificationInput!) { saveVerification(input: $i) { id } }", json!({ "i": input }))
-        .await;
+    app.ok(
+        Some(&v),
+        "mutation($i: SaveVerificationInput!) { saveVerification(input: $i) { id } }",
+        json!({ "i": input }),
+    )
+    .await;
     app.upload_photo(&v, &h, 3, false).await;
     h
 }
@@ -153,7 +160,8 @@ async fn no_field_shows_a_supervisor_or_a_token_an_id_a_phone_or_a_position() {
                 }
             }
             let Some(r) = answer else { continue };
-            let codes: Vec<_> = r["errors"].as_array().into_iter().flatten().map(|e| e["extensions"]["code"].clone()).collect();
+            let codes: Vec<_> =
+                r["errors"].as_array().into_iter().flatten().map(|e| e["extensions"]["code"].clone()).collect();
             assert!(
                 codes.iter().all(|c| c == "FORBIDDEN" || c == "NOT_FOUND"),
                 "{who} {name}: unexpected errors {codes:?}: {r}"
@@ -163,7 +171,11 @@ async fn no_field_shows_a_supervisor_or_a_token_an_id_a_phone_or_a_position() {
             assert!(runs(&text, 18).is_empty(), "{who} {name}: unmasked ID numbers {:?}", runs(&text, 18));
             assert!(runs(&text, 11).iter().all(|p| !p.starts_with('1')), "{who} {name}: phones {:?}", runs(&text, 11));
             let at = text.find("38.123456").or(text.find("115.987654"));
-            assert!(at.is_none(), "{who} {name}: a precise position: {}", &text[at.unwrap_or(0).saturating_sub(300)..(at.unwrap_or(0) + 40).min(text.len())]);
+            assert!(
+                at.is_none(),
+                "{who} {name}: a precise position: {}",
+                &text[at.unwrap_or(0).saturating_sub(300)..(at.unwrap_or(0) + 40).min(text.len())]
+            );
             walked += 1;
         }
     }

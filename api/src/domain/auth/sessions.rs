@@ -51,10 +51,8 @@ async fn reserve_attempt_unchecked<C: ConnectionTrait>(
     // Failures older than the longest lock are forgiven.
     let failures = E::case(E::col((sign_in_throttle::Entity, C::LastFailureAt)).lt(stale), E::val(1))
         .finally(E::col((sign_in_throttle::Entity, C::Failures)).add(1));
-    let on_conflict = OnConflict::column(C::Key)
-        .value(C::Failures, failures)
-        .value(C::LastFailureAt, E::val(now))
-        .to_owned();
+    let on_conflict =
+        OnConflict::column(C::Key).value(C::Failures, failures).value(C::LastFailureAt, E::val(now)).to_owned();
     Ok(sign_in_throttle::Entity::insert(row).on_conflict(on_conflict).exec_with_returning(conn).await?)
 }
 

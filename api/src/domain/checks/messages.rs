@@ -26,13 +26,26 @@ fn detail(details: &Value, k: &str) -> String {
 /// The other households a finding names: the codes the viewer may see, and
 /// how many more are outside their area (not named).
 fn others(details: &Value, english: bool) -> String {
-    let codes: Vec<&str> =
-        details.get("otherCodes").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let codes: Vec<&str> = details
+        .get("otherCodes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     let outside = details.get("otherOutsideScope").and_then(Value::as_u64).unwrap_or(0);
     let mut text = codes.join(if english { ", " } else { "、" });
     if outside > 0 {
-        let sep = if text.is_empty() { "" } else if english { ", and " } else { "，以及" };
-        text += &if english { format!("{sep}{outside} outside your area") } else { format!("{sep}辖区外 {outside} 户") };
+        let sep = if text.is_empty() {
+            ""
+        } else if english {
+            ", and "
+        } else {
+            "，以及"
+        };
+        text += &if english {
+            format!("{sep}{outside} outside your area")
+        } else {
+            format!("{sep}辖区外 {outside} 户")
+        };
     }
     text
 }

@@ -209,7 +209,12 @@ fn clean(table: &[Vec<String>]) -> (Vec<Vec<String>>, HashMap<(usize, usize), us
 }
 
 /// A row's cells: too long is refused; what cleaning removed is noted.
-fn cell_checks(r: &Row, cleaned: &HashMap<(usize, usize), usize>, errors: &mut Vec<RowError>, notices: &mut Vec<RowError>) {
+fn cell_checks(
+    r: &Row,
+    cleaned: &HashMap<(usize, usize), usize>,
+    errors: &mut Vec<RowError>,
+    notices: &mut Vec<RowError>,
+) {
     let ri = r.number as usize - 1;
     for (ci, cell) in r.cells.iter().enumerate() {
         let label = r.header.get(ci).map(|h| h.split_whitespace().collect::<String>()).filter(|h| !h.is_empty());

@@ -24,13 +24,16 @@ const LIMITS: Limits = Limits { budget: 50_000, max_depth: 12, max_aliases: 50, 
 #[test]
 fn nesting_regions_multiplies_instead_of_adding() {
     let three = cost_of("{ regions { children { parent { children { code } } } } }", serde_json::json!({}));
-    let five =
-        cost_of("{ regions { children { parent { children { parent { children { code } } } } } } }", serde_json::json!({}));
+    let five = cost_of(
+        "{ regions { children { parent { children { parent { children { code } } } } } } }",
+        serde_json::json!({}),
+    );
     assert!(three.cost > 327 * 31 * 31, "{three:?}");
     assert!(five.cost > three.cost * 30, "{five:?}"); // one more `parent { children }`: ×31
     assert!(matches!(refusal(&five, &LIMITS), Some(m) if m.key == "QUERY_TOO_COSTLY"));
     // The dashboard's per-township count is cheap: 13 townships, not 327 regions.
-    let towns = cost_of("{ regions(level: TOWNSHIP) { code households(first: 0) { totalCount } } }", serde_json::json!({}));
+    let towns =
+        cost_of("{ regions(level: TOWNSHIP) { code households(first: 0) { totalCount } } }", serde_json::json!({}));
     assert!(towns.cost < 100, "{towns:?}");
 }
 
