@@ -234,6 +234,14 @@ async fn a_board_updates_live_when_a_record_is_submitted() {
     assert!(e["errors"][0]["extensions"]["code"].as_str().is_some_and(|c| c == "FORBIDDEN" || c == "NOT_FOUND"), "{e}");
 }
 
+/// A board subscription that reads only the region's DRAFT count.
+const DRAFTS: &str = "subscription($r: ID!) { progressChanged(regionId: $r) { byStatus { status count } } }";
+
+fn draft_count(v: &Value) -> u64 {
+    let by_status = v["data"]["progressChanged"]["byStatus"].as_array().unwrap();
+    by_status.iter().find(|s| s["status"] == "DRAFT").unwrap()["count"].as_u64().unwrap()
+}
+
 /// Issue 17: a burst of saves reaches the board as a few merged updates (the
 /// first at once, the rest at the end of each half-second window), and the
 /// last one holds every save.
@@ -250,14 +258,7 @@ async fn a_burst_of_saves_is_merged_into_few_updates() {
     assert!(mine.len() >= 4, "{} households", mine.len());
     let v = app.token(&who).await;
     let t = app.token("t131126100").await;
-    let drafts = "subscription($r: ID!) { progressChanged(regionId: $r) { byStatus { status count } } }";
-    let draft_count = |v: &Value| {
-        v["data"]["progressChanged"]["byStatus"].as_array().unwrap().iter().find(|s| s["status"] == "DRAFT").unwrap()
-            ["count"]
-            .as_u64()
-            .unwrap()
-    };
-    let mut sub = Subscription::start(&app.base, Some(&t), drafts, json!({ "r": zk })).await.expect("subscribed");
+    let mut sub = Subscription::start(&app.base, Some(&t), DRAFTS, json!({ "r": zk })).await.expect("subscribed");
     assert_eq!(draft_count(&sub.next(10).await.expect("initial")), 0);
     let saves = mine.iter().map(|(h, _)| app.ok(Some(&v), SAVE, json!({ "i": appraised_input(h, 0, false) })));
     futures_util::future::join_all(saves).await;
@@ -301,14 +302,7 @@ async fn two_api_processes_on_one_postgres_share_live_updates() {
         .clone();
     // Subscribed on process A ...
     let t = sign_in(&a, "t131126100").await;
-    let drafts = "subscription($r: ID!) { progressChanged(regionId: $r) { byStatus { status count } } }";
-    let draft_count = |v: &Value| {
-        v["data"]["progressChanged"]["byStatus"].as_array().unwrap().iter().find(|s| s["status"] == "DRAFT").unwrap()
-            ["count"]
-            .as_u64()
-            .unwrap()
-    };
-    let mut sub = Subscription::start(&a.base, Some(&t), drafts, json!({ "r": vid })).await.expect("subscribed on A");
+    let mut sub = Subscription::start(&a.base, Some(&t), DRAFTS, json!({ "r": vid })).await.expect("subscribed on A");
     assert_eq!(draft_count(&sub.next(10).await.expect("initial")), 0);
     // ... a verifier saves on process B.
     let v = sign_in(&b, "v131126100200").await;
