@@ -8,6 +8,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 crate::graphql::enums::api_enum!(
+    /// What a report contains.
     ExportKind <=> service::ExportKind {
         /// One row per household (核验明细表), with a summary sheet in .xlsx.
         Households,
@@ -17,7 +18,9 @@ crate::graphql::enums::api_enum!(
 );
 
 crate::graphql::enums::api_enum!(
+    /// File format of a report.
     ExportFormat <=> service::ExportFormat {
+        /// Excel workbook (.xlsx).
         Xlsx,
         /// UTF-8 with a byte-order mark, so Excel shows the Chinese right.
         Csv,
@@ -27,12 +30,17 @@ crate::graphql::enums::api_enum!(
 /// A generated report: download it from `url` before `expiresAt`.
 #[derive(SimpleObject)]
 pub struct ExportFile {
+    /// Suggested file name for saving.
     pub file_name: String,
+    /// What the report contains.
     pub kind: ExportKind,
+    /// The file format.
     pub format: ExportFormat,
-    /// Data rows written (households, or villages for the summary).
+    /// Data rows written: households, or every summary row (villages, township totals, the county total).
     pub rows: i64,
+    /// Short-lived download link.
     pub url: String,
+    /// When the link stops working (10 minutes after generation).
     pub expires_at: DateTime<Utc>,
 }
 
@@ -62,10 +70,10 @@ impl ExportsMutation {
     async fn export_report(
         &self,
         ctx: &Context<'_>,
-        region_id: Option<ID>,
-        campaign_id: Option<ID>,
-        kind: ExportKind,
-        format: ExportFormat,
+        #[graphql(desc = "The region (default: the viewer's own).")] region_id: Option<ID>,
+        #[graphql(desc = "The campaign (default: the newest).")] campaign_id: Option<ID>,
+        #[graphql(desc = "What the report contains.")] kind: ExportKind,
+        #[graphql(desc = "The file format.")] format: ExportFormat,
     ) -> async_graphql::Result<ExportFile> {
         let region = region_id.as_ref().map(|id| ids::decode("Region", id)).transpose()?;
         let campaign = campaign_id.as_ref().map(|id| ids::decode("Campaign", id)).transpose()?;

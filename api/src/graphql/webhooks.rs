@@ -9,13 +9,21 @@ use chrono::{DateTime, Utc};
 use entity::{webhook_delivery as delivery, webhook_endpoint as endpoint};
 
 crate::graphql::enums::api_enum!(
+    /// An event a webhook endpoint can be sent.
     WebhookEvent <=> service::WebhookEvent {
+        /// A verification was submitted for review (待审核).
         VerificationSubmitted,
+        /// A verification was approved (核准).
         VerificationApproved,
+        /// A verification was returned to its verifier (已退回).
         VerificationReturned,
+        /// An approved verification was reopened in the look-back review (回头看).
         VerificationReopened,
+        /// A milestone fell behind the pace needed to finish on time.
         MilestoneAtRisk,
+        /// A milestone ended without reaching its target.
         MilestoneMissed,
+        /// A reference file was imported.
         ImportDone,
     }
 );
@@ -28,9 +36,13 @@ crate::graphql::enums::api_enum!(
 pub struct WebhookNode {
     #[graphql(skip)]
     pub model: endpoint::Model,
+    /// The HTTPS address deliveries are POSTed to.
     pub url: String,
+    /// The events it is sent.
     pub events: Vec<WebhookEvent>,
+    /// False once deleted: nothing more is sent.
     pub active: bool,
+    /// When it was registered.
     pub created_at: DateTime<Utc>,
 }
 
@@ -48,6 +60,7 @@ impl From<endpoint::Model> for WebhookNode {
 
 #[ComplexObject]
 impl WebhookNode {
+    /// Global ID.
     async fn id(&self) -> ID {
         ids::encode("Webhook", self.model.id)
     }
@@ -55,7 +68,7 @@ impl WebhookNode {
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20, desc = "How many at most (up to 200).")] first: i32,
     ) -> async_graphql::Result<Vec<DeliveryNode>> {
         let rows = deliveries(&ctx.state().db, self.model.id, first).await?;
         Ok(rows.into_iter().map(DeliveryNode::from).collect())
@@ -68,14 +81,21 @@ impl WebhookNode {
 pub struct DeliveryNode {
     #[graphql(skip)]
     pub model: delivery::Model,
+    /// The event's name, e.g. VERIFICATION_APPROVED.
     pub event: String,
     /// PENDING, DELIVERED or FAILED (gave up after the last retry).
     pub status: String,
+    /// Attempts made so far.
     pub attempts: i32,
+    /// HTTP status of the last attempt, when there was an answer.
     pub last_status: Option<i32>,
+    /// What went wrong on the last attempt; null after a success.
     pub last_error: Option<String>,
+    /// When the next attempt is due (while PENDING).
     pub next_attempt_at: DateTime<Utc>,
+    /// When the event was queued.
     pub created_at: DateTime<Utc>,
+    /// When the receiver accepted it.
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
@@ -97,6 +117,7 @@ impl From<delivery::Model> for DeliveryNode {
 
 #[ComplexObject]
 impl DeliveryNode {
+    /// Global ID.
     async fn id(&self) -> ID {
         ids::encode("WebhookDelivery", self.model.id)
     }
@@ -109,7 +130,9 @@ impl DeliveryNode {
 /// A new endpoint and its signing secret, shown only here.
 #[derive(SimpleObject)]
 pub struct WebhookSecret {
+    /// The signing secret (`whsec_<base64>`, Standard Webhooks): each delivery carries `webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>`; shown only here.
     pub secret: String,
+    /// The new endpoint.
     pub webhook: WebhookNode,
 }
 #[derive(Default)]
@@ -134,8 +157,8 @@ impl WebhooksMutation {
     async fn create_webhook(
         &self,
         ctx: &Context<'_>,
-        url: String,
-        events: Vec<WebhookEvent>,
+        #[graphql(desc = "The HTTPS address to POST deliveries to.")] url: String,
+        #[graphql(desc = "The events to send.")] events: Vec<WebhookEvent>,
     ) -> async_graphql::Result<WebhookSecret> {
         let events: Vec<service::WebhookEvent> = events.into_iter().map(Into::into).collect();
         let (m, secret) = create(ctx.caller(), ctx.state(), &url, &events).await?;
@@ -143,12 +166,20 @@ impl WebhooksMutation {
     }
 
     /// Stops deliveries to an endpoint (ADMIN); pending ones are given up.
-    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<WebhookNode> {
+    async fn delete_webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The endpoint to stop.")] id: ID,
+    ) -> async_graphql::Result<WebhookNode> {
         Ok(deactivate(ctx.caller(), ctx.state(), ids::decode("Webhook", &id)?).await?.into())
     }
 
     /// Sends a delivery again (ADMIN), e.g. after the receiver was fixed.
-    async fn redeliver_webhook(&self, ctx: &Context<'_>, delivery_id: ID) -> async_graphql::Result<DeliveryNode> {
+    async fn redeliver_webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The delivery to send again.")] delivery_id: ID,
+    ) -> async_graphql::Result<DeliveryNode> {
         Ok(redeliver(ctx.caller(), ctx.state(), ids::decode("WebhookDelivery", &delivery_id)?).await?.into())
     }
 }

@@ -1,5 +1,8 @@
-//! Issue 8: webhooks against a receiver this test runs on loopback.
+//! Issue 8: webhooks against a receiver this test runs on loopback; issue 18:
+//! deliveries signed the Standard Webhooks way, verified here with the npm
+//! `standardwebhooks` package (tests/node) as a receiver would.
 
+use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use tests::*;
@@ -72,14 +75,33 @@ async fn ready_to_submit(app: &TestApp, verifier: &str) -> (String, String, Stri
     (id, code, first_id(&v, "/saveVerification/id"))
 }
 
-fn hmac_hex(secret: &str, msg: &str) -> String {
+/// `v1,<base64 HMAC-SHA256>` of `{id}.{timestamp}.{body}`, keyed with the
+/// base64-decoded part of a `whsec_` secret (Standard Webhooks).
+fn standard_signature(secret: &str, id: &str, ts: &str, body: &str) -> String {
+    use base64::Engine;
     use sha2::{Digest, Sha256};
-    let mut key = secret.as_bytes().to_vec();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut key = b64.decode(secret.strip_prefix("whsec_").expect("a whsec_ secret")).expect("standard base64");
     key.resize(64, 0);
     let ipad: Vec<u8> = key.iter().map(|b| b ^ 0x36).collect();
     let opad: Vec<u8> = key.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::new().chain_update(&ipad).chain_update(msg).finalize();
-    hex::encode(Sha256::new().chain_update(&opad).chain_update(inner).finalize())
+    let inner = Sha256::new().chain_update(&ipad).chain_update(format!("{id}.{ts}.{body}")).finalize();
+    format!("v1,{}", b64.encode(Sha256::new().chain_update(&opad).chain_update(inner).finalize()))
+}
+
+/// The endpoint's newest delivery once it is DELIVERED.
+async fn delivered(app: &TestApp, admin: &str) -> Value {
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        let d = app.ok(Some(admin), DELIVERIES, json!({})).await;
+        status = d["webhooks"][0]["deliveries"][0].clone();
+        if status["status"] == "DELIVERED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status["status"], "DELIVERED", "{status}");
+    status
 }
 
 #[tokio::test]
@@ -103,36 +125,29 @@ async fn deliveries_are_signed_retried_after_failures_recorded_and_resent() {
     // Two failures, then success: three attempts of one delivery.
     wait_for(&rx, 3).await;
     let got = rx.got.lock().unwrap().clone();
-    let ids: Vec<&str> = got.iter().map(|(h, _)| h["x-hsv-delivery"].to_str().unwrap()).collect();
-    assert!(ids.iter().all(|i| *i == ids[0]), "retries of the same delivery");
+    let ids: Vec<&str> = got.iter().map(|(h, _)| h["webhook-id"].to_str().unwrap()).collect();
+    assert!(ids.iter().all(|i| *i == ids[0]), "retries of the same delivery keep its webhook-id");
     let (headers, body) = &got[2];
-    let ts = headers["x-hsv-timestamp"].to_str().unwrap();
+    let (id, ts) = (headers["webhook-id"].to_str().unwrap(), headers["webhook-timestamp"].to_str().unwrap());
+    assert!((ts.parse::<i64>().unwrap() - chrono::Utc::now().timestamp()).abs() < 60, "Unix seconds: {ts}");
     assert_eq!(
-        headers["x-hsv-signature"].to_str().unwrap(),
-        format!("sha256={}", hmac_hex(&secret, &format!("{ts}.{body}"))),
+        headers["webhook-signature"].to_str().unwrap(),
+        standard_signature(&secret, id, ts, body),
         "the signature verifies with the endpoint's secret"
     );
     assert_ne!(
-        headers["x-hsv-signature"].to_str().unwrap(),
-        format!("sha256={}", hmac_hex("another secret", &format!("{ts}.{body}")))
+        headers["webhook-signature"].to_str().unwrap(),
+        standard_signature("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", id, ts, body)
     );
     let payload: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload["id"], id, "the body's id is the webhook-id");
     assert_eq!(payload["event"], "VERIFICATION_SUBMITTED");
     assert_eq!(payload["data"]["householdCode"], code.as_str());
     assert_eq!(payload["data"]["status"], "SUBMITTED");
     assert!(!body.contains("idNumber"), "no personal data in the event");
 
     // Recorded: delivered on the third attempt.
-    let mut status = Value::Null;
-    for _ in 0..100 {
-        let d = app.ok(Some(&admin), DELIVERIES, json!({})).await;
-        status = d["webhooks"][0]["deliveries"][0].clone();
-        if status["status"] == "DELIVERED" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(status["status"], "DELIVERED", "{status}");
+    let status = delivered(&app, &admin).await;
     assert_eq!(status["attempts"], 3);
     assert_eq!(status["lastStatus"], 200);
 
@@ -297,4 +312,95 @@ async fn imports_and_missed_milestones_are_reported_once() {
     tokio::time::sleep(std::time::Duration::from_secs(7)).await;
     let again = events().iter().filter(|e| e["event"] == "MILESTONE_MISSED").count();
     assert_eq!(again, expected, "a missed milestone is reported once");
+}
+
+/// tests/node, with its packages installed (`npm ci` there).
+fn node_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
+    assert!(
+        dir.join("node_modules/standardwebhooks/package.json").is_file(),
+        "{}/node_modules is missing: run `npm ci` in tests/node (scripts/test.sh does)",
+        dir.display()
+    );
+    dir
+}
+
+/// Verifies a delivery with the npm `standardwebhooks` package (through
+/// tests/node/verify-webhook.mjs): Some(0) verified, Some(1) refused.
+async fn verify_with_npm(secret: &str, headers: &axum::http::HeaderMap, body: &str, raw: bool) -> Option<i32> {
+    use tokio::io::AsyncWriteExt;
+    let headers: serde_json::Map<String, Value> =
+        headers.iter().map(|(k, v)| (k.as_str().to_owned(), json!(v.to_str().unwrap_or_default()))).collect();
+    let input = json!({ "secret": secret, "headers": headers, "body": body, "raw": raw });
+    let mut child = tokio::process::Command::new("node")
+        .arg("verify-webhook.mjs")
+        .current_dir(node_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run node (Node.js 18 or newer): {e}"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.to_string().as_bytes()).await.expect("write to node");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("node ran");
+    let code = out.status.code();
+    assert!(
+        matches!(code, Some(0 | 1)),
+        "verify-webhook.mjs failed ({code:?}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    code
+}
+
+#[tokio::test]
+async fn a_delivery_verifies_with_the_standardwebhooks_npm_package() {
+    node_dir();
+    let app = app().await;
+    let admin = app.token("admin").await;
+    app.extend_look_back(&admin).await;
+    let (url, rx) = receiver(0).await;
+    let d = app.ok(Some(&admin), CREATE, json!({ "u": url, "e": ["VERIFICATION_SUBMITTED"] })).await;
+    let secret = d["createWebhook"]["secret"].as_str().unwrap().to_owned();
+    // The Standard Webhooks shape: whsec_ and the standard base64 of 24 to 64 random bytes.
+    let key = {
+        use base64::Engine;
+        let b64 = secret.strip_prefix("whsec_").unwrap_or_else(|| panic!("whsec_ secret: {secret}"));
+        base64::engine::general_purpose::STANDARD.decode(b64).unwrap_or_else(|e| panic!("{secret}: {e}"))
+    };
+    assert!((24..=64).contains(&key.len()), "{} bytes", key.len());
+
+    let verifier = app.token("v131126100200").await;
+    let (_, _, vid) = ready_to_submit(&app, &verifier).await;
+    app.ok(
+        Some(&verifier),
+        "mutation($id: ID!) { submitVerification(id: $id, version: 1) { status } }",
+        json!({ "id": vid }),
+    )
+    .await;
+    wait_for(&rx, 1).await;
+    let (headers, body) = rx.got.lock().unwrap()[0].clone();
+    assert_eq!(verify_with_npm(&secret, &headers, &body, false).await, Some(0), "the real delivery verifies");
+    let tampered = body.replace("VERIFICATION_SUBMITTED", "VERIFICATION_APPROVED");
+    assert_ne!(tampered, body);
+    assert_eq!(verify_with_npm(&secret, &headers, &tampered, false).await, Some(1), "a tampered body does not");
+    let other = "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    assert_eq!(verify_with_npm(other, &headers, &body, false).await, Some(1), "nor does another secret");
+
+    // A secret issued before issue 18 (URL-safe base64, no padding) keeps
+    // working: its whole text is the key, given to the library as raw bytes.
+    let status = delivered(&app, &admin).await;
+    let legacy = "whsec_q-8Xl0h_3pY1eQmZ7bV2cN4tR6uW9yA0sD5fG8hJ1kL";
+    app.server.state.db.execute_unprepared(&format!("UPDATE webhook_endpoints SET secret = '{legacy}'")).await.unwrap();
+    app.ok(
+        Some(&admin),
+        "mutation($d: ID!) { redeliverWebhook(deliveryId: $d) { status } }",
+        json!({ "d": status["id"] }),
+    )
+    .await;
+    wait_for(&rx, 2).await;
+    let (again, same_body) = rx.got.lock().unwrap()[1].clone();
+    assert_eq!(again["webhook-id"], headers["webhook-id"], "sent again under the same webhook-id");
+    assert_eq!(verify_with_npm(legacy, &again, &same_body, true).await, Some(0), "a legacy secret still verifies");
+    assert_eq!(verify_with_npm(&secret, &again, &same_body, false).await, Some(1));
 }

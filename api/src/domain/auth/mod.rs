@@ -10,7 +10,7 @@ pub use viewer::*;
 
 use sha2::{Digest, Sha256};
 
-/// HMAC-SHA256 (RFC 2104) as hex: link signatures and webhook signatures.
+/// HMAC-SHA256 (RFC 2104) as hex: the signatures of photo and export links.
 pub fn hmac_sha256_hex(key: &[u8], msg: &[u8]) -> String {
     let mut k = if key.len() > 64 { Sha256::digest(key).to_vec() } else { key.to_vec() };
     k.resize(64, 0);

@@ -30,7 +30,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 use entity::{campaign, household, region};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
-use sheet::{header_sheet, Sink, HOUSEHOLD_HEADERS, SUMMARY_HEADERS};
+use sheet::{header_sheet, Sink, XlsxSink, HOUSEHOLD_HEADERS, SUMMARY_HEADERS};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -56,7 +56,8 @@ pub struct ExportFile {
     pub file_name: String,
     pub kind: ExportKind,
     pub format: ExportFormat,
-    /// Data rows written (households, or villages for the summary).
+    /// Data rows written below the header: households, or for the summary
+    /// every row of it (villages, township totals and the grand total).
     pub rows: i64,
     pub url: String,
     pub expires_at: DateTime<Utc>,
@@ -109,15 +110,9 @@ async fn scope(
 fn sink(kind: ExportKind, format: ExportFormat, tmp: &tempfile::NamedTempFile) -> AppResult<Sink> {
     Ok(match format {
         ExportFormat::Xlsx => {
+            // The household sheet first and active: spreadsheet tools (and
+            // pandas.read_excel) open sheet 0.
             let mut wb = rust_xlsxwriter::Workbook::new();
-            let summary = wb.add_worksheet();
-            header_sheet(
-                summary,
-                "汇总",
-                &SUMMARY_HEADERS,
-                &[12.0, 14.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 10.0, 9.0, 9.0, 9.0, 9.0, 9.0],
-            )
-            .map_err(AppError::Internal)?;
             if kind == ExportKind::Households {
                 let ws = wb.add_worksheet_with_constant_memory().map_err(|e| AppError::Internal(e.into()))?;
                 header_sheet(
@@ -127,8 +122,18 @@ fn sink(kind: ExportKind, format: ExportFormat, tmp: &tempfile::NamedTempFile) -
                     &[18.0, 10.0, 21.0, 10.0, 12.0, 10.0, 10.0, 26.0, 10.0, 14.0, 14.0, 18.0, 18.0, 8.0, 30.0, 40.0],
                 )
                 .map_err(AppError::Internal)?;
+                ws.set_active(true);
             }
-            Sink::Xlsx { wb: Box::new(wb), sheet: 1, row: 1 }
+            let summary_sheet = usize::from(kind == ExportKind::Households);
+            let summary = wb.add_worksheet();
+            header_sheet(
+                summary,
+                "汇总",
+                &SUMMARY_HEADERS,
+                &[12.0, 14.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0, 10.0, 9.0, 9.0, 9.0, 9.0, 9.0],
+            )
+            .map_err(AppError::Internal)?;
+            Sink::Xlsx(Box::new(XlsxSink::new(wb, summary_sheet)))
         }
         ExportFormat::Csv => {
             let mut f = tmp.reopen().map_err(|e| AppError::Internal(e.into()))?;
@@ -168,11 +173,15 @@ pub async fn export(
     let tmp =
         tempfile::Builder::new().suffix(&format!(".{ext}")).tempfile().map_err(|e| AppError::Internal(e.into()))?;
     let mut out = sink(kind, format, &tmp)?;
-    let mut rows = 0i64;
-    if kind == ExportKind::Households {
-        rows = rows::write(&state.db, &s, &state.cfg.web_url, &mut out).await?;
-    }
-    let villages = summary::write(&state.db, &s, kind, &mut out).await?;
+    // The count reported is the rows written to the export's main sheet or file.
+    let rows = match kind {
+        ExportKind::Households => {
+            let n = rows::write(&state.db, &s, &state.cfg.web_url, &mut out).await?;
+            summary::write(&state.db, &s, kind, &mut out).await?;
+            n
+        }
+        ExportKind::Summary => summary::write(&state.db, &s, kind, &mut out).await?,
+    };
     out.finish(tmp.path())?;
     let id = Uuid::new_v4();
     publish::put_file(state, &format!("exports/{id}.{ext}"), tmp.path()).await?;
@@ -190,6 +199,5 @@ pub async fn export(
     tx.commit(state).await?;
     let expires_at = ctx.now() + chrono::Duration::seconds(LINK_SECONDS);
     let url = publish::link(state, id, ext, &file_name).await?;
-    let rows = if kind == ExportKind::Households { rows } else { villages };
     Ok(ExportFile { file_name, kind, format, rows, url, expires_at })
 }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 const BATCH: u64 = 1000;
 
-/// Writes every household of the scope; returns how many.
+/// Writes every household of the scope; returns how many rows it wrote.
 pub(super) async fn write(db: &DatabaseConnection, s: &Scope, web_url: &str, sink: &mut Sink) -> AppResult<i64> {
     let mut people: HashMap<Uuid, String> = HashMap::new();
     let mut last: Option<(String, Uuid)> = None;
@@ -65,8 +65,8 @@ pub(super) async fn write(db: &DatabaseConnection, s: &Scope, web_url: &str, sin
             }
         }
         for h in &batch {
-            rows += 1;
             sink.write(&row(s, h, vs.get(&h.id), &open, &people, &web)).map_err(AppError::Internal)?;
+            rows += 1;
         }
         if (batch.len() as u64) < BATCH {
             break;
@@ -88,9 +88,8 @@ fn row(
     let status = v.map(|v| v.status);
     let path = v.and_then(|v| v.path);
     let name_of = |id: Option<Uuid>| id.and_then(|id| people.get(&id).cloned()).unwrap_or_default();
-    let time = |t: Option<DateTime<Utc>>| {
-        t.map(|t| t.with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
-    };
+    // A real date when there is one; an empty cell otherwise.
+    let time = |t: Option<DateTime<Utc>>| t.map(Cell::Time).unwrap_or_else(|| Cell::Text(String::new()));
     let rules = open.get(&h.id).cloned().unwrap_or_default();
     let full = s.full_personal_data;
     vec![
@@ -105,10 +104,10 @@ fn row(
         Cell::Text(status_zh(status).into()),
         Cell::Text(name_of(v.and_then(|v| v.verified_by))),
         Cell::Text(name_of(v.and_then(|v| v.approved_by))),
-        Cell::Text(time(v.and_then(|v| v.submitted_at))),
-        Cell::Text(time(v.and_then(|v| v.approved_at))),
+        time(v.and_then(|v| v.submitted_at)),
+        time(v.and_then(|v| v.approved_at)),
         Cell::Num(rules.len() as f64),
         Cell::Text(rules.join("、")),
-        Cell::Text(format!("{web}/households/{}", crate::domain::global_id("Household", h.id))),
+        Cell::Link(format!("{web}/households/{}", crate::domain::global_id("Household", h.id))),
     ]
 }

@@ -1,10 +1,18 @@
 //! The shapes of an export: headers, Chinese labels for codes, summary
-//! tallies, and the sink that writes rows to an xlsx sheet or a CSV file.
+//! tallies, and the sink that writes rows to an xlsx sheet (times as Excel
+//! dates, record links as hyperlinks) or a CSV file.
 
 use crate::domain::checks::{self, Arrangement, RenovationKind};
 use crate::domain::error::{AppError, AppResult};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use entity::{verification, SafetyPath, VerificationStatus};
 use std::collections::HashMap;
+
+/// Excel's limit of hyperlinks in one worksheet; rows past it carry the link
+/// as text. It also bounds memory: the writer keeps every link until saving.
+pub const MAX_LINKS: u32 = 65_530;
+/// How times show in Excel (China Standard Time; CSV has the same as text).
+const DATE_FORMAT: &str = "yyyy-mm-dd hh:mm";
 
 pub const HOUSEHOLD_HEADERS: [&str; 16] = [
     "户编号",
@@ -141,6 +149,24 @@ impl Tally {
 pub(super) enum Cell {
     Text(String),
     Num(f64),
+    /// A moment, shown in China Standard Time: an Excel date in .xlsx.
+    Time(DateTime<Utc>),
+    /// A web address: a hyperlink in .xlsx.
+    Link(String),
+}
+
+fn china(t: DateTime<Utc>) -> DateTime<chrono_tz::Tz> {
+    t.with_timezone(&chrono_tz::Asia::Shanghai)
+}
+
+/// The China-time wall clock of `t` as an Excel date and time.
+fn excel_time(t: DateTime<Utc>) -> Result<rust_xlsxwriter::ExcelDateTime, rust_xlsxwriter::XlsxError> {
+    let l = china(t);
+    rust_xlsxwriter::ExcelDateTime::from_ymd(l.year() as u16, l.month() as u8, l.day() as u8)?.and_hms(
+        l.hour() as u16,
+        l.minute() as u8,
+        l.second(),
+    )
 }
 
 impl Cell {
@@ -150,31 +176,64 @@ impl Cell {
     fn csv(&self) -> String {
         match self {
             Cell::Text(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{s}"),
-            Cell::Text(s) => s.clone(),
+            Cell::Text(s) | Cell::Link(s) => s.clone(),
             Cell::Num(n) => n.to_string(),
+            Cell::Time(t) => china(*t).format("%Y-%m-%d %H:%M").to_string(),
         }
     }
 }
 
 /// Where rows go: an xlsx sheet or a CSV file.
 pub(super) enum Sink {
-    Xlsx { wb: Box<rust_xlsxwriter::Workbook>, sheet: usize, row: u32 },
+    Xlsx(Box<XlsxSink>),
     Csv(csv::Writer<std::fs::File>),
+}
+
+/// A workbook being written: the sheet and row the next data row goes to.
+pub(super) struct XlsxSink {
+    pub wb: rust_xlsxwriter::Workbook,
+    pub sheet: usize,
+    pub row: u32,
+    /// The index of the summary sheet (`汇总`).
+    pub summary_sheet: usize,
+    /// Hyperlinks written so far (at most MAX_LINKS).
+    pub links: u32,
+    pub date: rust_xlsxwriter::Format,
+}
+
+impl XlsxSink {
+    pub fn new(wb: rust_xlsxwriter::Workbook, summary_sheet: usize) -> Self {
+        let date = rust_xlsxwriter::Format::new().set_num_format(DATE_FORMAT);
+        Self { wb, sheet: 0, row: 1, summary_sheet, links: 0, date }
+    }
+
+    fn write(&mut self, cells: &[Cell]) -> anyhow::Result<()> {
+        let row = self.row;
+        let ws = self.wb.worksheet_from_index(self.sheet)?;
+        for (c, cell) in cells.iter().enumerate() {
+            let col = c as u16;
+            match cell {
+                // A blank cell, not an empty string: a date column stays all dates.
+                Cell::Text(s) if s.is_empty() => continue,
+                Cell::Text(s) => ws.write_string(row, col, s)?,
+                Cell::Num(n) => ws.write_number(row, col, *n)?,
+                Cell::Time(t) => ws.write_datetime_with_format(row, col, excel_time(*t)?, &self.date)?,
+                Cell::Link(u) if self.links < MAX_LINKS && (u.starts_with("https://") || u.starts_with("http://")) => {
+                    self.links += 1;
+                    ws.write_url(row, col, rust_xlsxwriter::Url::new(u.as_str()))?
+                }
+                Cell::Link(u) => ws.write_string(row, col, u)?,
+            };
+        }
+        self.row += 1;
+        Ok(())
+    }
 }
 
 impl Sink {
     pub fn write(&mut self, cells: &[Cell]) -> anyhow::Result<()> {
         match self {
-            Sink::Xlsx { wb, sheet, row } => {
-                let ws = wb.worksheet_from_index(*sheet)?;
-                for (c, cell) in cells.iter().enumerate() {
-                    match cell {
-                        Cell::Text(s) => ws.write_string(*row, c as u16, s)?,
-                        Cell::Num(n) => ws.write_number(*row, c as u16, *n)?,
-                    };
-                }
-                *row += 1;
-            }
+            Sink::Xlsx(x) => x.write(cells)?,
             Sink::Csv(w) => w.write_record(cells.iter().map(Cell::csv))?,
         }
         Ok(())
@@ -203,7 +262,7 @@ impl Sink {
     /// Saves the workbook (written last: the summary sheet is in memory) or flushes the CSV.
     pub fn finish(self, path: &std::path::Path) -> AppResult<()> {
         match self {
-            Sink::Xlsx { mut wb, .. } => wb.save(path).map_err(|e| AppError::Internal(e.into())),
+            Sink::Xlsx(mut x) => x.wb.save(path).map_err(|e| AppError::Internal(e.into())),
             Sink::Csv(mut w) => w.flush().map_err(|e| AppError::Internal(e.into())),
         }
     }

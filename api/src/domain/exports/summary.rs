@@ -13,18 +13,17 @@ use entity::{region, RegionLevel};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
-/// Writes the summary where it belongs; returns the number of villages.
+/// Writes the summary where it belongs; returns its data rows (villages,
+/// township totals `合计` and the grand total `总计`), whether written or not.
 pub(super) async fn write(db: &DatabaseConnection, s: &Scope, kind: ExportKind, sink: &mut Sink) -> AppResult<i64> {
     let (root, subtree, campaign) = (&s.root, &s.subtree, &s.campaign);
     let ids: Vec<Uuid> = subtree.iter().map(|r| r.id).collect();
     let counters = counters::read(db, campaign.id, &ids).await?;
     let tally = |id: Uuid| Tally::from_counters(counters.get(&id));
     let mut summary_rows: Vec<Vec<Cell>> = Vec::new();
-    let mut villages = 0i64;
     for t in subtree.iter().filter(|r| r.level == RegionLevel::Township) {
         for v in subtree.iter().filter(|r| r.level == RegionLevel::Village && r.parent_id == Some(t.id)) {
             summary_rows.push(tally(v.id).row(&t.name, &v.name));
-            villages += 1;
         }
         summary_rows.push(tally(t.id).row(&t.name, "合计"));
     }
@@ -34,14 +33,13 @@ pub(super) async fn write(db: &DatabaseConnection, s: &Scope, kind: ExportKind, 
             None => String::new(),
         };
         summary_rows.push(tally(root.id).row(&township, &root.name));
-        villages = 1;
     }
     summary_rows.push(tally(root.id).row("总计", ""));
     // The summary goes to the xlsx summary sheet (in memory, written last), or
     // is the whole CSV for a SUMMARY export.
     let summary_here = match sink {
-        Sink::Xlsx { sheet, row, .. } => {
-            (*sheet, *row) = (0, 1);
+        Sink::Xlsx(x) => {
+            (x.sheet, x.row) = (x.summary_sheet, 1);
             true
         }
         Sink::Csv(_) => kind == ExportKind::Summary,
@@ -51,5 +49,5 @@ pub(super) async fn write(db: &DatabaseConnection, s: &Scope, kind: ExportKind, 
             sink.write(r).map_err(AppError::Internal)?;
         }
     }
-    Ok(villages)
+    Ok(summary_rows.len() as i64)
 }

@@ -1,12 +1,12 @@
 //! Webhook endpoints of a county: list, register, deactivate, and send a
 //! delivery again; ADMIN only, each change audited.
 
-use super::{check_url, WebhookEvent};
+use super::{check_url, new_secret, WebhookEvent};
 use crate::domain::error::{key, msg};
 use crate::{
     domain::{
         audit::NewEvent,
-        auth::{random_token, Viewer},
+        auth::Viewer,
         ctx::Ctx,
         error::{AppError, AppResult},
         tx::Tx,
@@ -32,7 +32,8 @@ pub async fn list(ctx: &Ctx, state: &AppState) -> AppResult<Vec<endpoint::Model>
         .await?)
 }
 
-/// Registers an endpoint; returns it with its signing secret (shown once).
+/// Registers an endpoint; returns it with its signing secret (shown once),
+/// `whsec_` and the base64 of its key as Standard Webhooks libraries expect.
 pub async fn create(
     ctx: &Ctx,
     state: &AppState,
@@ -46,7 +47,7 @@ pub async fn create(
     }
     let (url, _, _) =
         check_url(state, url).await.map_err(|m| AppError::validation("url", msg!(WEBHOOK_URL, detail = m)))?;
-    let secret = random_token("whsec_");
+    let secret = new_secret();
     let mut names: Vec<&str> = events.iter().map(|e| e.name()).collect();
     names.sort();
     names.dedup();

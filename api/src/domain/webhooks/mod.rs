@@ -3,9 +3,11 @@
 //! transaction as the change it reports, so a change that rolls back sends
 //! nothing and a committed one is never lost. A background worker in every
 //! API process delivers due rows (claiming each with a lease so two
-//! processes do not send it twice), signs the body with the endpoint's secret
-//! (HMAC-SHA256 over `timestamp.body`), retries with exponential back-off and
-//! records every attempt. Deliveries never run on a request's path.
+//! processes do not send it twice), signs it the Standard Webhooks way
+//! (<https://www.standardwebhooks.com/>: `webhook-id`, `webhook-timestamp`,
+//! `webhook-signature: v1,<base64 HMAC-SHA256>` over `{id}.{timestamp}.{body}`),
+//! so receivers verify it with a stock library, retries with exponential
+//! back-off and records every attempt. Deliveries never run on a request's path.
 
 mod endpoints;
 mod worker;
@@ -104,12 +106,82 @@ pub async fn enqueue<C: ConnectionTrait>(
     Ok(n)
 }
 
-/// `sha256=<hex>` of HMAC-SHA256(secret, "<timestamp>.<body>").
-pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
-    format!(
-        "sha256={}",
-        crate::domain::auth::hmac_sha256_hex(secret.as_bytes(), format!("{timestamp}.{body}").as_bytes())
-    )
+/// Bytes of randomness in a new endpoint secret: 24 encode to 32 base64
+/// characters without padding, which every decoder reads the same way.
+const SECRET_BYTES: usize = 24;
+
+/// A new endpoint secret in the Standard Webhooks shape: `whsec_` and the
+/// standard base64 of 24 random bytes (the signing key).
+pub fn new_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut key = [0u8; SECRET_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
+}
+
+/// The signing key of a stored secret: the base64-decoded part after
+/// `whsec_`. Secrets issued before Standard Webhooks (`whsec_` and 43
+/// URL-safe characters without padding) are not canonical standard base64;
+/// their whole text, prefix included, is the key, as it was before, so those
+/// endpoints keep working (receivers pass it to their library as raw bytes).
+pub fn signing_key(secret: &str) -> Vec<u8> {
+    use base64::Engine;
+    secret
+        .strip_prefix("whsec_")
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .filter(|key| !key.is_empty())
+        .unwrap_or_else(|| secret.as_bytes().to_vec())
+}
+
+/// The `webhook-signature` value: `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`.
+pub fn signature(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
+    use base64::Engine;
+    let mac = hmac_sha256(&signing_key(secret), format!("{id}.{timestamp}.{body}").as_bytes());
+    format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac))
+}
+
+/// HMAC-SHA256 (RFC 2104) as raw bytes.
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut k = if key.len() > 64 { Sha256::digest(key).to_vec() } else { key.to_vec() };
+    k.resize(64, 0);
+    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::new().chain_update(&ipad).chain_update(msg).finalize();
+    Sha256::new().chain_update(&opad).chain_update(inner).finalize().to_vec()
+}
+
+#[cfg(test)]
+mod signature_tests {
+    use super::{new_secret, signature, signing_key};
+    use base64::Engine;
+
+    #[test]
+    fn signs_like_the_standard_webhooks_reference() {
+        // The test vector of the Standard Webhooks reference libraries.
+        let sig = signature(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            r#"{"test": 2432232314}"#,
+        );
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn new_secrets_decode_and_old_ones_sign_with_their_text() {
+        let s = new_secret();
+        let b64 = s.strip_prefix("whsec_").unwrap_or_default();
+        assert_eq!(base64::engine::general_purpose::STANDARD.decode(b64).map(|k| k.len()).ok(), Some(24));
+        assert_eq!(signing_key(&s).len(), 24);
+        let old = "whsec_q-8Xl0h_3pY1eQmZ7bV2cN4tR6uW9yA0sD5fG8hJ1kL";
+        assert_eq!(signing_key(old), old.as_bytes());
+        assert_eq!(
+            signature("whsec_abc-_def", "id1", 1700000000, "body"),
+            "v1,pJnedX0KqnJ0Atcfi6hYzRdFOOfvs0s64NWmNqA0Gzw="
+        );
+    }
 }
 
 /// Not a globally routable unicast address. An allow-list, not a deny-list:

@@ -1,6 +1,6 @@
-//! The delivery worker: claims due rows with a lease, sends them signed,
-//! records each attempt with back-off, and reports milestones that turned
-//! AT_RISK or MISSED once per endpoint.
+//! The delivery worker: claims due rows with a lease, sends them signed with
+//! Standard Webhooks headers, records each attempt with back-off, and reports
+//! milestones that turned AT_RISK or MISSED once per endpoint.
 
 use super::{check_url, enqueue, signature, WebhookEvent};
 use crate::{
@@ -35,14 +35,16 @@ async fn deliver(state: &AppState, d: delivery::Model) -> anyhow::Result<()> {
                     .redirect(reqwest::redirect::Policy::none())
                     .resolve(&host, addrs[0])
                     .build()?;
+                // Standard Webhooks headers; the id is the delivery's, the same on every retry.
+                let id = d.id.to_string();
                 match client
                     .post(url)
                     .header("content-type", "application/json")
-                    .header("user-agent", "hsv-webhooks/1")
+                    .header("user-agent", "hsv-webhooks/2")
                     .header("x-hsv-event", d.event.as_str())
-                    .header("x-hsv-delivery", d.id.to_string())
-                    .header("x-hsv-timestamp", ts.to_string())
-                    .header("x-hsv-signature", signature(&ep.secret, ts, &d.payload))
+                    .header("webhook-id", id.as_str())
+                    .header("webhook-timestamp", ts.to_string())
+                    .header("webhook-signature", signature(&ep.secret, &id, ts, &d.payload))
                     .body(d.payload.clone())
                     .send()
                     .await
