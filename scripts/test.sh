@@ -55,6 +55,21 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   apt-get update -qq && apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
 fi
 
+step "Dashboard builders' tools: promtool, graphql-http, GraphQL Code Generator, Python gql, standardwebhooks"
+if ! command -v promtool >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+# Versions pinned by tests/node/package-lock.json; reinstalled only when the lock changed.
+if ! cmp -s tests/node/package-lock.json tests/node/node_modules/.installed-lock 2>/dev/null; then
+  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.installed-lock)
+fi
+TOOLS_DIR="${HSV_TOOLS_DIR:-/var/tmp/hsv-tools}"
+if ! "$TOOLS_DIR/py/bin/python" -c 'import gql, requests' >/dev/null 2>&1; then
+  python3 -m venv "$TOOLS_DIR/py"
+  "$TOOLS_DIR/py/bin/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt
+fi
+export TEST_PYTHON="$TOOLS_DIR/py/bin/python"
+
 step "Web app (wasm32 + wasm-bindgen; size budget checked)"
 export WEB_DIST="${WEB_DIST:-$(mktemp -d)}"
 scripts/build-web.sh

@@ -9,6 +9,11 @@ pub mod http;
 pub mod infra;
 pub mod operator;
 
+/// Facts fixed at build time (`build.rs`): the web app's operation names, the commit.
+pub mod build {
+    include!(concat!(env!("OUT_DIR"), "/build_facts.rs"));
+}
+
 use std::sync::Arc;
 
 /// Shared by every request: configuration, database, keys, schema.

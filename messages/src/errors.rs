@@ -10,6 +10,8 @@ crate::catalogue! { ERRORS:
     RATE_LIMITED => "尝试次数过多，请 {seconds} 秒后再试。", "Too many attempts; try again in {seconds} seconds.";
     TOO_MANY_REQUESTS => "请求过多：每分钟最多 {limit} 次，请 {seconds} 秒后再试。", "Too many requests: at most {limit} a minute. Try again in {seconds} s.";
     MEDIA_TYPE_REFUSED => "GraphQL 请求须以 application/json 发送；文件上传用 multipart/form-data，并带上 Authorization 或 GraphQL-Preflight 请求头。", "Send GraphQL requests as application/json; file uploads as multipart/form-data with an Authorization or GraphQL-Preflight header.";
+    NOT_ACCEPTABLE => "只能以 application/graphql-response+json 或 application/json 回答：请在 Accept 中包含其中之一。", "Answers are application/graphql-response+json or application/json; accept one of them.";
+    GET_QUERIES_ONLY => "GET 请求只能执行查询；变更和订阅请用 POST（订阅用 WebSocket）。", "GET runs queries only; send mutations with POST (subscriptions over the WebSocket).";
     NOT_GRAPHQL => "这不是一个 GraphQL 请求：{detail}", "The request is not a GraphQL request: {detail}";
     UPLOAD_OVER_LIMIT => "上传的文件超过了 {mb} MB 的上限（APP_MAX_BODY_BYTES）：请拆分文件，或请运维人员提高上限。", "The upload is larger than the {mb} MB limit (APP_MAX_BODY_BYTES); split the file or ask the operator to raise the limit.";
     REQUEST_OVER_LIMIT => "请求超过了 GraphQL 请求 {mb} MB 的上限：文件请以 multipart 方式上传。", "The request is larger than the {mb} MB limit for GraphQL requests; send files as a multipart upload.";
@@ -37,6 +39,7 @@ crate::catalogue! { ERRORS:
     REFRESH_INVALID => "刷新令牌无效，请重新登录。", "The refresh token is not valid; sign in again.";
     REFRESH_REUSED => "该刷新令牌已被使用过，此次登录的所有会话均已结束，请重新登录。", "This refresh token was already used, so every session from that sign-in has been ended. Sign in again.";
     PASSWORD_CHANGE_REQUIRED => "请先修改初始密码，再进行其他操作。", "This account must change its initial password before doing anything else.";
+    TOKEN_READ_ONLY => "API 令牌只能读取，不能执行变更（{field}）：请用账号登录后再操作。", "API tokens are read-only and may not run mutations ({field}); sign in with an account to change data.";
     TOKEN_HAS_NO_PASSWORD => "API 令牌没有密码。", "API tokens have no password.";
     CURRENT_PASSWORD_WRONG => "当前密码不正确。", "The current password is incorrect.";
     PASSWORD_TOO_SHORT => "新密码至少 10 个字符。", "The new password must have at least 10 characters.";

@@ -42,11 +42,14 @@ impl AccountNode {
     }
 }
 
+/// A sign-in account: a person, or a township or village post.
 #[Object(name = "Account")]
 impl AccountNode {
+    /// Global ID.
     async fn id(&self) -> ID {
         ids::encode("Account", self.0.id)
     }
+    /// Sign-in name.
     async fn username(&self) -> &str {
         &self.0.username
     }
@@ -54,6 +57,7 @@ impl AccountNode {
     async fn display_name(&self) -> &str {
         &self.0.display_name
     }
+    /// What the account may do.
     async fn role(&self) -> Role {
         self.0.role.into()
     }
@@ -81,12 +85,15 @@ impl AccountNode {
 /// trade `refreshToken` for a new pair before the access token expires.
 pub struct SignInResult(Tokens);
 
+/// Tokens from signing in. Send `accessToken` as `Authorization: Bearer …`;
+/// trade `refreshToken` for a new pair before the access token expires.
 #[Object]
 impl SignInResult {
     /// JWT, valid until `accessTokenExpiresAt`.
     async fn access_token(&self) -> &str {
         &self.0.access_token
     }
+    /// When the access token stops working.
     async fn access_token_expires_at(&self) -> DateTime<Utc> {
         self.0.access_expires_at
     }
@@ -94,6 +101,7 @@ impl SignInResult {
     async fn refresh_token(&self) -> &str {
         &self.0.refresh_token
     }
+    /// When the refresh token stops working; sign in again after it.
     async fn refresh_token_expires_at(&self) -> DateTime<Utc> {
         self.0.refresh_expires_at
     }
@@ -101,6 +109,7 @@ impl SignInResult {
     async fn must_change_password(&self) -> bool {
         self.0.account.must_change_password
     }
+    /// The signed-in account.
     async fn account(&self) -> AccountNode {
         AccountNode(self.0.account.clone())
     }
@@ -109,9 +118,13 @@ impl SignInResult {
 /// One account of a bulk issue, with its initial password (shown only here, once).
 #[derive(SimpleObject)]
 pub struct IssuedAccount {
+    /// The township or village the account is for.
     pub region: RegionNode,
+    /// Sign-in name.
     pub username: String,
+    /// TOWNSHIP for a township, VERIFIER for a village.
     pub role: Role,
+    /// Initial password (初始密码); must be changed at the first sign-in.
     pub initial_password: String,
     /// True when the account existed and its password was reset.
     pub reset: bool,
@@ -124,7 +137,9 @@ pub struct IssuedAccount {
 /// The result of a bulk issue: print it, hand it out, do not store it.
 #[derive(SimpleObject)]
 pub struct AccountSheet {
+    /// When the sheet was made.
     pub generated_at: DateTime<Utc>,
+    /// One entry per township and village account.
     pub accounts: Vec<IssuedAccount>,
     /// The same as a printable HTML page (one card per account).
     pub printable_html: String,
@@ -135,9 +150,11 @@ pub struct ApiTokenNode(pub api_token::Model);
 /// A read-only token for a third-party dashboard.
 #[Object(name = "ApiToken")]
 impl ApiTokenNode {
+    /// Global ID.
     async fn id(&self) -> ID {
         ids::encode("ApiToken", self.0.id)
     }
+    /// Name given at creation, e.g. the dashboard's owner.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -149,12 +166,15 @@ impl ApiTokenNode {
     async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RegionNode>> {
         Ok(ctx.loaders().regions.load_one(self.0.region_id).await?.map(Into::into))
     }
+    /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it stops working; null = never.
     async fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.0.expires_at
     }
+    /// When it was revoked; null while in force.
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
     }
@@ -167,15 +187,19 @@ impl ApiTokenNode {
 /// A new API token: `token` is shown this once and never stored.
 #[derive(SimpleObject)]
 pub struct ApiTokenSecret {
+    /// The secret: send it as `Authorization: Bearer …`.
     pub token: String,
+    /// The token's record.
     pub api_token: ApiTokenNode,
 }
 
 /// One entry of the audit trail.
 pub struct AuditEventNode(pub audit_event::Model);
 
+/// One entry of the audit trail: who changed what, when, before → after.
 #[Object(name = "AuditEvent")]
 impl AuditEventNode {
+    /// Global ID.
     async fn id(&self) -> ID {
         ids::encode("AuditEvent", self.0.id)
     }
@@ -183,6 +207,7 @@ impl AuditEventNode {
     async fn seq(&self) -> i64 {
         self.0.seq
     }
+    /// When it happened.
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
@@ -190,9 +215,11 @@ impl AuditEventNode {
     async fn action(&self) -> &str {
         &self.0.action
     }
+    /// Who did it: the account's username or the API token's name; null for the system.
     async fn actor_name(&self) -> Option<&str> {
         self.0.actor_name.as_deref()
     }
+    /// The actor's role at the time, e.g. VERIFIER.
     async fn actor_role(&self) -> Option<&str> {
         self.0.actor_role.as_deref()
     }
@@ -200,9 +227,11 @@ impl AuditEventNode {
     async fn client_addr(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         Ok(ctx.privacy()?.client_addr(self.0.client_addr.as_deref()))
     }
+    /// Type of the object changed, e.g. Verification, Photo, Account.
     async fn entity_type(&self) -> &str {
         &self.0.entity_type
     }
+    /// Global ID of the object changed, where there is one.
     async fn entity_id(&self) -> Option<ID> {
         self.0.entity_id.map(|id| ids::encode(&self.0.entity_type, id))
     }
@@ -230,9 +259,13 @@ pub type AccountConnection = Connection<String, AccountNode, EmptyFields, EmptyF
 /// A new personal account and its initial password (shown only here, once).
 #[derive(SimpleObject)]
 pub struct NewAccountResult {
+    /// The new account.
     pub account: AccountNode,
+    /// Initial password (初始密码); must be changed at the first sign-in.
     pub initial_password: String,
+    /// Opens the web app's sign-in page with the username filled in.
     pub sign_in_url: String,
+    /// The sign-in URL as a QR code (SVG).
     pub qr_svg: String,
 }
 
@@ -242,7 +275,11 @@ pub struct AccountsQuery;
 #[Object]
 impl AccountsQuery {
     /// The accounts in use that `issueAccounts` on this region would reset (ADMIN).
-    async fn accounts_to_reset(&self, ctx: &Context<'_>, region_id: ID) -> async_graphql::Result<Vec<String>> {
+    async fn accounts_to_reset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The region `issueAccounts` would be called on.")] region_id: ID,
+    ) -> async_graphql::Result<Vec<String>> {
         let region = ids::decode("Region", &region_id)?;
         Ok(crate::domain::accounts::accounts_to_reset(ctx.caller(), ctx.state(), region).await?)
     }
@@ -257,8 +294,8 @@ impl AccountsQuery {
     async fn accounts(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Page size, 0–500 (default 100).")] first: Option<i32>,
+        #[graphql(desc = "Cursor: the `endCursor` of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<AccountConnection> {
         let (rows, more) = list_accounts(ctx.caller(), &ctx.state().db, first.unwrap_or(100), after.as_deref()).await?;
         let mut conn = Connection::new(after.is_some(), more);
@@ -275,11 +312,11 @@ impl AccountsQuery {
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
-        account_id: Option<ID>,
-        household_id: Option<ID>,
-        action: Option<String>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Only events by or about this account.")] account_id: Option<ID>,
+        #[graphql(desc = "Only events about this household.")] household_id: Option<ID>,
+        #[graphql(desc = "Only this action, e.g. VERIFICATION_APPROVED.")] action: Option<String>,
+        #[graphql(desc = "Page size, 0–500 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor: the `endCursor` of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<AuditEventConnection> {
         let account_id = account_id.as_ref().map(|a| ids::decode("Account", a)).transpose()?;
         let household_id = household_id.as_ref().map(|h| ids::decode("Household", h)).transpose()?;
@@ -313,19 +350,27 @@ impl AccountsMutation {
     async fn sign_in(
         &self,
         ctx: &Context<'_>,
-        username: String,
-        password: String,
+        #[graphql(desc = "Sign-in name.")] username: String,
+        #[graphql(desc = "Password (the initial one until changed).")] password: String,
     ) -> async_graphql::Result<SignInResult> {
         Ok(SignInResult(sign_in(ctx.caller(), ctx.state(), &username, &password).await?))
     }
 
     /// Trades a refresh token for a new pair. Each refresh token works once.
-    async fn refresh(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<SignInResult> {
+    async fn refresh(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The refresh token from the last sign-in or refresh.")] refresh_token: String,
+    ) -> async_graphql::Result<SignInResult> {
         Ok(SignInResult(refresh(ctx.caller(), ctx.state(), &refresh_token).await?))
     }
 
     /// Ends the session the refresh token belongs to. Always true.
-    async fn sign_out(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<bool> {
+    async fn sign_out(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The session's current refresh token.")] refresh_token: String,
+    ) -> async_graphql::Result<bool> {
         sign_out(ctx.state(), &refresh_token).await?;
         Ok(true)
     }
@@ -334,8 +379,8 @@ impl AccountsMutation {
     async fn change_password(
         &self,
         ctx: &Context<'_>,
-        current: String,
-        new: String,
+        #[graphql(desc = "The current password.")] current: String,
+        #[graphql(desc = "10–128 characters of two kinds or more, not containing the username.")] new: String,
     ) -> async_graphql::Result<SignInResult> {
         Ok(SignInResult(change_password(ctx.caller(), ctx.state(), &current, &new).await?))
     }
@@ -348,8 +393,8 @@ impl AccountsMutation {
     async fn issue_accounts(
         &self,
         ctx: &Context<'_>,
-        region_id: ID,
-        confirm: Option<String>,
+        #[graphql(desc = "County or township whose townships and villages get accounts.")] region_id: ID,
+        #[graphql(desc = "The region's 12-digit code, when accounts would be reset.")] confirm: Option<String>,
     ) -> async_graphql::Result<AccountSheet> {
         let state = ctx.state();
         let region = ids::decode("Region", &region_id)?;
@@ -376,11 +421,11 @@ impl AccountsMutation {
     async fn create_account(
         &self,
         ctx: &Context<'_>,
-        username: String,
-        display_name: String,
-        phone: Option<String>,
-        role: Role,
-        region_id: ID,
+        #[graphql(desc = "Sign-in name.")] username: String,
+        #[graphql(desc = "Person or post, e.g. 张后寨核验员.")] display_name: String,
+        #[graphql(desc = "Contact phone.")] phone: Option<String>,
+        #[graphql(desc = "What the account may do.")] role: Role,
+        #[graphql(desc = "The region it works in, at the role's level.")] region_id: ID,
     ) -> async_graphql::Result<NewAccountResult> {
         let state = ctx.state();
         let new = NewAccount {
@@ -404,9 +449,9 @@ impl AccountsMutation {
     async fn create_api_token(
         &self,
         ctx: &Context<'_>,
-        name: String,
-        region_id: ID,
-        expires_at: Option<DateTime<Utc>>,
+        #[graphql(desc = "A name to tell it apart, at most 100 characters.")] name: String,
+        #[graphql(desc = "The region subtree it may read, inside the viewer's.")] region_id: ID,
+        #[graphql(desc = "When it stops working (in the future); null = never.")] expires_at: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<ApiTokenSecret> {
         let (token, model) =
             create_api_token(ctx.caller(), ctx.state(), &name, ids::decode("Region", &region_id)?, expires_at).await?;
@@ -414,13 +459,21 @@ impl AccountsMutation {
     }
 
     /// Revokes an API token at once (ADMIN).
-    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiTokenNode> {
+    async fn revoke_api_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token to revoke.")] id: ID,
+    ) -> async_graphql::Result<ApiTokenNode> {
         let t = revoke_api_token(ctx.caller(), ctx.state(), ids::decode("ApiToken", &id)?).await?;
         Ok(ApiTokenNode(t))
     }
 
     /// Ends every session of an account; it must sign in again (ADMIN).
-    async fn revoke_sessions(&self, ctx: &Context<'_>, account_id: ID) -> async_graphql::Result<bool> {
+    async fn revoke_sessions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account whose sessions end.")] account_id: ID,
+    ) -> async_graphql::Result<bool> {
         revoke_sessions(ctx.caller(), ctx.state(), ids::decode("Account", &account_id)?).await?;
         Ok(true)
     }

@@ -21,16 +21,24 @@ crate::graphql::enums::api_enum!(
     /// The milestones a new campaign starts with: NONE, or PILOT_2020 (training
     /// days 1–2, household verification days 2–6, look-back review days 7–8,
     /// counted from the campaign's first day in its time zone).
-    CampaignTemplate <=> crate::domain::progress::CampaignTemplate { None, Pilot2020 }
+    CampaignTemplate <=> crate::domain::progress::CampaignTemplate {
+        /// No milestones; add them with `createMilestone`.
+        None,
+        /// The 2020 pilot's three: training (动员培训), household verification (逐户核验), look-back review (回头看).
+        Pilot2020,
+    }
 );
 
 pub struct CampaignNode(pub campaign::Model);
 
+/// A verification campaign (住房安全有保障核验) of one county, with its dates and milestones.
 #[Object(name = "Campaign")]
 impl CampaignNode {
+    /// Global ID.
     async fn id(&self) -> ID {
         ids::encode("Campaign", self.0.id)
     }
+    /// Campaign name.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -46,9 +54,11 @@ impl CampaignNode {
     async fn ends_on(&self) -> NaiveDate {
         self.0.ends_on
     }
+    /// The county (县) the campaign covers.
     async fn county(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RegionNode>> {
         Ok(ctx.loaders().regions.load_one(self.0.county_id).await?.map(Into::into))
     }
+    /// The campaign's milestones (deadlines), in date order.
     async fn milestones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MilestoneNode>> {
         Ok(milestones_of(&ctx.state().db, &self.0, ctx.caller().now()).await?.into_iter().map(MilestoneNode).collect())
     }
@@ -61,8 +71,10 @@ impl CampaignNode {
 /// A deadline of the campaign.
 pub struct MilestoneNode(pub MilestoneStatus);
 
+/// A deadline of a campaign: a window and the share of households to reach by its end.
 #[Object(name = "Milestone")]
 impl MilestoneNode {
+    /// Global ID.
     async fn id(&self) -> ID {
         ids::encode("Milestone", self.0.model.id)
     }
@@ -70,6 +82,7 @@ impl MilestoneNode {
     async fn kind(&self) -> &str {
         &self.0.model.kind
     }
+    /// Title for people, e.g. 逐户核验 Household verification.
     async fn title(&self) -> &str {
         &self.0.model.title
     }
@@ -112,12 +125,13 @@ impl CampaignsMutation {
     async fn create_campaign(
         &self,
         ctx: &Context<'_>,
-        name: String,
-        county_id: ID,
-        #[graphql(default = "Asia/Shanghai")] time_zone: String,
-        starts_on: NaiveDate,
-        ends_on: NaiveDate,
-        #[graphql(default_with = "CampaignTemplate::None")] template: CampaignTemplate,
+        #[graphql(desc = "Campaign name, at most 200 characters.")] name: String,
+        #[graphql(desc = "The county (县) region; must be inside the viewer's scope.")] county_id: ID,
+        #[graphql(default = "Asia/Shanghai", desc = "IANA time zone of the campaign's dates.")] time_zone: String,
+        #[graphql(desc = "First day, in the campaign's time zone.")] starts_on: NaiveDate,
+        #[graphql(desc = "Last day, in the campaign's time zone; not before `startsOn`.")] ends_on: NaiveDate,
+        #[graphql(default_with = "CampaignTemplate::None", desc = "Milestones to start with.")]
+        template: CampaignTemplate,
     ) -> async_graphql::Result<CampaignNode> {
         let new = NewCampaign {
             name: &name,
@@ -136,13 +150,14 @@ impl CampaignsMutation {
     async fn create_milestone(
         &self,
         ctx: &Context<'_>,
-        campaign_id: ID,
-        kind: String,
-        title: String,
-        starts_at: DateTime<Utc>,
-        ends_at: DateTime<Utc>,
-        target_metric: MilestoneMetric,
-        #[graphql(default = 100.0)] target_percent: f64,
+        #[graphql(desc = "The campaign to add it to.")] campaign_id: ID,
+        #[graphql(desc = "TRAINING, VERIFICATION, LOOK_BACK or a custom kind (A–Z and _).")] kind: String,
+        #[graphql(desc = "Title for people, at most 200 characters.")] title: String,
+        #[graphql(desc = "Start of the window (UTC).")] starts_at: DateTime<Utc>,
+        #[graphql(desc = "End of the window (UTC), exclusive; after `startsAt`.")] ends_at: DateTime<Utc>,
+        #[graphql(desc = "What the target counts.")] target_metric: MilestoneMetric,
+        #[graphql(default = 100.0, desc = "Percent of households (0–100) to reach the metric by `endsAt`.")]
+        target_percent: f64,
     ) -> async_graphql::Result<MilestoneNode> {
         let m = create_milestone(
             ctx.caller(),
@@ -163,11 +178,11 @@ impl CampaignsMutation {
     async fn update_milestone(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        title: Option<String>,
-        starts_at: Option<DateTime<Utc>>,
-        ends_at: Option<DateTime<Utc>>,
-        target_percent: Option<f64>,
+        #[graphql(desc = "The milestone to change.")] id: ID,
+        #[graphql(desc = "New title; unchanged when null.")] title: Option<String>,
+        #[graphql(desc = "New start (UTC); unchanged when null.")] starts_at: Option<DateTime<Utc>>,
+        #[graphql(desc = "New end (UTC), exclusive; unchanged when null.")] ends_at: Option<DateTime<Utc>>,
+        #[graphql(desc = "New target percent (0–100); unchanged when null.")] target_percent: Option<f64>,
     ) -> async_graphql::Result<MilestoneNode> {
         let m = update_milestone(
             ctx.caller(),
@@ -198,7 +213,7 @@ impl CampaignsQuery {
     async fn milestones(
         &self,
         ctx: &Context<'_>,
-        campaign_id: Option<ID>,
+        #[graphql(desc = "The campaign; default: the newest one the viewer sees.")] campaign_id: Option<ID>,
     ) -> async_graphql::Result<Vec<MilestoneNode>> {
         let viewer = ctx.viewer()?;
         let id = campaign_id.as_ref().map(|c| ids::decode("Campaign", c)).transpose()?;

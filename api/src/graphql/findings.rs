@@ -42,8 +42,10 @@ impl FindingNode {
     }
 }
 
+/// A finding: the result of a rule check that found a problem with a household's record.
 #[Object(name = "Finding")]
 impl FindingNode {
+    /// Global ID.
     async fn id(&self) -> ID {
         ids::encode("Finding", self.model.id)
     }
@@ -51,6 +53,7 @@ impl FindingNode {
     async fn rule(&self) -> &str {
         &self.model.rule
     }
+    /// ERROR or WARNING.
     async fn severity(&self) -> Severity {
         self.model.severity.into()
     }
@@ -67,12 +70,15 @@ impl FindingNode {
     async fn details(&self, ctx: &Context<'_>) -> async_graphql::Result<async_graphql::Json<serde_json::Value>> {
         Ok(async_graphql::Json(self.scoped_details(ctx).await?))
     }
+    /// True until the problem is gone (the check passes again).
     async fn open(&self) -> bool {
         self.model.open
     }
+    /// About the practice entry (模拟录入); never counts.
     async fn practice(&self) -> bool {
         self.model.practice
     }
+    /// A WARNING acknowledged with a reason (see `ackReason`).
     async fn acknowledged(&self) -> bool {
         self.model.acknowledged_at.is_some()
     }
@@ -86,9 +92,11 @@ impl FindingNode {
         let p = ctx.privacy()?;
         Ok(self.model.ack_reason.as_deref().map(|n| p.text(n).into_owned()))
     }
+    /// When the check first found it.
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at
     }
+    /// When it was resolved; null while open.
     async fn resolved_at(&self) -> Option<DateTime<Utc>> {
         self.model.resolved_at
     }
@@ -103,16 +111,22 @@ impl FindingNode {
 /// Open findings counted by rule.
 #[derive(SimpleObject)]
 pub struct RuleCount {
+    /// Rule code, e.g. ID_CHECKSUM.
     pub rule: String,
+    /// The rule's severity.
     pub severity: Severity,
+    /// Open findings of this rule.
     pub count: u64,
 }
 
 /// What an on-demand check did.
 #[derive(SimpleObject)]
 pub struct CheckReport {
+    /// Households checked.
     pub households: u64,
+    /// Findings the run opened.
     pub opened: u64,
+    /// Findings the run resolved.
     pub resolved: u64,
     /// Open ERROR findings by rule after the run.
     pub open_errors: Vec<RuleCount>,
@@ -136,12 +150,12 @@ impl FindingsQuery {
     async fn findings(
         &self,
         ctx: &Context<'_>,
-        region_id: Option<ID>,
-        severity: Option<Severity>,
-        rule: Option<String>,
-        #[graphql(default = true)] open: bool,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Only under this region (default: the viewer's whole region).")] region_id: Option<ID>,
+        #[graphql(desc = "Only this severity.")] severity: Option<Severity>,
+        #[graphql(desc = "Only this rule code, e.g. ID_CHECKSUM.")] rule: Option<String>,
+        #[graphql(default = true, desc = "Open findings (default) or resolved ones.")] open: bool,
+        #[graphql(desc = "Page size, 0–500 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor: the `endCursor` of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<FindingConnection> {
         let region_id = region_id.as_ref().map(|r| ids::decode("Region", r)).transpose()?;
         let filter = FindingFilter { region_id, severity: severity.map(Into::into), rule, open };
@@ -149,7 +163,10 @@ impl FindingsQuery {
             findings::findings_for(ctx.caller(), &ctx.state().db, filter, first.unwrap_or(50), after.as_deref())
                 .await?;
         // Load every selected household in one query, not one per finding.
-        if ctx.look_ahead().field("edges").field("node").field("household").exists() {
+        let look = ctx.look_ahead();
+        if look.field("edges").field("node").field("household").exists()
+            || look.field("nodes").field("household").exists()
+        {
             let ids: Vec<Uuid> = rows.iter().map(|f| f.household_id).collect();
             ctx.loaders().households.load_many(ids).await?;
         }
@@ -160,7 +177,11 @@ impl FindingsQuery {
     }
 
     /// Open findings under a region counted by rule (practice ones excluded).
-    async fn finding_counts(&self, ctx: &Context<'_>, region_id: Option<ID>) -> async_graphql::Result<Vec<RuleCount>> {
+    async fn finding_counts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The region (default: the viewer's own).")] region_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<RuleCount>> {
         let region = region_id.as_ref().map(|r| ids::decode("Region", r)).transpose()?;
         let counts = findings::count_findings(ctx.caller(), &ctx.state().db, region).await?;
         Ok(counts.into_iter().map(Into::into).collect())

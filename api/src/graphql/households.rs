@@ -28,6 +28,7 @@ use async_graphql::{
 use entity::{household, reference_record, ReferenceSource};
 use uuid::Uuid;
 
+/// Narrows a household list; every field given must match.
 #[derive(InputObject, Default, Clone, Debug)]
 pub struct HouseholdFilter {
     /// Only this campaign's households (default: every campaign the viewer sees).
@@ -61,6 +62,7 @@ impl HouseholdFilter {
     }
 }
 
+/// Extra fields of a household connection.
 #[derive(SimpleObject)]
 pub struct ConnectionTotals {
     /// Number of households matching the filter, across all pages.
@@ -86,11 +88,22 @@ pub async fn connection(
 /// A page of households as a connection, its selected relations prefetched.
 pub async fn page_connection(ctx: &Context<'_>, after: bool, page: service::Page) -> AppResult<HouseholdConnection> {
     let viewer = ctx.viewer()?;
-    prefetch(ctx, &ctx.look_ahead().field("edges").field("node"), &page.rows).await?;
+    prefetch_page(ctx, &ctx.look_ahead(), &page.rows).await?;
     let mut conn =
         Connection::with_additional_fields(after, page.has_next, ConnectionTotals { total_count: page.total });
     conn.edges.extend(page.rows.into_iter().map(|h| Edge::new(encode_cursor(&h), HouseholdNode::new(h, viewer))));
     Ok(conn)
+}
+
+/// Prefetches for both ways a connection hands out its households:
+/// `edges { node }` (Relay) and the `nodes` shortcut dashboards prefer.
+pub async fn prefetch_page(ctx: &Context<'_>, conn: &Lookahead<'_>, rows: &[household::Model]) -> AppResult<()> {
+    for node in [conn.field("edges").field("node"), conn.field("nodes")] {
+        if node.exists() {
+            prefetch(ctx, &node, rows).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Loads, in one query each, the relations the page's selection asks for, so
@@ -188,6 +201,7 @@ impl HouseholdNode {
 
 #[ComplexObject]
 impl HouseholdNode {
+    /// Global ID.
     pub async fn id(&self) -> ID {
         ids::encode("Household", self.model.id)
     }
@@ -238,7 +252,7 @@ impl HouseholdNode {
     async fn verification(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = false)] practice: bool,
+        #[graphql(default = false, desc = "The practice entry (模拟录入) instead of the real one.")] practice: bool,
     ) -> async_graphql::Result<Option<VerificationNode>> {
         Ok(ctx.loaders().verifications.load_one((self.model.id, practice)).await?.flatten().map(VerificationNode))
     }
@@ -246,8 +260,8 @@ impl HouseholdNode {
     async fn findings(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = true)] open: bool,
-        #[graphql(default = false)] practice: bool,
+        #[graphql(default = true, desc = "Open findings (default) or resolved ones.")] open: bool,
+        #[graphql(default = false, desc = "The practice entry's findings instead of the real ones.")] practice: bool,
     ) -> async_graphql::Result<Vec<FindingNode>> {
         let english = ctx.caller().english();
         ctx.viewer()?;
@@ -264,8 +278,8 @@ impl HouseholdNode {
     async fn history(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "Page size, 0–500 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "Cursor: the `endCursor` of the previous page.")] after: Option<String>,
     ) -> async_graphql::Result<AuditEventConnection> {
         let before_seq = after
             .as_deref()
@@ -303,15 +317,18 @@ pub struct ReferenceRecord {
     full_personal_data: bool,
 }
 
+/// One office's row about a household, with the file and row it came from.
 #[Object]
 impl ReferenceRecord {
     /// Which office: POVERTY, APPRAISAL or RENOVATION.
     async fn source(&self) -> &str {
         self.model.source.as_str()
     }
+    /// Household code (户编号) as the office wrote it.
     async fn household_code(&self) -> &str {
         &self.model.household_code
     }
+    /// Head of household (户主姓名) as the office wrote it.
     async fn head_name(&self) -> &str {
         &self.model.head_name
     }
@@ -327,9 +344,11 @@ impl ReferenceRecord {
     async fn township_name(&self) -> Option<&str> {
         self.model.township_name.as_deref()
     }
+    /// Poverty list: the village (行政村) name as the office wrote it.
     async fn village_name(&self) -> Option<&str> {
         self.model.village_name.as_deref()
     }
+    /// Poverty list: household size (家庭人口数).
     async fn household_size(&self) -> Option<i32> {
         self.model.household_size
     }
@@ -345,6 +364,7 @@ impl ReferenceRecord {
     async fn appraised_on(&self) -> Option<chrono::NaiveDate> {
         self.model.appraised_on
     }
+    /// Appraisal: who appraised the house.
     async fn appraiser(&self) -> Option<&str> {
         self.model.appraiser.as_deref()
     }
@@ -385,22 +405,30 @@ impl HouseholdsQuery {
     async fn households(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        filter: Option<HouseholdFilter>,
+        #[graphql(desc = "Page size, 0–500 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor: the `endCursor` of the previous page.")] after: Option<String>,
+        #[graphql(desc = "Which households; default: all the viewer may see.")] filter: Option<HouseholdFilter>,
     ) -> async_graphql::Result<HouseholdConnection> {
         Ok(connection(ctx, first, after, filter.unwrap_or_default()).await?)
     }
 
     /// One household; NOT_FOUND when it does not exist or is outside the viewer's region.
-    async fn household(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<HouseholdNode>> {
+    async fn household(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The household's global ID.")] id: ID,
+    ) -> async_graphql::Result<Option<HouseholdNode>> {
         let viewer = ctx.viewer()?;
         let h = get(&ctx.state().db, viewer, ids::decode("Household", &id)?).await?;
         Ok(Some(HouseholdNode::new(h, viewer)))
     }
 
     /// Any object by its global ID (Relay `Node`).
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global ID (a Household or a Region).")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
         let viewer = ctx.viewer()?;
         let db = &ctx.state().db;
         let (kind, uuid) = ids::parse(&id)?;
@@ -414,7 +442,7 @@ impl HouseholdsQuery {
 
 /// An object with a global ID.
 #[derive(async_graphql::Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
+#[graphql(field(name = "id", ty = "ID", desc = "Global ID (Type:uuid); treat it as opaque."))]
 pub enum Node {
     Household(HouseholdNode),
     Region(RegionNode),

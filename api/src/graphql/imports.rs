@@ -39,28 +39,39 @@ pub struct ImportRowError {
     pub code: String,
 }
 
+/// A count under a key: a rule code (an import's `flagged`) or an item status (a look-back sample's `counts`).
 #[derive(SimpleObject)]
 pub struct RuleTally {
+    /// The key: a rule code such as ID_CHECKSUM, or PENDING, AGREES, DISAGREES.
     pub rule: String,
+    /// How many.
     pub count: u64,
 }
 
 /// What an import did. `accepted: false` means nothing was changed; `errors` says why.
 #[derive(SimpleObject)]
 pub struct ImportReport {
+    /// Which list: REGIONS, POVERTY, APPRAISAL or RENOVATION.
     pub kind: String,
+    /// The uploaded file's name.
     pub file_name: String,
     /// UTF-8, UTF-8-BOM, GB18030 or XLSX.
     pub encoding: String,
+    /// Data rows read.
     pub rows: i32,
+    /// True when the file was applied (or, for a preview, would be).
     pub accepted: bool,
     /// The same content was imported before; nothing changed.
     pub already_imported: bool,
+    /// Rows that are new.
     pub created: i32,
+    /// Rows that change a current record (the old one is kept as history).
     pub updated: i32,
+    /// Rows identical to the current ones.
     pub unchanged: i32,
     /// Older rows no longer in this list, kept as history.
     pub superseded: i32,
+    /// Why the file was refused, by row and column; empty when accepted.
     pub errors: Vec<ImportRowError>,
     /// Open ERROR findings in the campaign after the import, by rule.
     pub flagged: Vec<RuleTally>,
@@ -100,10 +111,13 @@ pub struct ImportUndone {
 /// One field of an existing household that an import changes.
 #[derive(SimpleObject)]
 pub struct HouseholdChange {
+    /// Household code (户编号).
     pub household_code: String,
     /// The column as the office's header names it, e.g. 户主姓名.
     pub field: String,
+    /// Value before the import.
     pub old: Option<String>,
+    /// Value after the import.
     pub new: Option<String>,
 }
 
@@ -154,10 +168,10 @@ impl ImportsMutation {
     async fn import_reference_file(
         &self,
         ctx: &Context<'_>,
-        kind: ImportKind,
-        file: Upload,
-        campaign_id: Option<ID>,
-        #[graphql(default = false)] dry_run: bool,
+        #[graphql(desc = "Which official list the file is.")] kind: ImportKind,
+        #[graphql(desc = "The spreadsheet (multipart upload).")] file: Upload,
+        #[graphql(desc = "The campaign it is for (default: the newest).")] campaign_id: Option<ID>,
+        #[graphql(default = false, desc = "Preview only: report, write nothing.")] dry_run: bool,
     ) -> async_graphql::Result<ImportReport> {
         use std::io::Read;
         let viewer = ctx.viewer()?;
@@ -180,7 +194,11 @@ impl ImportsMutation {
     /// values it replaced, and households it added are removed (refused when
     /// someone has already worked on one). Only the latest import of each kind
     /// can be undone; audited as IMPORT_UNDONE.
-    async fn undo_import(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ImportUndone> {
+    async fn undo_import(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The import to undo (`ImportReport.importId`).")] id: ID,
+    ) -> async_graphql::Result<ImportUndone> {
         let id = ids::decode("ReferenceImport", &id)?;
         let u = crate::domain::imports::undo(ctx.caller(), ctx.state(), id).await?;
         Ok(ImportUndone {

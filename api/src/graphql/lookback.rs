@@ -13,24 +13,30 @@ use entity::lookback::{item, sample};
 
 pub struct LookBackSampleNode(pub sample::Model);
 
-/// A drawn look-back sample and its progress.
+/// A drawn look-back (回头看) sample and its progress.
 #[Object(name = "LookBackSample")]
 impl LookBackSampleNode {
+    /// Global ID.
     async fn id(&self) -> ID {
         ids::encode("LookBackSample", self.0.id)
     }
+    /// The region it was drawn under.
     async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RegionNode>> {
         Ok(ctx.loaders().regions.load_one(self.0.region_id).await?.map(Into::into))
     }
+    /// Random seed: the same seed over the same records draws the same sample.
     async fn seed(&self) -> i64 {
         self.0.seed
     }
+    /// Percent of approved households drawn per township.
     async fn percent(&self) -> f64 {
         self.0.percent
     }
+    /// Fewest households drawn per village.
     async fn min_per_village(&self) -> i32 {
         self.0.min_per_village
     }
+    /// When it was drawn.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -50,6 +56,7 @@ pub struct LookBackItemNode(pub item::Model);
 /// One household to re-check.
 #[Object(name = "LookBackItem")]
 impl LookBackItemNode {
+    /// Global ID.
     async fn id(&self) -> ID {
         ids::encode("LookBackItem", self.0.id)
     }
@@ -62,9 +69,11 @@ impl LookBackItemNode {
         let p = ctx.privacy()?;
         Ok(self.0.notes.as_deref().map(|n| p.text(n).into_owned()))
     }
+    /// When the result was recorded; null while pending.
     async fn checked_at(&self) -> Option<DateTime<Utc>> {
         self.0.checked_at
     }
+    /// The account that re-checks it.
     async fn assigned_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AccountNode>> {
         AccountNode::load(ctx, Some(self.0.assigned_to)).await
     }
@@ -103,12 +112,12 @@ impl LookBackMutation {
     async fn draw_look_back_sample(
         &self,
         ctx: &Context<'_>,
-        region_id: ID,
-        campaign_id: Option<ID>,
-        percent: f64,
-        #[graphql(default = 1)] min_per_village: i32,
-        seed: i64,
-        checker_ids: Vec<ID>,
+        #[graphql(desc = "Draw among approved households under this region.")] region_id: ID,
+        #[graphql(desc = "The campaign (default: the newest).")] campaign_id: Option<ID>,
+        #[graphql(desc = "Percent of approved households to draw per township.")] percent: f64,
+        #[graphql(default = 1, desc = "Fewest households to draw per village.")] min_per_village: i32,
+        #[graphql(desc = "Random seed; the same seed draws the same sample.")] seed: i64,
+        #[graphql(desc = "Accounts that do the re-checks, assigned in turn.")] checker_ids: Vec<ID>,
     ) -> async_graphql::Result<LookBackSampleNode> {
         let spec = DrawSpec {
             region_id: ids::decode("Region", &region_id)?,
@@ -127,9 +136,9 @@ impl LookBackMutation {
     async fn record_look_back_result(
         &self,
         ctx: &Context<'_>,
-        item_id: ID,
-        agrees: bool,
-        notes: Option<String>,
+        #[graphql(desc = "The look-back item.")] item_id: ID,
+        #[graphql(desc = "Whether the record agrees with what the re-check found.")] agrees: bool,
+        #[graphql(desc = "What was found; needed when it disagrees.")] notes: Option<String>,
     ) -> async_graphql::Result<LookBackItemNode> {
         let it = record(ctx.caller(), ctx.state(), ids::decode("LookBackItem", &item_id)?, agrees, notes).await?;
         Ok(LookBackItemNode(it))

@@ -240,7 +240,7 @@ pub fn prefetch_regions<'a>(
             let keys = shared.iter().map(|r| RegionPageKey { region: r.clone(), args: args.clone() });
             let pages = l.region_households.load_many(keys).await.map_err(err)?;
             let rows: Vec<household::Model> = pages.into_values().flat_map(|p| p.rows).collect();
-            households::prefetch(ctx, &sel.field("edges").field("node"), &rows).await?;
+            households::prefetch_page(ctx, &sel, &rows).await?;
         }
         let children = look.field("children");
         if children.exists() {

@@ -12,11 +12,14 @@ use entity::photo;
 /// A photo's metadata; the image itself is in object storage.
 pub struct PhotoNode(pub photo::Model);
 
+/// A photo of a household's house (metadata; the image itself is in object storage).
 #[Object(name = "Photo")]
 impl PhotoNode {
+    /// Global ID.
     async fn id(&self) -> ID {
         ids::encode("Photo", self.0.id)
     }
+    /// What it shows, e.g. FRONT_PANORAMA (现住房正面全景照片).
     async fn kind(&self) -> PhotoKind {
         self.0.kind.into()
     }
@@ -43,6 +46,7 @@ impl PhotoNode {
     async fn sharpness(&self) -> Option<f64> {
         self.0.sharpness
     }
+    /// Taken for the practice entry (模拟录入); never counts.
     async fn practice(&self) -> bool {
         self.0.practice
     }
@@ -56,6 +60,7 @@ impl PhotoNode {
         let p = ctx.privacy()?;
         Ok(self.0.latitude.map(|c| p.coordinate(c)))
     }
+    /// GPS longitude from EXIF, shown like `latitude`.
     async fn longitude(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<f64>> {
         let p = ctx.privacy()?;
         Ok(self.0.longitude.map(|c| p.coordinate(c)))
@@ -64,9 +69,11 @@ impl PhotoNode {
     async fn width(&self) -> i32 {
         self.0.width
     }
+    /// Pixel height.
     async fn height(&self) -> i32 {
         self.0.height
     }
+    /// Size of the stored file in bytes.
     async fn size_bytes(&self) -> i64 {
         self.0.size_bytes
     }
@@ -74,9 +81,11 @@ impl PhotoNode {
     async fn sha256(&self) -> &str {
         &self.0.sha256
     }
+    /// The account that uploaded it.
     async fn uploaded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<AccountNode>> {
         AccountNode::load(ctx, Some(self.0.uploaded_by)).await
     }
+    /// When the upload was confirmed.
     async fn uploaded_at(&self) -> DateTime<Utc> {
         self.0.uploaded_at
     }
@@ -85,13 +94,17 @@ impl PhotoNode {
 /// Where and how to send the photo's bytes.
 #[derive(SimpleObject)]
 pub struct PhotoUploadTicket {
+    /// Ticket ID, for `confirmPhotoUpload`.
     pub id: ID,
     /// PUT the bytes here, with the same `Authorization` header and `Content-Type`.
     pub upload_url: String,
+    /// HTTP method to use: PUT.
     pub method: String,
+    /// The `Content-Type` to send, as requested.
     pub content_type: String,
     /// Largest body accepted, in bytes.
     pub max_bytes: i64,
+    /// Confirm the upload before this time.
     pub expires_at: DateTime<Utc>,
 }
 
@@ -105,11 +118,11 @@ impl PhotosMutation {
     async fn request_photo_upload(
         &self,
         ctx: &Context<'_>,
-        household_id: ID,
-        kind: PhotoKind,
-        content_type: String,
-        size: i64,
-        #[graphql(default = false)] practice: bool,
+        #[graphql(desc = "The household the photo is of.")] household_id: ID,
+        #[graphql(desc = "What the photo shows.")] kind: PhotoKind,
+        #[graphql(desc = "image/jpeg, image/png or image/webp.")] content_type: String,
+        #[graphql(desc = "File size in bytes, within the server's limit.")] size: i64,
+        #[graphql(default = false, desc = "For the practice entry (模拟录入).")] practice: bool,
     ) -> async_graphql::Result<PhotoUploadTicket> {
         let u = request_upload(
             ctx.caller(),
@@ -134,7 +147,11 @@ impl PhotosMutation {
 
     /// Validates the uploaded bytes (type sniffed, size, full decode within a
     /// pixel limit) and, only if they pass, records the photo.
-    async fn confirm_photo_upload(&self, ctx: &Context<'_>, ticket_id: ID) -> async_graphql::Result<PhotoNode> {
+    async fn confirm_photo_upload(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "`PhotoUploadTicket.id` from `requestPhotoUpload`.")] ticket_id: ID,
+    ) -> async_graphql::Result<PhotoNode> {
         let p = confirm(ctx.caller(), ctx.state(), ids::decode("PhotoUpload", &ticket_id)?).await?;
         Ok(PhotoNode(p))
     }

@@ -26,10 +26,15 @@ impl std::ops::Deref for ProgressNode {
 /// A milestone seen from one region.
 #[derive(SimpleObject)]
 pub struct MilestoneProgress {
+    /// The milestone's global ID.
     pub milestone_id: ID,
+    /// TRAINING, VERIFICATION, LOOK_BACK or a custom kind.
     pub kind: String,
+    /// Title for people.
     pub title: String,
+    /// End of the window (UTC), exclusive.
     pub ends_at: DateTime<Utc>,
+    /// State for this region now.
     pub state: MilestoneState,
     /// Percent of this region's households reaching the milestone's metric (null for NONE).
     pub actual_percent: Option<f64>,
@@ -39,15 +44,21 @@ pub struct MilestoneProgress {
     pub projected_completion: Option<DateTime<Utc>>,
 }
 
+/// Households in one verification status.
 #[derive(SimpleObject)]
 pub struct StatusCount {
+    /// The status.
     pub status: VerificationStatus,
+    /// Households in it.
     pub count: u64,
 }
 
+/// Households on one safety path.
 #[derive(SimpleObject)]
 pub struct PathCount {
+    /// The safety path.
     pub path: SafetyPath,
+    /// Households on it.
     pub count: u64,
 }
 
@@ -58,18 +69,29 @@ pub struct ProgressPoint {
     pub at: DateTime<Utc>,
     /// The bucket's label in the campaign's time zone, e.g. 2020-05-17 or 2020-05-17 14:00.
     pub label: String,
+    /// Households first submitted by the end of the bucket, cumulative.
     pub submitted: u64,
+    /// Households first approved by the end of the bucket, cumulative.
     pub approved: u64,
 }
 crate::graphql::enums::api_enum!(
-    Bucket <=> progress::Bucket { Day, Hour }
+    /// Size of a burn-up bucket, in the campaign's time zone.
+    Bucket <=> progress::Bucket {
+        /// One point per day.
+        Day,
+        /// One point per hour.
+        Hour,
+    }
 );
 
+/// A progress board: a region's verification figures in a campaign, against its milestones.
 #[Object(name = "Progress")]
 impl ProgressNode {
+    /// The region the figures are for.
     async fn region(&self) -> RegionNode {
         self.region.clone().into()
     }
+    /// The campaign's global ID.
     async fn campaign_id(&self) -> ID {
         ids::encode("Campaign", self.campaign.id)
     }
@@ -77,6 +99,7 @@ impl ProgressNode {
     async fn households(&self) -> u64 {
         self.figures.get("households")
     }
+    /// Households by verification status.
     async fn by_status(&self) -> Vec<StatusCount> {
         STATUSES
             .iter()
@@ -97,9 +120,11 @@ impl ProgressNode {
             .map(|p| PathCount { path: (*p).into(), count: self.figures.get(&format!("expected:{}", p.as_str())) })
             .collect()
     }
+    /// Open ERROR findings.
     async fn open_errors(&self) -> u64 {
         self.figures.get("errors")
     }
+    /// Open WARNING findings.
     async fn open_warnings(&self) -> u64 {
         self.figures.get("warnings")
     }
@@ -107,6 +132,7 @@ impl ProgressNode {
     async fn submitted(&self) -> u64 {
         self.figures.counts().submitted
     }
+    /// Households approved (已核准).
     async fn approved(&self) -> u64 {
         self.figures.counts().approved
     }
@@ -114,6 +140,7 @@ impl ProgressNode {
     async fn submitted_percent(&self) -> f64 {
         self.percent(self.figures.counts().submitted)
     }
+    /// Approved households as a percent of `households`, 0–100, two decimals.
     async fn approved_percent(&self) -> f64 {
         self.percent(self.figures.counts().approved)
     }
@@ -141,7 +168,7 @@ impl ProgressNode {
     async fn behind_pace(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 10)] first: i32,
+        #[graphql(default = 10, desc = "How many regions at most.")] first: i32,
     ) -> async_graphql::Result<Vec<ProgressNode>> {
         let rows = behind_pace(&ctx.state().db, &self.0, first, ctx.caller().now()).await?;
         Ok(rows.into_iter().map(ProgressNode).collect())
@@ -151,7 +178,7 @@ impl ProgressNode {
     async fn series(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Bucket::Day")] bucket: Bucket,
+        #[graphql(default_with = "Bucket::Day", desc = "Days (default) or hours.")] bucket: Bucket,
     ) -> async_graphql::Result<Vec<ProgressPoint>> {
         Ok(series(&ctx.state().db, &self.0, bucket.into())
             .await?
@@ -170,8 +197,8 @@ impl ProgressBoardQuery {
     async fn progress(
         &self,
         ctx: &Context<'_>,
-        region_id: Option<ID>,
-        campaign_id: Option<ID>,
+        #[graphql(desc = "The region (default: the viewer's own).")] region_id: Option<ID>,
+        #[graphql(desc = "The campaign (default: the newest).")] campaign_id: Option<ID>,
     ) -> async_graphql::Result<ProgressNode> {
         let r = region_id.as_ref().map(|r| ids::decode("Region", r)).transpose()?;
         let c = campaign_id.as_ref().map(|c| ids::decode("Campaign", c)).transpose()?;

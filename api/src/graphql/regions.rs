@@ -27,7 +27,9 @@ pub struct RegionNode {
     pub model: region::Model,
     /// 12-digit administrative code (统计用区划代码), e.g. 131126000000.
     pub code: String,
+    /// Official name, e.g. 郑口镇.
     pub name: String,
+    /// Administrative level.
     pub level: RegionLevel,
 }
 
@@ -39,6 +41,7 @@ impl From<region::Model> for RegionNode {
 
 #[ComplexObject]
 impl RegionNode {
+    /// Global ID.
     pub async fn id(&self) -> ID {
         ids::encode("Region", self.model.id)
     }
@@ -46,6 +49,7 @@ impl RegionNode {
     async fn latitude(&self) -> Option<f64> {
         self.model.latitude
     }
+    /// Longitude of the same point (WGS 84), when known.
     async fn longitude(&self) -> Option<f64> {
         self.model.longitude
     }
@@ -64,7 +68,11 @@ impl RegionNode {
         Ok(found.into_iter().map(Into::into).collect())
     }
     /// Progress of this region in a campaign (default: the newest).
-    async fn progress(&self, ctx: &Context<'_>, campaign_id: Option<ID>) -> async_graphql::Result<ProgressNode> {
+    async fn progress(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The campaign (default: the newest).")] campaign_id: Option<ID>,
+    ) -> async_graphql::Result<ProgressNode> {
         let c = campaign_id.as_ref().map(|c| ids::decode("Campaign", c)).transpose()?;
         Ok(ProgressNode(progress_for(ctx.caller(), &ctx.state().db, Some(self.model.id), c).await?))
     }
@@ -73,9 +81,9 @@ impl RegionNode {
     async fn households(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        filter: Option<HouseholdFilter>,
+        #[graphql(desc = "Page size, 0–500 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor: the `endCursor` of the previous page.")] after: Option<String>,
+        #[graphql(desc = "Which households; default: all in the subtree.")] filter: Option<HouseholdFilter>,
     ) -> async_graphql::Result<HouseholdConnection> {
         ctx.viewer()?;
         let args = PageArgs::new(first, after, filter, nested::want(&ctx.look_ahead()))?;
@@ -95,8 +103,8 @@ impl RegionsQuery {
     async fn regions(
         &self,
         ctx: &Context<'_>,
-        level: Option<RegionLevel>,
-        parent_id: Option<ID>,
+        #[graphql(desc = "Only this level.")] level: Option<RegionLevel>,
+        #[graphql(desc = "Only the regions directly below this one.")] parent_id: Option<ID>,
     ) -> async_graphql::Result<Vec<RegionNode>> {
         let parent = parent_id.as_ref().map(|p| ids::decode("Region", p)).transpose()?;
         let found = list(ctx.caller(), &ctx.state().db, level.map(Into::into), parent).await?;
@@ -105,7 +113,11 @@ impl RegionsQuery {
     }
 
     /// One region; NOT_FOUND when it does not exist or is outside the viewer's view.
-    async fn region(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<RegionNode>> {
+    async fn region(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The region's global ID.")] id: ID,
+    ) -> async_graphql::Result<Option<RegionNode>> {
         let viewer = ctx.viewer()?;
         Ok(Some(get(&ctx.state().db, viewer, ids::decode("Region", &id)?).await?.into()))
     }

@@ -20,8 +20,8 @@ impl ProgressSubscription {
     async fn progress_changed(
         &self,
         ctx: &Context<'_>,
-        region_id: ID,
-        campaign_id: Option<ID>,
+        #[graphql(desc = "The region to watch.")] region_id: ID,
+        #[graphql(desc = "The campaign (default: the newest).")] campaign_id: Option<ID>,
     ) -> async_graphql::Result<impl futures_util::Stream<Item = async_graphql::Result<ProgressNode>>> {
         use futures_util::StreamExt;
         use tokio::sync::broadcast::error::RecvError;

@@ -29,19 +29,24 @@ pub struct VerificationNode(pub verification::Model);
 pub struct HouseFacts {
     /// Structure, e.g. 砖混 (brick-concrete), 砖木 (brick-wood), 框架 (frame).
     pub structure: Option<String>,
+    /// Number of storeys.
     pub floors: Option<i32>,
     /// Floor area in square metres.
     pub floor_area: Option<f64>,
+    /// Year the house was built.
     pub year_built: Option<i32>,
     /// People living in the house.
     pub occupants: Option<i32>,
 }
 
+/// A household's verification record (核验) in a campaign: path, evidence, facts and workflow state.
 #[Object(name = "Verification")]
 impl VerificationNode {
+    /// Global ID.
     async fn id(&self) -> ID {
         ids::encode("Verification", self.0.id)
     }
+    /// Workflow state: DRAFT → SUBMITTED → APPROVED or RETURNED.
     async fn status(&self) -> VerificationStatus {
         self.0.status.into()
     }
@@ -57,6 +62,7 @@ impl VerificationNode {
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// Facts about the house as found on site.
     async fn house_facts(&self) -> HouseFacts {
         HouseFacts {
             structure: self.0.structure.clone(),
@@ -77,6 +83,7 @@ impl VerificationNode {
         let p = ctx.privacy()?;
         Ok(self.0.latitude.map(|c| p.coordinate(c)))
     }
+    /// On-site longitude (WGS 84), shown like `latitude`.
     async fn longitude(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<f64>> {
         let p = ctx.privacy()?;
         Ok(self.0.longitude.map(|c| p.coordinate(c)))
@@ -98,6 +105,7 @@ impl VerificationNode {
     async fn submitted_at(&self) -> Option<DateTime<Utc>> {
         self.0.submitted_at
     }
+    /// When it was approved (UTC).
     async fn approved_at(&self) -> Option<DateTime<Utc>> {
         self.0.approved_at
     }
@@ -107,6 +115,7 @@ impl VerificationNode {
         let p = ctx.privacy()?;
         Ok(self.0.return_reason.as_deref().map(|n| p.text(n).into_owned()))
     }
+    /// When it last changed (UTC).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -125,34 +134,64 @@ pub struct EvidenceNode {
     pub secured: Option<SecuredEvidenceNode>,
 }
 
+/// Evidence for APPRAISED (鉴定安全).
 #[derive(async_graphql::SimpleObject)]
 pub struct AppraisalEvidenceNode {
+    /// The verifier confirmed the bureau's appraisal grade (A or B) on site.
     pub confirmed_on_site: bool,
 }
 
+/// Evidence for RENOVATED (改造安全).
 #[derive(async_graphql::SimpleObject)]
 pub struct RenovationEvidenceNode {
+    /// How the house was made safe.
     pub kind: RenovationKind,
+    /// Relocated or resettled: where the family lives now.
     pub new_address: Option<String>,
 }
 
+/// Evidence for SECURED (保障安全).
 #[derive(async_graphql::SimpleObject)]
 pub struct SecuredEvidenceNode {
+    /// The arrangement that houses the family.
     pub arrangement: Arrangement,
+    /// Where the family lives.
     pub address: String,
+    /// With whom: the relatives, or the landlord.
     pub with_whom: Option<String>,
+    /// The arrangement in words; required for OTHER.
     pub description: Option<String>,
 }
 
 crate::graphql::enums::api_enum!(
     /// How an unsafe house was made safe: 拆除重建 REBUILT, 修缮加固 REINFORCED,
     /// 易地扶贫搬迁 RELOCATED, other resettlement (生态移民, 水库移民, 避险搬迁) RESETTLED.
-    RenovationKind <=> checks::RenovationKind { Rebuilt, Reinforced, Relocated, Resettled }
+    RenovationKind <=> checks::RenovationKind {
+        /// Demolished and rebuilt (拆除重建).
+        Rebuilt,
+        /// Repaired and reinforced (修缮加固).
+        Reinforced,
+        /// Relocated for poverty alleviation (易地扶贫搬迁).
+        Relocated,
+        /// Another resettlement (生态移民, 水库移民, 避险搬迁).
+        Resettled,
+    }
 );
 crate::graphql::enums::api_enum!(
     /// 保障安全 arrangements: 集体公租房 PUBLIC_RENTAL, 幸福大院 ELDERLY_HOME,
     /// 租赁闲置农房 RENTED_FARMHOUSE, 投亲靠友 RELATIVES, another documented way OTHER.
-    Arrangement <=> checks::Arrangement { PublicRental, ElderlyHome, RentedFarmhouse, Relatives, Other }
+    Arrangement <=> checks::Arrangement {
+        /// Collective public rental home (集体公租房).
+        PublicRental,
+        /// Shared home for the elderly (幸福大院).
+        ElderlyHome,
+        /// Rented idle farmhouse (租赁闲置农房).
+        RentedFarmhouse,
+        /// Living with relatives (投亲靠友).
+        Relatives,
+        /// Another documented way; describe it in `description`.
+        Other,
+    }
 );
 
 fn evidence_node(e: checks::Evidence, p: Privacy) -> EvidenceNode {
@@ -173,22 +212,32 @@ fn evidence_node(e: checks::Evidence, p: Privacy) -> EvidenceNode {
 
 // ------------------------------------------------------------------ inputs
 
+/// Evidence for APPRAISED (鉴定安全).
 #[derive(async_graphql::InputObject)]
 pub struct AppraisalEvidenceInput {
+    /// The bureau's appraisal grade (A or B) was confirmed on site.
     pub confirmed_on_site: bool,
 }
 
+/// Evidence for RENOVATED (改造安全).
 #[derive(async_graphql::InputObject)]
 pub struct RenovationEvidenceInput {
+    /// How the house was made safe.
     pub kind: RenovationKind,
+    /// Relocated or resettled: where the family lives now (required for those).
     pub new_address: Option<String>,
 }
 
+/// Evidence for SECURED (保障安全).
 #[derive(async_graphql::InputObject)]
 pub struct SecuredEvidenceInput {
+    /// The arrangement that houses the family.
     pub arrangement: Arrangement,
+    /// Where the family lives.
     pub address: String,
+    /// With whom: the relatives, or the landlord.
     pub with_whom: Option<String>,
+    /// The arrangement in words; required for OTHER.
     pub description: Option<String>,
 }
 
@@ -196,20 +245,30 @@ pub struct SecuredEvidenceInput {
 /// `idempotencyKey` per intended change, so a retry after a lost answer is harmless.
 #[derive(async_graphql::InputObject)]
 pub struct SaveVerificationInput {
+    /// The household the record is for.
     pub household_id: ID,
     /// A practice entry (模拟录入): never counts.
     #[graphql(default = false)]
     pub practice: bool,
+    /// The `version` last loaded (0 for the first save); a stale one gives CONFLICT.
     pub version: i32,
+    /// One key per intended change: a retry with the same key is answered, not applied twice.
     pub idempotency_key: Option<String>,
+    /// The safety path chosen.
     pub path: Option<SafetyPath>,
+    /// Evidence for APPRAISED.
     pub appraisal: Option<AppraisalEvidenceInput>,
+    /// Evidence for RENOVATED.
     pub renovation: Option<RenovationEvidenceInput>,
+    /// Evidence for SECURED.
     pub secured: Option<SecuredEvidenceInput>,
+    /// Facts about the house as found on site.
     pub house_facts: Option<HouseFacts>,
     /// On-site position (WGS 84), optional.
     pub latitude: Option<f64>,
+    /// On-site longitude (WGS 84), optional.
     pub longitude: Option<f64>,
+    /// Free-text notes.
     pub notes: Option<String>,
 }
 #[derive(Default)]
@@ -235,7 +294,7 @@ impl VerificationMutation {
     async fn save_verification(
         &self,
         ctx: &Context<'_>,
-        input: SaveVerificationInput,
+        #[graphql(desc = "The draft's content.")] input: SaveVerificationInput,
     ) -> async_graphql::Result<VerificationNode> {
         let f = input.house_facts.unwrap_or_default();
         let save = workflow::SaveInput {
@@ -277,9 +336,9 @@ impl VerificationMutation {
     async fn submit_verification(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        version: i32,
-        idempotency_key: Option<String>,
+        #[graphql(desc = "The verification.")] id: ID,
+        #[graphql(desc = "The `version` last loaded; a stale one gives CONFLICT.")] version: i32,
+        #[graphql(desc = "One key per intended submission, so a retry is harmless.")] idempotency_key: Option<String>,
     ) -> async_graphql::Result<VerificationNode> {
         step(ctx, Op::Submit, &id, version, None, idempotency_key.as_deref()).await
     }
@@ -288,8 +347,8 @@ impl VerificationMutation {
     async fn approve_verification(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        version: i32,
+        #[graphql(desc = "The verification.")] id: ID,
+        #[graphql(desc = "The `version` last loaded; a stale one gives CONFLICT.")] version: i32,
     ) -> async_graphql::Result<VerificationNode> {
         step(ctx, Op::Approve, &id, version, None, None).await
     }
@@ -298,9 +357,9 @@ impl VerificationMutation {
     async fn return_verification(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        version: i32,
-        reason: String,
+        #[graphql(desc = "The verification.")] id: ID,
+        #[graphql(desc = "The `version` last loaded; a stale one gives CONFLICT.")] version: i32,
+        #[graphql(desc = "What the verifier must fix.")] reason: String,
     ) -> async_graphql::Result<VerificationNode> {
         step(ctx, Op::Return, &id, version, Some(&reason), None).await
     }
@@ -309,9 +368,9 @@ impl VerificationMutation {
     async fn reopen_verification(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        version: i32,
-        reason: String,
+        #[graphql(desc = "The verification.")] id: ID,
+        #[graphql(desc = "The `version` last loaded; a stale one gives CONFLICT.")] version: i32,
+        #[graphql(desc = "Why the record is reopened.")] reason: String,
     ) -> async_graphql::Result<VerificationNode> {
         step(ctx, Op::Reopen, &id, version, Some(&reason), None).await
     }
@@ -320,15 +379,19 @@ impl VerificationMutation {
     async fn acknowledge_finding(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        reason: String,
+        #[graphql(desc = "The WARNING finding.")] id: ID,
+        #[graphql(desc = "Why the warning does not apply, at most 500 characters.")] reason: String,
     ) -> async_graphql::Result<FindingNode> {
         let f = workflow::acknowledge(ctx.caller(), ctx.state(), ids::decode("Finding", &id)?, &reason).await?;
         Ok(FindingNode { model: f, english: ctx.caller().english() })
     }
 
     /// Runs every check over a region now (ADMIN, TOWNSHIP).
-    async fn check_region(&self, ctx: &Context<'_>, region_id: ID) -> async_graphql::Result<CheckReport> {
+    async fn check_region(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The region whose households are checked.")] region_id: ID,
+    ) -> async_graphql::Result<CheckReport> {
         let s = workflow::check_region(ctx.caller(), ctx.state(), ids::decode("Region", &region_id)?).await?;
         let mut open_errors: Vec<RuleCount> = s
             .open_errors_by_rule
@@ -343,8 +406,8 @@ impl VerificationMutation {
     async fn place_household(
         &self,
         ctx: &Context<'_>,
-        household_id: ID,
-        village_id: ID,
+        #[graphql(desc = "The unplaced household.")] household_id: ID,
+        #[graphql(desc = "A village (行政村) of the household's township.")] village_id: ID,
     ) -> async_graphql::Result<HouseholdNode> {
         let v = ctx.viewer()?;
         let h = workflow::place_household(
@@ -358,7 +421,11 @@ impl VerificationMutation {
     }
 
     /// Deletes every practice entry under a region (ADMIN); returns how many.
-    async fn clear_practice_entries(&self, ctx: &Context<'_>, region_id: ID) -> async_graphql::Result<u64> {
+    async fn clear_practice_entries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The region whose practice entries are deleted.")] region_id: ID,
+    ) -> async_graphql::Result<u64> {
         Ok(workflow::clear_practice(ctx.caller(), ctx.state(), ids::decode("Region", &region_id)?).await?)
     }
 }

@@ -1,6 +1,8 @@
-//! The GraphQL endpoints: POST /graphql (queries, mutations, uploads) with
-//! the caller's `Ctx` and rate limit, and /graphql/ws for subscriptions.
+//! The GraphQL endpoint: POST /graphql (queries, mutations, uploads) and GET
+//! /graphql (queries; GraphiQL for browsers), run with the caller's `Ctx` and
+//! rate limit, answered as GraphQL over HTTP says (`graphql_http`).
 
+use super::graphql_http::{self, Media, ParamError};
 use super::Server;
 use crate::domain::error::msg;
 use crate::{
@@ -8,7 +10,7 @@ use crate::{
         auth::{sessions, Principal, Viewer},
         ctx::{Ctx, Lang},
     },
-    graphql::{error::request_error_body, loaders::Loaders},
+    graphql::{loaders::Loaders, observe::RequestInfo},
     AppState,
 };
 use async_graphql::http::MultipartOptions;
@@ -83,6 +85,28 @@ fn acceptable_media_type(content_type: Option<&str>, headers: &HeaderMap) -> boo
     }
 }
 
+/// A coded refusal of the whole request, in the caller's language.
+fn refuse(status: StatusCode, code: &str, m: crate::domain::error::Msg, lang: Lang) -> Response {
+    let body = serde_json::json!({ "errors": [ { "message": m.render(lang.english()),
+        "extensions": { "code": code, "reason": m.key } } ] });
+    (status, [(header::CONTENT_TYPE, Media::Json.content_type())], body.to_string()).into_response()
+}
+
+/// 406 when the client accepts neither JSON media type.
+fn not_acceptable(lang: Lang) -> Response {
+    refuse(StatusCode::NOT_ACCEPTABLE, "NOT_ACCEPTABLE", msg!(NOT_ACCEPTABLE), lang)
+}
+
+/// 400 for parameters that are not a GraphQL request (bad JSON, no `query`, …).
+fn bad_params(e: &ParamError, lang: Lang) -> Response {
+    refuse(StatusCode::BAD_REQUEST, "VALIDATION", msg!(NOT_GRAPHQL, detail = e.detail()), lang)
+}
+
+fn language(headers: &HeaderMap) -> Lang {
+    Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
+/// POST /graphql: a JSON body, or a multipart upload.
 pub(super) async fn graphql_handler(
     State(s): State<Server>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -91,38 +115,102 @@ pub(super) async fn graphql_handler(
 ) -> Response {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let multipart = content_type.as_deref().is_some_and(|c| c.starts_with("multipart/"));
-    let lang = Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let lang = language(&headers);
     if !acceptable_media_type(content_type.as_deref(), &headers) {
-        let m = msg!(MEDIA_TYPE_REFUSED);
-        let body = serde_json::json!({ "errors": [ { "message": m.render(lang.english()),
-            "extensions": { "code": "UNSUPPORTED_MEDIA_TYPE", "reason": m.key } } ] });
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(body)).into_response();
+        return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", msg!(MEDIA_TYPE_REFUSED), lang);
     }
+    let Some(media) = Media::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())) else {
+        return not_acceptable(lang);
+    };
     let limit = if multipart { s.state.cfg.max_body_bytes } else { MAX_JSON_BYTES.min(s.state.cfg.max_body_bytes) };
     // Streamed, not buffered: multipart files go to temporary files as they
     // arrive, so a 32 MB upload is not held in memory by the handler.
     let over = Arc::new(AtomicBool::new(false));
-    let request = match async_graphql::http::receive_body(
-        content_type,
-        limited_reader(body, limit, over.clone()),
-        MultipartOptions::default().max_file_size(s.state.cfg.max_body_bytes),
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(_) if over.load(Ordering::Relaxed) => return payload_too_large(limit, multipart, lang),
-        Err(e) => {
-            let msg = msg!(NOT_GRAPHQL, detail = e).render(lang.english());
-            return (StatusCode::BAD_REQUEST, Json(request_error_body("VALIDATION", &msg))).into_response();
+    let reader = limited_reader(body, limit, over.clone());
+    let request = if multipart {
+        let opts = MultipartOptions::default().max_file_size(s.state.cfg.max_body_bytes);
+        match async_graphql::http::receive_body(content_type, reader, opts).await {
+            Ok(r) => r,
+            Err(_) if over.load(Ordering::Relaxed) => return payload_too_large(limit, multipart, lang),
+            Err(e) => return bad_params(&ParamError::Json(e.to_string()), lang),
+        }
+    } else {
+        let mut bytes = Vec::new();
+        if futures_util::AsyncReadExt::read_to_end(&mut { reader }, &mut bytes).await.is_err() {
+            if over.load(Ordering::Relaxed) {
+                return payload_too_large(limit, multipart, lang);
+            }
+            return bad_params(&ParamError::Json("the body could not be read".into()), lang);
+        }
+        match graphql_http::from_json_body(&bytes) {
+            Ok(r) => r,
+            Err(e) => return bad_params(&e, lang),
         }
     };
-    let mut ctx = Ctx { client_addr: Some(client_addr(&s, &headers, peer)), lang, ..Default::default() };
-    match viewer_from_headers(&s.state, &headers).await {
+    execute(&s, &headers, peer, media, request, lang).await
+}
+
+/// GET /graphql: GraphiQL for a browser asking for a page; otherwise the query
+/// string is a request, run if it is a query (mutations only by POST: 405).
+pub(super) async fn graphql_get(
+    State(s): State<Server>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let lang = language(&headers);
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    if accept.is_some_and(|a| graphql_http::Quality::of(a).prefers_html()) {
+        return super::graphiql::page().into_response();
+    }
+    let Some(media) = Media::negotiate(accept) else { return not_acceptable(lang) };
+    let pairs = match axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri) {
+        Ok(q) => q.0,
+        Err(e) => return bad_params(&ParamError::Json(e.to_string()), lang),
+    };
+    let request = match graphql_http::from_query_pairs(pairs) {
+        Ok(r) => r,
+        Err(e) => return bad_params(&e, lang),
+    };
+    if !is_query(&request) {
+        let mut r = refuse(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", msg!(GET_QUERIES_ONLY), lang);
+        r.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return r;
+    }
+    execute(&s, &headers, peer, media, request, lang).await
+}
+
+/// False when the operation the request names is a mutation or subscription
+/// (a document that does not parse is left for the schema to report).
+fn is_query(r: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(doc) = async_graphql::parser::parse_query(&r.query) else { return true };
+    let op = match (&doc.operations, r.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(m), Some(name)) => m.get(name),
+        (DocumentOperations::Multiple(m), None) if m.len() == 1 => m.values().next(),
+        _ => None,
+    };
+    op.is_none_or(|op| op.node.ty == OperationType::Query)
+}
+
+/// Runs a request as its caller, within the caller's rate limit, and answers
+/// in `media`.
+async fn execute(
+    s: &Server,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    media: Media,
+    request: async_graphql::Request,
+    lang: Lang,
+) -> Response {
+    let mut ctx = Ctx { client_addr: Some(client_addr(s, headers, peer)), lang, ..Default::default() };
+    match viewer_from_headers(&s.state, headers).await {
         Ok(v) => ctx.viewer = v,
         Err(e) => ctx.token_error = Some(e),
     }
     let started = std::time::Instant::now();
-    let operation = request.operation_name.clone();
+    let requested = request.operation_name.clone();
     let cfg = &s.state.cfg;
     let (key, per_minute) = match ctx.viewer.as_ref().map(|v| &v.principal) {
         Some(Principal::Account { id, .. }) => (format!("account:{id}"), cfg.rate_limit_account),
@@ -131,17 +219,19 @@ pub(super) async fn graphql_handler(
     };
     if let Err(retry) = s.state.limiter.check(&key, per_minute) {
         s.state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
-        s.state.metrics.request(operation.as_deref(), "RATE_LIMITED", started.elapsed().as_secs_f64());
+        s.state.metrics.request(requested.as_deref(), "RATE_LIMITED", started.elapsed().as_secs_f64());
         let body = serde_json::json!({ "errors": [ {
             "message": msg!(TOO_MANY_REQUESTS, limit = per_minute, seconds = retry).render(lang.english()),
             "extensions": { "code": "RATE_LIMITED", "reason": "TOO_MANY_REQUESTS", "retryAfterSeconds": retry },
         } ] });
-        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry.to_string())], Json(body)).into_response();
+        let headers = [(header::RETRY_AFTER, retry.to_string()), (header::CONTENT_TYPE, media.content_type().into())];
+        return (StatusCode::TOO_MANY_REQUESTS, headers, body.to_string()).into_response();
     }
     let loaders = Loaders::new(&s.state.db, ctx.viewer.as_ref());
     // The schema is for signed-in callers; anonymous ones see only what signing in needs.
     let request = if ctx.viewer.is_none() { request.disable_introspection() } else { request };
-    let request = request.data(ctx).data(loaders);
+    let info = Arc::new(RequestInfo::default());
+    let request = request.data(ctx).data(loaders).data(info.clone());
     let mut resp = s.schema.execute(request).await;
     cap_errors(&mut resp.errors, lang);
     let outcome = resp
@@ -151,16 +241,34 @@ pub(super) async fn graphql_handler(
         .and_then(|x| x.get("code"))
         .map(|c| c.to_string().trim_matches('"').to_owned())
         .unwrap_or_else(|| if resp.errors.is_empty() { "ok".into() } else { "ERROR".into() });
+    let operation = info.operation(requested.as_deref());
     s.state.metrics.request(operation.as_deref(), &outcome, started.elapsed().as_secs_f64());
-    match serde_json::to_vec(&resp) {
+    respond(media, &resp, !info.started(), lang)
+}
+
+/// The response as JSON in `media`; a request error (it never reached
+/// execution) has no `data` entry.
+fn respond(media: Media, resp: &async_graphql::Response, request_error: bool, lang: Lang) -> Response {
+    let body = if request_error {
+        serde_json::to_value(resp).map(|mut v| {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("data");
+            }
+            v.to_string().into_bytes()
+        })
+    } else {
+        serde_json::to_vec(resp)
+    };
+    let content_type = [(header::CONTENT_TYPE, media.content_type())];
+    match body {
         Ok(body) if body.len() <= MAX_RESPONSE_BYTES => {
-            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+            (media.status(request_error), content_type, body).into_response()
         }
         _ => {
             let m = msg!(RESPONSE_TOO_LARGE, mb = MAX_RESPONSE_BYTES >> 20);
             let body = serde_json::json!({ "errors": [ { "message": m.render(lang.english()),
                 "extensions": { "code": "QUERY_TOO_COMPLEX", "reason": m.key, "limitBytes": MAX_RESPONSE_BYTES } } ] });
-            Json(body).into_response()
+            (content_type, body.to_string()).into_response()
         }
     }
 }

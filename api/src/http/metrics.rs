@@ -116,5 +116,6 @@ pub(super) async fn handler(
     s.state.metrics.render(&mut body);
     body.push_str(&progress);
     render_pool(&s.state, &mut body);
+    crate::infra::process::render(&mut body);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }

@@ -2,14 +2,16 @@
 
 pub mod client_addr;
 pub mod files;
+pub mod graphiql;
 pub mod graphql_handler;
+pub mod graphql_http;
 pub mod metrics;
 pub mod web;
 pub mod ws;
 
 use self::{
     files::{export_handler, photo_handler, upload_handler},
-    graphql_handler::graphql_handler,
+    graphql_handler::{graphql_get, graphql_handler},
     ws::ws_handler,
 };
 
@@ -21,11 +23,10 @@ use crate::{
     infra::{db, storage::Storage},
     AppState,
 };
-use async_graphql::http::GraphiQLSource;
 use axum::{
     extract::State,
     http::{header, HeaderValue, Method, StatusCode},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
     Json, Router,
 };
@@ -97,12 +98,14 @@ pub fn router(server: Server) -> Router {
     Router::new()
         .route(
             "/graphql",
-            get(graphiql).post(graphql_handler).layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            get(graphql_get).post(graphql_handler).layer(tower_http::timeout::TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
                 Duration::from_secs(cfg.request_timeout),
             )),
         )
         .route("/graphql/ws", get(ws_handler))
+        .route("/graphiql", get(|| async { graphiql::page() }))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route("/uploads/{id}", axum::routing::put(upload_handler))
         .route("/photos/{id}/{variant}", get(photo_handler))
         .route("/exports/{file}", get(export_handler))
@@ -128,16 +131,6 @@ async fn coded_body_limit(State(limit): State<usize>, res: Response) -> Response
         return graphql_handler::payload_too_large(limit, true, Lang::Zh);
     }
     res
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("住房安全核验 GraphQL")
-            .finish(),
-    )
 }
 
 async fn readyz(State(s): State<Server>) -> Response {

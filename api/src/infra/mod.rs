@@ -4,5 +4,6 @@
 pub mod db;
 pub mod metrics;
 pub mod notify;
+pub mod process;
 pub mod ratelimit;
 pub mod storage;

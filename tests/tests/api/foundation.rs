@@ -235,9 +235,13 @@ async fn health_readiness_and_graphiql() {
     assert_eq!(h.status().as_u16(), 200);
     let r = get("/readyz").await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    let g = get("/graphql").await.unwrap();
+    // A browser asking for a page gets GraphiQL; /graphiql is its own address too.
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let g = app.http.get(format!("{}/graphql", app.base)).header("accept", browser).send().await.unwrap();
     assert_eq!(g.status().as_u16(), 200);
     assert!(g.text().await.unwrap().to_lowercase().contains("graphiql"));
+    let g = get("/graphiql").await.unwrap();
+    assert!(g.text().await.unwrap().contains("/graphiql/graphiql.min.js"));
     // An empty database: no campaign yet, still a clean answer.
     let body = app.gql(None, "{ campaigns { name } }", json!({})).await;
     assert_eq!(code(&body), Some("UNAUTHENTICATED"));

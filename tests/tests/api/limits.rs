@@ -86,7 +86,7 @@ async fn metrics_count_requests_latency_storage_and_progress() {
             .http
             .post(format!("{}/graphql", app.base))
             .bearer_auth(&supervisor)
-            .json(&json!({ "query": "query BoardPull { progress { households } }", "operationName": "BoardPull" }))
+            .json(&json!({ "query": "query Board { progress { households } }", "operationName": "Board" }))
             .send()
             .await
             .unwrap();
@@ -96,7 +96,7 @@ async fn metrics_count_requests_latency_storage_and_progress() {
         .http
         .post(format!("{}/graphql", app.base))
         .bearer_auth(&supervisor)
-        .json(&json!({ "query": "query Tokens { apiTokens { id } }", "operationName": "Tokens" }))
+        .json(&json!({ "query": "query ApiTokens { apiTokens { id } }" }))
         .send()
         .await
         .unwrap();
@@ -107,10 +107,11 @@ async fn metrics_count_requests_latency_storage_and_progress() {
 
     let text = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
     let has = |line: &str| text.lines().any(|l| l == line);
-    assert!(has("hsv_graphql_requests_total{operation=\"BoardPull\",outcome=\"ok\"} 2"), "{text}");
-    assert!(has("hsv_graphql_requests_total{operation=\"Tokens\",outcome=\"FORBIDDEN\"} 1"), "{text}");
-    assert!(has("hsv_graphql_request_seconds_count{operation=\"BoardPull\"} 2"), "{text}");
-    assert!(text.contains("hsv_graphql_request_seconds_bucket{operation=\"BoardPull\",le=\"+Inf\"} 2"));
+    // Labels are the web app's operation names, read off the document.
+    assert!(has("hsv_graphql_requests_total{operation=\"Board\",outcome=\"ok\"} 2"), "{text}");
+    assert!(has("hsv_graphql_requests_total{operation=\"ApiTokens\",outcome=\"FORBIDDEN\"} 1"), "{text}");
+    assert!(has("hsv_graphql_request_seconds_count{operation=\"Board\"} 2"), "{text}");
+    assert!(text.contains("hsv_graphql_request_seconds_bucket{operation=\"Board\",le=\"+Inf\"} 2"));
     assert!(text.contains("hsv_object_store_calls_total{op=\"put\"} "), "{text}");
     assert!(text.contains("figure=\"households\"} 4553"), "{text}");
     assert!(text.contains("hsv_db_pool_connections{state=\"idle\"}"), "{text}");

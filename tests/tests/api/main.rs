@@ -4,6 +4,7 @@
 
 mod auth;
 mod checks;
+mod conventions;
 mod exports;
 mod foundation;
 mod hardening;
@@ -17,7 +18,9 @@ mod nested;
 mod photos;
 mod privacy;
 mod progress;
+mod protocols;
 mod start;
+mod tools;
 mod undo;
 mod webhooks;
 mod workflow;

@@ -29,7 +29,7 @@ use Outcome::*;
 
 const GATE_CODES: [&str; 3] = ["UNAUTHENTICATED", "FORBIDDEN", "PASSWORD_CHANGE_REQUIRED"];
 
-/// Field names of a root type in the SDL (skipping descriptions).
+/// Field names of a root type in the SDL (skipping descriptions and arguments).
 fn root_fields(sdl: &str, type_name: &str) -> BTreeSet<String> {
     let start = sdl.find(&format!("type {type_name} {{")).unwrap_or_else(|| panic!("no {type_name}"));
     let body = &sdl[start..];
@@ -45,7 +45,9 @@ fn root_fields(sdl: &str, type_name: &str) -> BTreeSet<String> {
             }
             continue;
         }
-        if in_doc || t.is_empty() || t.starts_with('"') {
+        // Arguments written one per line sit one level deeper than fields.
+        let nested = line.starts_with("\t\t") || line.starts_with("    ");
+        if in_doc || nested || t.is_empty() || t.starts_with('"') || t.starts_with(')') {
             continue;
         }
         let name: String = t.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
@@ -81,7 +83,9 @@ fn expectation(op: &str, who: Who) -> Outcome {
         }
     };
     match op {
-        // Open to anyone: they carry their own credentials.
+        // Open to anyone: they carry their own credentials. Dashboard tokens
+        // run no mutation at all (issue 18), these included.
+        "signIn" | "refresh" | "signOut" if who == ApiToken => Refused("FORBIDDEN"),
         "signIn" | "refresh" | "signOut" => Allowed,
         // Read operations for every signed-in caller (scope applies inside).
         "regions" | "region" | "household" | "households" | "node" | "campaigns" | "milestones" | "me" => {
@@ -123,6 +127,7 @@ fn expectation(op: &str, who: Who) -> Outcome {
             _ => Refused("FORBIDDEN"),
         },
         // Anyone signed in may record a result for an item assigned to them (NOT_FOUND otherwise).
+        "recordLookBackResult" if who == ApiToken => Refused("FORBIDDEN"),
         "myLookBackItems" | "recordLookBackResult" => {
             if who == Anonymous {
                 Refused("UNAUTHENTICATED")

@@ -14,7 +14,7 @@ fn county() -> Bounds {
 }
 
 fn cost_of(query: &str, vars: serde_json::Value) -> Cost {
-    let types = Types::from_sdl(&crate::graphql::sdl());
+    let types = Types::from_sdl(&crate::graphql::type_sdl());
     let doc = async_graphql::parser::parse_query(query).expect("parses");
     measure(&doc, &Variables::from_json(vars), &types, &county())
 }

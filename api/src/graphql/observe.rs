@@ -1,0 +1,92 @@
+//! What the HTTP layer needs to know about a request after the schema ran it:
+//! whether execution began (a request that failed before it — parse,
+//! validation, variables, cost — is a request error: 400 and no `data` under
+//! GraphQL over HTTP), and the operation the document really named (the
+//! metrics label must not depend on the optional JSON `operationName`).
+
+use async_graphql::{
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
+    parser::types::{DocumentOperations, ExecutableDocument},
+    Response, ServerResult, Variables,
+};
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc, Mutex,
+};
+
+/// The schema's description (`__schema { description }` and `schema.graphql`).
+pub const SCHEMA_DESCRIPTION: &str = "住房安全核验（农村建档立卡贫困户住房安全有保障核验）接口：\
+按户核验每户住房是否安全（鉴定安全、改造安全、保障安全），并按时间节点证明进度。 \
+Housing-safety verification API: county housing bureaus verify, household by household, \
+that every registered poor household lives in a safe home (appraised, renovated or \
+otherwise secured), and prove their progress against the campaign's deadlines.";
+
+/// Put into each request's data by the HTTP layer; filled in as the request runs.
+#[derive(Default)]
+pub struct RequestInfo {
+    started: AtomicBool,
+    /// The names of the document's operations (None for an anonymous one).
+    operations: Mutex<Vec<Option<String>>>,
+}
+
+impl RequestInfo {
+    /// True once execution began; false when the request failed before.
+    pub fn started(&self) -> bool {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// The name of the operation that runs: `requested` when the document has
+    /// it, else the document's only operation's name; None when anonymous or
+    /// the document did not parse.
+    pub fn operation(&self, requested: Option<&str>) -> Option<String> {
+        let ops = self.operations.lock().unwrap_or_else(|e| e.into_inner());
+        match requested {
+            Some(r) => ops.iter().flatten().find(|n| n.as_str() == r).cloned(),
+            None if ops.len() == 1 => ops[0].clone(),
+            None => None,
+        }
+    }
+}
+
+pub struct Observe;
+
+impl ExtensionFactory for Observe {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ObserveExt)
+    }
+}
+
+struct ObserveExt;
+
+#[async_trait::async_trait]
+impl Extension for ObserveExt {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        if let Some(info) = ctx.data_opt::<Arc<RequestInfo>>() {
+            let names = match &doc.operations {
+                DocumentOperations::Single(_) => vec![None],
+                DocumentOperations::Multiple(m) => m.keys().map(|k| Some(k.to_string())).collect(),
+            };
+            *info.operations.lock().unwrap_or_else(|e| e.into_inner()) = names;
+        }
+        Ok(doc)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        if let Some(info) = ctx.data_opt::<Arc<RequestInfo>>() {
+            info.started.store(true, Ordering::Relaxed);
+        }
+        next.run(ctx, operation_name).await
+    }
+}
