@@ -9,9 +9,10 @@ crate::catalogue! { ERRORS:
     REFERENCE_MISSING => "引用的记录不存在或仍在使用中。", "A referenced record does not exist or is still in use.";
     RATE_LIMITED => "尝试次数过多，请 {seconds} 秒后再试。", "Too many attempts; try again in {seconds} seconds.";
     TOO_MANY_REQUESTS => "请求过多：每分钟最多 {limit} 次，请 {seconds} 秒后再试。", "Too many requests: at most {limit} a minute. Try again in {seconds} s.";
-    MEDIA_TYPE_REFUSED => "GraphQL 请求须以 application/json 发送；文件上传用 multipart/form-data，并带上 Authorization 或 GraphQL-Preflight 请求头。", "Send GraphQL requests as application/json; file uploads as multipart/form-data with an Authorization or GraphQL-Preflight header.";
+    MEDIA_TYPE_REFUSED => "GraphQL 请求须以 application/json（UTF-8）发送；文件上传用 multipart/form-data，并带上 Authorization 或 GraphQL-Preflight 请求头。", "Send GraphQL requests as application/json (UTF-8); file uploads as multipart/form-data with an Authorization or GraphQL-Preflight header.";
     NOT_ACCEPTABLE => "只能以 application/graphql-response+json 或 application/json 回答：请在 Accept 中包含其中之一。", "Answers are application/graphql-response+json or application/json; accept one of them.";
     GET_QUERIES_ONLY => "GET 请求只能执行查询；变更和订阅请用 POST（订阅用 WebSocket）。", "GET runs queries only; send mutations with POST (subscriptions over the WebSocket).";
+    BAD_VARIABLE => "变量 ${name} 的值无效：{detail}（日期时间请写成 2020-06-30T16:00:00Z）。", "Variable ${name} has an invalid value: {detail} (write date-times as 2020-06-30T16:00:00Z).";
     NOT_GRAPHQL => "这不是一个 GraphQL 请求：{detail}", "The request is not a GraphQL request: {detail}";
     UPLOAD_OVER_LIMIT => "上传的文件超过了 {mb} MB 的上限（APP_MAX_BODY_BYTES）：请拆分文件，或请运维人员提高上限。", "The upload is larger than the {mb} MB limit (APP_MAX_BODY_BYTES); split the file or ask the operator to raise the limit.";
     REQUEST_OVER_LIMIT => "请求超过了 GraphQL 请求 {mb} MB 的上限：文件请以 multipart 方式上传。", "The request is larger than the {mb} MB limit for GraphQL requests; send files as a multipart upload.";

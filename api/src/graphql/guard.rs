@@ -55,6 +55,13 @@ impl Extension for SignedInExt {
         if info.parent_type == "__Schema" && info.name == "description" {
             return Ok(Some(Value::String(super::observe::SCHEMA_DESCRIPTION.to_owned())));
         }
+        // The schema is for signed-in callers: an anonymous `__schema` gets the
+        // same "sign in first" as any field, not a silent null (tools stall on it).
+        if info.path_node.parent.is_none() && info.name == "__schema" {
+            if let Some(Err(e)) = ctx.data_opt::<Ctx>().map(Ctx::viewer_pending_password) {
+                return Err(refusal(e, &info));
+            }
+        }
         let root = info.path_node.parent.is_none() && !info.is_for_introspection && !info.name.starts_with("__");
         let token = ctx.data_opt::<Ctx>().and_then(|c| c.viewer.as_ref()).is_some_and(|v| v.is_api_token());
         if root && token && info.parent_type == MUTATION {

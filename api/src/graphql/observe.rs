@@ -3,11 +3,15 @@
 //! validation, variables, cost — is a request error: 400 and no `data` under
 //! GraphQL over HTTP), and the operation the document really named (the
 //! metrics label must not depend on the optional JSON `operationName`).
+//! Variables of our own scalars are checked here too, before anything runs:
+//! async-graphql checks them only when a field reads them, so a bad
+//! `DateTime` let the fields before it run.
 
+use crate::domain::{ctx::Ctx, error::msg};
 use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
-    parser::types::{DocumentOperations, ExecutableDocument},
-    Response, ServerResult, Variables,
+    parser::types::{BaseType, DocumentOperations, ExecutableDocument, Type},
+    Response, ServerError, ServerResult, Value, Variables,
 };
 use std::sync::{
     atomic::{AtomicBool, Ordering},
@@ -68,6 +72,7 @@ impl Extension for ObserveExt {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
+        check_scalar_variables(ctx, &doc, variables)?;
         if let Some(info) = ctx.data_opt::<Arc<RequestInfo>>() {
             let names = match &doc.operations {
                 DocumentOperations::Single(_) => vec![None],
@@ -88,5 +93,42 @@ impl Extension for ObserveExt {
             info.started.store(true, Ordering::Relaxed);
         }
         next.run(ctx, operation_name).await
+    }
+}
+
+/// Refuses a request whose `DateTime` variables do not parse, as the spec
+/// has every variable coerced before execution.
+fn check_scalar_variables(ctx: &ExtensionContext<'_>, doc: &ExecutableDocument, vars: &Variables) -> ServerResult<()> {
+    for (_, op) in doc.operations.iter() {
+        for def in &op.node.variable_definitions {
+            let name = def.node.name.node.as_str();
+            let Some(value) = vars.get(name) else { continue };
+            if let Some(detail) = bad_datetime(&def.node.var_type.node, value) {
+                let m = msg!(BAD_VARIABLE, name = name, detail = detail);
+                let english = ctx.data_opt::<Ctx>().is_some_and(Ctx::english);
+                let mut e = ServerError::new(m.render(english), Some(def.pos));
+                let mut ext = async_graphql::ErrorExtensionValues::default();
+                ext.set("code", "VALIDATION");
+                ext.set("reason", m.key);
+                ext.set("field", name);
+                e.extensions = Some(ext);
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why `value` is not a `DateTime` where `ty` wants one (lists included).
+fn bad_datetime(ty: &Type, value: &Value) -> Option<String> {
+    match (&ty.base, value) {
+        (_, Value::Null) => None,
+        (BaseType::List(inner), Value::List(items)) => items.iter().find_map(|v| bad_datetime(inner, v)),
+        (BaseType::List(inner), v) => bad_datetime(inner, v),
+        (BaseType::Named(n), Value::String(s)) if n.as_str() == "DateTime" => {
+            s.parse::<chrono::DateTime<chrono::Utc>>().err().map(|_| format!("“{s}” is not an RFC 3339 date-time"))
+        }
+        (BaseType::Named(n), v) if n.as_str() == "DateTime" => Some(format!("{v} is not a string")),
+        _ => None,
     }
 }

@@ -75,9 +75,15 @@ pub fn payload_too_large(limit: usize, multipart: bool, lang: Lang) -> Response 
 /// and a missing type are refused, so no cookie could ever be ridden (CSRF).
 fn acceptable_media_type(content_type: Option<&str>, headers: &HeaderMap) -> bool {
     let Some(ct) = content_type else { return false };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mut parts = ct.split(';');
+    let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    // JSON is UTF-8; a body declared in another charset is refused, not misread.
+    let utf8 = parts.all(|p| {
+        let (k, v) = p.split_once('=').unwrap_or((p, ""));
+        !k.trim().eq_ignore_ascii_case("charset") || v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+    });
     match essence.as_str() {
-        "application/json" => true,
+        "application/json" => utf8,
         "multipart/form-data" => {
             ["authorization", "graphql-preflight", "apollo-require-preflight"].iter().any(|h| headers.contains_key(*h))
         }

@@ -29,9 +29,13 @@ impl Media {
     pub fn negotiate(accept: Option<&str>) -> Option<Self> {
         let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return Some(Self::Json) };
         let q = Quality::of(accept);
-        if q.graphql_response > 0.0 && q.graphql_response >= q.json.max(q.any) {
+        // A type named outright outranks a wildcard, `q=0` (refused) included.
+        // A wildcard means JSON first; it reaches the new type only when JSON is refused.
+        let json = q.json.unwrap_or(q.any);
+        let graphql_response = q.graphql_response.unwrap_or(if json > 0.0 { 0.0 } else { q.any });
+        if graphql_response > 0.0 && graphql_response >= json {
             Some(Self::GraphqlResponse)
-        } else if q.json.max(q.any) > 0.0 {
+        } else if json > 0.0 {
             Some(Self::Json)
         } else {
             None
@@ -52,8 +56,9 @@ impl Media {
 /// The quality an `Accept` header gives each kind of answer.
 #[derive(Default, Debug)]
 pub struct Quality {
-    pub graphql_response: f32,
-    pub json: f32,
+    /// None when the header does not name the type.
+    pub graphql_response: Option<f32>,
+    pub json: Option<f32>,
     pub html: f32,
     /// `*/*` and `application/*`.
     pub any: f32,
@@ -69,8 +74,8 @@ impl Quality {
                 .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.trim().parse::<f32>().ok()))
                 .unwrap_or(1.0);
             let slot = match essence.as_str() {
-                "application/graphql-response+json" => &mut q.graphql_response,
-                "application/json" => &mut q.json,
+                "application/graphql-response+json" => q.graphql_response.get_or_insert(0.0),
+                "application/json" => q.json.get_or_insert(0.0),
                 "text/html" => &mut q.html,
                 "*/*" | "application/*" => &mut q.any,
                 _ => continue,
@@ -82,7 +87,7 @@ impl Quality {
 
     /// A browser asking for a page (GraphiQL) rather than a script asking for JSON.
     pub fn prefers_html(&self) -> bool {
-        self.html > 0.0 && self.html > self.graphql_response.max(self.json)
+        self.html > 0.0 && self.html > self.graphql_response.unwrap_or(0.0).max(self.json.unwrap_or(0.0))
     }
 }
 
@@ -100,7 +105,8 @@ impl ParamError {
         match self {
             Self::Json(e) => format!("the body is not valid JSON ({e})"),
             Self::Param("query") => "`query` must be a string holding a GraphQL document".into(),
-            Self::Param("body") => "the body must be a JSON object with `query`".into(),
+            Self::Param("body") => "the body must be one JSON object with `query` (batches are not taken)".into(),
+            Self::Param("operationName") => "`operationName` must be a string or null".into(),
             Self::Param(p) => format!("`{p}` must be a JSON object or null"),
         }
     }
@@ -160,6 +166,11 @@ mod tests {
         let json_first = "application/graphql-response+json;q=0.5, application/json";
         assert_eq!(Media::negotiate(Some(json_first)), Some(Media::Json));
         assert_eq!(Media::negotiate(Some("text/html")), None);
+        assert_eq!(Media::negotiate(Some("application/json;q=0, */*")), Some(Media::GraphqlResponse));
+        assert_eq!(Media::negotiate(Some("application/json;q=0")), None);
+        let refused_json = "application/json;q=0, application/graphql-response+json;q=0.5, */*";
+        assert_eq!(Media::negotiate(Some(refused_json)), Some(Media::GraphqlResponse));
+        assert_eq!(Media::negotiate(Some("APPLICATION/JSON")), Some(Media::Json));
         let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
         assert!(Quality::of(browser).prefers_html());
         assert!(!Quality::of("*/*").prefers_html());

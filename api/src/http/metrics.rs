@@ -68,7 +68,11 @@ fn may_scrape(s: &Server, peer: std::net::SocketAddr, headers: &axum::http::Head
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .is_some_and(|given| crate::domain::auth::constant_time_eq(given.trim().as_bytes(), t.expose().as_bytes())),
-        None => peer.ip().is_loopback() || peer.ip().to_canonical().is_loopback(),
+        // Behind a trusted proxy on this machine the peer is always local: the
+        // caller is the one the proxy names.
+        None => super::graphql_handler::client_addr(s, headers, peer)
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.to_canonical().is_loopback()),
     }
 }
 

@@ -115,7 +115,7 @@ pub fn router(server: Server) -> Router {
         .layer(RequestBodyLimitLayer::new(cfg.max_body_bytes))
         // A photo or export is never to be read as HTML or script, whatever it holds.
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(axum::middleware::map_response_with_state(cfg.max_body_bytes, coded_body_limit))
+        .layer(axum::middleware::from_fn_with_state(cfg.max_body_bytes, coded_body_limit))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
@@ -124,11 +124,31 @@ pub fn router(server: Server) -> Router {
         .with_state(server)
 }
 
-/// The body limit's own 413 (a declared length over the limit) as a coded error.
-async fn coded_body_limit(State(limit): State<usize>, res: Response) -> Response {
+/// The body limit's own 413 (a declared length over the limit) as a coded
+/// error that names the limit the request met: the upload limit for
+/// uploads, the GraphQL request limit for anything else. JSON answers get
+/// their charset here too.
+async fn coded_body_limit(
+    State(limit): State<usize>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (multipart, lang) = {
+        let h = req.headers();
+        let get = |name| h.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        let multipart = get(header::CONTENT_TYPE).is_some_and(|c| c.starts_with("multipart/"))
+            || req.uri().path().starts_with("/uploads/");
+        (multipart, Lang::from_accept_language(get(header::ACCEPT_LANGUAGE)))
+    };
+    let mut res = next.run(req).await;
     let json = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if json && res.headers()[header::CONTENT_TYPE] == "application/json" {
+        // Messages are Chinese: every JSON answer says its charset.
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    }
     if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
-        return graphql_handler::payload_too_large(limit, true, Lang::Zh);
+        let limit = if multipart { limit } else { graphql_handler::MAX_JSON_BYTES.min(limit) };
+        return graphql_handler::payload_too_large(limit, multipart, lang);
     }
     res
 }

@@ -142,6 +142,55 @@ async fn graphql_over_http_status_codes_and_media_types() {
     assert!(b.get("data").is_some(), "{b}");
 }
 
+/// What the spec checks before anything runs is checked before anything runs:
+/// our own scalars' variables too; the schema needs a signed-in caller; a
+/// body in another charset is refused rather than misread.
+#[tokio::test]
+async fn requests_are_refused_whole_before_execution() {
+    let app = TestApp::demo().await;
+    let admin = app.token("admin").await;
+    let county = app.ok(Some(&admin), "{ regions(level: COUNTY) { id } }", json!({})).await["regions"][0]["id"].clone();
+    let two = "mutation($r: ID!, $e: DateTime) {
+      a: createApiToken(name: \"a\", regionId: $r) { token }
+      b: createApiToken(name: \"b\", regionId: $r, expiresAt: $e) { token } }";
+    let tokens = || app.ok(Some(&admin), "{ apiTokens { id } }", json!({}));
+    let before = tokens().await["apiTokens"].as_array().unwrap().len();
+    for bad in [json!("not-a-date"), json!(5), json!("2030-13-45T00:00:00Z")] {
+        let body = json!({ "query": two, "variables": { "r": county, "e": bad } }).to_string();
+        let resp = app
+            .http
+            .post(format!("{}/graphql", app.base))
+            .header("content-type", "application/json")
+            .header("accept", GRJ)
+            .bearer_auth(&admin)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{bad}");
+        let b: Value = resp.json().await.unwrap();
+        assert!(b.get("data").is_none(), "{b}");
+        assert_eq!((code(&b), b["errors"][0]["extensions"]["field"].as_str()), (Some("VALIDATION"), Some("e")), "{b}");
+    }
+    assert_eq!(tokens().await["apiTokens"].as_array().unwrap().len(), before, "neither token was made");
+    // Anonymous callers are told to sign in, not handed a null schema.
+    let anon = app.gql(None, "{ __schema { queryType { name } } }", json!({})).await;
+    assert_eq!(code(&anon), Some("UNAUTHENTICATED"), "{anon}");
+    assert!(app.ok(Some(&admin), "{ __schema { queryType { name } } }", json!({})).await["__schema"].is_object());
+    // JSON is UTF-8.
+    let latin1 = app
+        .http
+        .post(format!("{}/graphql", app.base))
+        .header("content-type", "application/json; charset=latin1")
+        .body(r#"{"query":"{ __typename }"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(latin1.status().as_u16(), 415);
+    let utf8 = post(&app, None, r#"{"query":"{ __typename }"}"#).await;
+    assert_eq!(utf8.0, 200);
+}
+
 #[tokio::test]
 async fn get_runs_queries_refuses_mutations_and_serves_graphiql_to_browsers() {
     let app = TestApp::demo().await;

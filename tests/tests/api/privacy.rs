@@ -194,10 +194,40 @@ async fn no_field_shows_a_supervisor_or_a_token_an_id_a_phone_or_a_position() {
     assert!(history.iter().all(|e| e["clientAddr"].is_null()));
     assert!(!hh.to_string().contains(ID) && !hh.to_string().contains(PHONE));
 
+    // Exports follow the same rule: the evidence address is withheld from the
+    // supervisor's file, and in the ADMIN's in full.
+    for (who, token, full) in [("supervisor", &supervisor, false), ("admin", &admin, true)] {
+        for format in ["CSV", "XLSX"] {
+            let q = "mutation($f: ExportFormat!) { exportReport(kind: HOUSEHOLDS, format: $f) { url } }";
+            let url = app.ok(Some(token), q, json!({ "f": format })).await["exportReport"]["url"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let bytes = app.http.get(url).send().await.unwrap().bytes().await.unwrap().to_vec();
+            let text = if format == "CSV" { String::from_utf8_lossy(&bytes).into_owned() } else { xlsx_text(&bytes) };
+            assert_eq!(text.contains("张庄 5 号"), full, "{who} {format}: the evidence address");
+            assert_eq!(text.contains(PHONE), full, "{who} {format}: the phone in it");
+        }
+    }
+
     // The verifier who wrote it still sees it all.
     let v = app.token("v131126100200").await;
     let d = app.ok(Some(&v), "{ households(first: 1) { nodes { verification { notes latitude } } } }", json!({})).await;
     let ver = &d["households"]["nodes"][0]["verification"];
     assert!(ver["notes"].as_str().unwrap().contains(ID));
     assert_eq!(ver["latitude"], LAT);
+}
+
+/// Every cell of a workbook's sheets as text (shared strings included).
+fn xlsx_text(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
+    let mut out = String::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        if f.name().is_ok_and(|n| n.ends_with(".xml")) {
+            f.read_to_string(&mut out).unwrap();
+        }
+    }
+    out
 }

@@ -127,3 +127,20 @@ async fn metrics_labels_are_bounded_and_promtool_finds_nothing_wrong() {
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}");
 }
+
+/// Behind a proxy on the same machine, the caller the proxy names is who
+/// asks for /metrics, not the proxy itself.
+#[tokio::test]
+async fn metrics_behind_a_local_proxy_are_not_open_to_its_visitors() {
+    let app = TestApp::demo_with(|c| c.trust_forwarded_for = true).await;
+    let get = |xff: Option<&'static str>| {
+        let mut r = app.http.get(format!("{}/metrics", app.base));
+        if let Some(x) = xff {
+            r = r.header("x-forwarded-for", x);
+        }
+        r.send()
+    };
+    assert_eq!(get(Some("203.0.113.9")).await.unwrap().status().as_u16(), 401);
+    assert_eq!(get(Some("127.0.0.1")).await.unwrap().status().as_u16(), 200);
+    assert_eq!(get(None).await.unwrap().status().as_u16(), 200);
+}

@@ -3,6 +3,7 @@
 //! into TEST_WEB_DIST first. Screenshots go to SCREENSHOT_DIR (default
 //! `screenshots/` at the repository root).
 
+mod graphiql;
 mod harness;
 
 use harness::*;

@@ -6,8 +6,8 @@ use super::{
     Scope,
 };
 use crate::domain::{
-    auth::mask_id_number,
     error::{AppError, AppResult},
+    privacy::Privacy,
 };
 use chrono::{DateTime, Utc};
 use entity::{account, finding, household, verification};
@@ -91,16 +91,16 @@ fn row(
     // A real date when there is one; an empty cell otherwise.
     let time = |t: Option<DateTime<Utc>>| t.map(Cell::Time).unwrap_or_else(|| Cell::Text(String::new()));
     let rules = open.get(&h.id).cloned().unwrap_or_default();
-    let full = s.full_personal_data;
+    let privacy = if s.full_personal_data { Privacy::full() } else { Privacy::masked() };
     vec![
         Cell::Text(h.code.clone()),
         Cell::Text(h.head_name.clone()),
-        Cell::Text(if full { h.id_number.clone() } else { mask_id_number(&h.id_number) }),
+        Cell::Text(privacy.id_number(&h.id_number)),
         Cell::Text(township),
         Cell::Text(village),
         Cell::Text(path_zh(h.expected_path).into()),
         Cell::Text(path_zh(path).into()),
-        Cell::Text(v.map(evidence_zh).unwrap_or_default()),
+        Cell::Text(v.map(|v| evidence_zh(v, privacy)).unwrap_or_default()),
         Cell::Text(status_zh(status).into()),
         Cell::Text(name_of(v.and_then(|v| v.verified_by))),
         Cell::Text(name_of(v.and_then(|v| v.approved_by))),

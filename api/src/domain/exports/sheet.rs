@@ -4,6 +4,7 @@
 
 use crate::domain::checks::{self, Arrangement, RenovationKind};
 use crate::domain::error::{AppError, AppResult};
+use crate::domain::privacy::Privacy;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use entity::{verification, SafetyPath, VerificationStatus};
 use std::collections::HashMap;
@@ -69,7 +70,9 @@ pub(super) fn path_zh(p: Option<SafetyPath>) -> &'static str {
     }
 }
 
-pub(super) fn evidence_zh(v: &verification::Model) -> String {
+/// The evidence in words; addresses are free text, so they follow the one
+/// rule for personal data (withheld from SUPERVISOR accounts), as in the API.
+pub(super) fn evidence_zh(v: &verification::Model, privacy: Privacy) -> String {
     let e = checks::evidence_of(v);
     match v.path {
         Some(SafetyPath::Appraised) => match e.appraisal {
@@ -86,7 +89,7 @@ pub(super) fn evidence_zh(v: &verification::Model) -> String {
                     RenovationKind::Resettled => "其他移民搬迁",
                 };
                 match r.new_address {
-                    Some(a) if !a.is_empty() => format!("{kind}；新址：{a}"),
+                    Some(a) if !a.is_empty() => format!("{kind}；新址：{}", privacy.text(&a)),
                     _ => kind.to_owned(),
                 }
             })
@@ -101,7 +104,7 @@ pub(super) fn evidence_zh(v: &verification::Model) -> String {
                     Arrangement::Relatives => "投亲靠友",
                     Arrangement::Other => "其他",
                 };
-                format!("{how}；{}", s.address)
+                format!("{how}；{}", privacy.text(&s.address))
             })
             .unwrap_or_default(),
         None => String::new(),
