@@ -8,11 +8,13 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Give freed pages back at once instead of after mimalloc's default delay,
-/// and commit arena memory only as it is used: the service's heap is small
-/// between bursts (a photo's decode buffers, a sign-in's Argon2 block), so
-/// holding on to each burst's pages is what made its footprint grow.
-/// `MIMALLOC_PURGE_DELAY` / `MIMALLOC_ARENA_EAGER_COMMIT` still override.
+/// Give freed pages back 50 ms after they fall empty, and commit arena memory
+/// only as it is used: the service's heap is small between bursts (a photo's
+/// decode buffers, a sign-in's Argon2 block), so holding on to each burst's
+/// pages is what made its footprint grow. Not at once (0): under load that
+/// spent a sixth of the CPU in madvise and the page faults after it
+/// (docs/benchmarks.md, issue 17). `MIMALLOC_PURGE_DELAY` /
+/// `MIMALLOC_ARENA_EAGER_COMMIT` still override.
 #[cfg(feature = "mimalloc")]
 fn tune_allocator() {
     // Option numbers of mimalloc v3's `mi_option_e` (include/mimalloc.h).
@@ -20,10 +22,12 @@ fn tune_allocator() {
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // `mi_option_set`, not `_set_default`: mimalloc may have read its
     // options already while the runtime allocated before `main`.
-    for (option, var) in [(PURGE_DELAY, "MIMALLOC_PURGE_DELAY"), (ARENA_EAGER_COMMIT, "MIMALLOC_ARENA_EAGER_COMMIT")] {
+    for (option, var, value) in
+        [(PURGE_DELAY, "MIMALLOC_PURGE_DELAY", 50), (ARENA_EAGER_COMMIT, "MIMALLOC_ARENA_EAGER_COMMIT", 0)]
+    {
         if std::env::var_os(var).is_none() {
             // SAFETY: a plain option setter, called before any other thread starts.
-            unsafe { libmimalloc_sys::mi_option_set(option, 0) };
+            unsafe { libmimalloc_sys::mi_option_set(option, value) };
         }
     }
 }

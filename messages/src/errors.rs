@@ -13,6 +13,8 @@ crate::catalogue! { ERRORS:
     NOT_ACCEPTABLE => "只能以 application/graphql-response+json 或 application/json 回答：请在 Accept 中包含其中之一。", "Answers are application/graphql-response+json or application/json; accept one of them.";
     GET_QUERIES_ONLY => "GET 请求只能执行查询；变更和订阅请用 POST（订阅用 WebSocket）。", "GET runs queries only; send mutations with POST (subscriptions over the WebSocket).";
     BAD_VARIABLE => "变量 ${name} 的值无效：{detail}（日期时间请写成 2020-06-30T16:00:00Z）。", "Variable ${name} has an invalid value: {detail} (write date-times as 2020-06-30T16:00:00Z).";
+    SYNTAX_ERROR => "GraphQL 语法错误（第 {line} 行第 {column} 列）：此处应为 {expected}。", "GraphQL syntax error at line {line}, column {column}: expected {expected}.";
+    GRAPHQL_METHODS => "GraphQL 请求请用 POST（查询也可用 GET）。", "Send GraphQL requests with POST (queries may also use GET).";
     NOT_GRAPHQL => "这不是一个 GraphQL 请求：{detail}", "The request is not a GraphQL request: {detail}";
     UPLOAD_OVER_LIMIT => "上传的文件超过了 {mb} MB 的上限（APP_MAX_BODY_BYTES）：请拆分文件，或请运维人员提高上限。", "The upload is larger than the {mb} MB limit (APP_MAX_BODY_BYTES); split the file or ask the operator to raise the limit.";
     REQUEST_OVER_LIMIT => "请求超过了 GraphQL 请求 {mb} MB 的上限：文件请以 multipart 方式上传。", "The request is larger than the {mb} MB limit for GraphQL requests; send files as a multipart upload.";

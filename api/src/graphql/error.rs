@@ -56,6 +56,10 @@ pub fn classify(err: &mut ServerError, english: bool) {
         hide = true;
         "INTERNAL"
     } else {
+        if let Some(m) = syntax_error(&err.message) {
+            ext.set("reason", m.key);
+            message = Some(m.render(english));
+        }
         engine_code(&err.message)
     };
     if let Some(m) = message {
@@ -66,6 +70,17 @@ pub fn classify(err: &mut ServerError, english: bool) {
     }
     ext.set("code", Value::String(code.into()));
     err.extensions = Some(ext);
+}
+
+/// The parser's report (` --> 1:14`, the whole source line, a caret, and
+/// `= expected …`) as one short sentence: the report repeats the line, which
+/// for a one-line document of 10 KB made a 10 KB message.
+fn syntax_error(message: &str) -> Option<crate::domain::error::Msg> {
+    let at = message.trim_start().strip_prefix("--> ")?.lines().next()?;
+    let (line, column) = at.trim().split_once(':')?;
+    let expected = message.lines().find_map(|l| l.trim().strip_prefix("= "))?;
+    let expected: String = expected.trim_start_matches("expected ").chars().take(200).collect();
+    Some(msg!(SYNTAX_ERROR, line = line.to_owned(), column = column.to_owned(), expected = expected))
 }
 
 pub struct ErrorCodes;

@@ -80,6 +80,11 @@ impl Extension for SpansExt {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
+        // Without a subscriber for these spans (no OpenTelemetry export), not
+        // even the type lookup below: this runs for every field of every row.
+        if !tracing::span_enabled!(target: "async_graphql::graphql", tracing::Level::INFO) {
+            return next.run(ctx, info).await;
+        }
         let leaf = info.is_for_introspection
             || !info.return_type.trim_end_matches('!').ends_with(']') && is_leaf(ctx, info.return_type);
         if leaf {

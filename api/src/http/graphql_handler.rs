@@ -186,6 +186,13 @@ pub(super) async fn graphql_get(
     execute(&s, &headers, peer, media, request, lang).await
 }
 
+/// Any other method on /graphql: a coded 405 naming the two that work.
+pub(super) async fn other_method(headers: HeaderMap) -> Response {
+    let mut r = refuse(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", msg!(GRAPHQL_METHODS), language(&headers));
+    r.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+    r
+}
+
 /// False when the operation the request names is a mutation or subscription
 /// (a document that does not parse is left for the schema to report).
 fn is_query(r: &async_graphql::Request) -> bool {

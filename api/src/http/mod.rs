@@ -98,10 +98,12 @@ pub fn router(server: Server) -> Router {
     Router::new()
         .route(
             "/graphql",
-            get(graphql_get).post(graphql_handler).layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                StatusCode::SERVICE_UNAVAILABLE,
-                Duration::from_secs(cfg.request_timeout),
-            )),
+            get(graphql_get).post(graphql_handler).fallback(graphql_handler::other_method).layer(
+                tower_http::timeout::TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Duration::from_secs(cfg.request_timeout),
+                ),
+            ),
         )
         .route("/graphql/ws", get(ws_handler))
         .route("/graphiql", get(|| async { graphiql::page() }))

@@ -173,6 +173,12 @@ async fn requests_are_refused_whole_before_execution() {
         assert_eq!((code(&b), b["errors"][0]["extensions"]["field"].as_str()), (Some("VALIDATION"), Some("e")), "{b}");
     }
     assert_eq!(tokens().await["apiTokens"].as_array().unwrap().len(), before, "neither token was made");
+    // A syntax error is one short sentence with its place, however long the line.
+    let long = format!("{{ __typename {} ", "a ".repeat(5000));
+    let (s, _, b) = post(&app, Some(GRJ), &json!({ "query": long }).to_string()).await;
+    assert_eq!((s, b["errors"][0]["extensions"]["reason"].as_str()), (400, Some("SYNTAX_ERROR")), "{b}");
+    let m = b["errors"][0]["message"].as_str().unwrap();
+    assert!(m.contains("第 1 行") && m.chars().count() < 300, "{m}");
     // Anonymous callers are told to sign in, not handed a null schema.
     let anon = app.gql(None, "{ __schema { queryType { name } } }", json!({})).await;
     assert_eq!(code(&anon), Some("UNAUTHENTICATED"), "{anon}");
@@ -216,6 +222,9 @@ async fn get_runs_queries_refuses_mutations_and_serves_graphiql_to_browsers() {
     assert_eq!(code(&b), Some("METHOD_NOT_ALLOWED"));
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_events").await, before);
     assert_eq!(get(format!("{}/graphql", app.base), "application/json").await.unwrap().status().as_u16(), 400);
+    let put = app.http.put(format!("{}/graphql", app.base)).send().await.unwrap();
+    assert_eq!((put.status().as_u16(), put.headers()["allow"].to_str().unwrap()), (405, "GET, POST"));
+    assert_eq!(code(&put.json().await.unwrap()), Some("METHOD_NOT_ALLOWED"));
     // A browser gets GraphiQL, with every file from this server.
     let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
     let page = get(format!("{}/graphql", app.base), browser).await.unwrap().text().await.unwrap();
