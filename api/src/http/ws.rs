@@ -100,6 +100,9 @@ struct Conn {
     acked: bool,
     ids: HashSet<String>,
     duplicate: bool,
+    /// A message of the right type with the wrong shape: a non-object
+    /// `connection_init` payload, a `subscribe` without a query (4400).
+    malformed: bool,
 }
 
 pub(super) async fn ws_handler(
@@ -152,7 +155,14 @@ async fn serve(socket: WebSocket, s: Server, protocol: Protocols, addr: String, 
             m = gql.next() => match m {
                 Some(WsMessage::Text(t)) => {
                     note_server_message(&mut conn.lock().unwrap_or_else(|e| e.into_inner()), &t);
-                    if conn.lock().unwrap_or_else(|e| e.into_inner()).duplicate {
+                    let (duplicate, malformed) = {
+                        let c = conn.lock().unwrap_or_else(|e| e.into_inner());
+                        (c.duplicate, c.malformed)
+                    };
+                    if malformed {
+                        break Some((close::BAD_REQUEST, "Invalid message received".to_owned()));
+                    }
+                    if duplicate {
                         break Some((close::SUBSCRIBER_EXISTS, "Subscriber for this id already exists".to_owned()));
                     }
                     if sink.send(Message::Text(t.into())).await.is_err() {
@@ -184,6 +194,7 @@ async fn serve(socket: WebSocket, s: Server, protocol: Protocols, addr: String, 
 fn protocol_code(conn: &Mutex<Conn>, code: u16, reason: String) -> (u16, String) {
     let c = conn.lock().unwrap_or_else(|e| e.into_inner());
     match code {
+        1002 if c.malformed => (close::BAD_REQUEST, "Invalid message received".into()),
         1002 if c.init_seen && !c.acked => (close::FORBIDDEN, reason),
         1002 => (close::BAD_REQUEST, "Invalid message received".into()),
         1011 => (close::UNAUTHORIZED, "Unauthorized".into()),
@@ -195,8 +206,17 @@ fn protocol_code(conn: &Mutex<Conn>, code: u16, reason: String) -> (u16, String)
 fn note_client_message(c: &mut Conn, bytes: &[u8]) {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else { return };
     let id = v.get("id").and_then(|i| i.as_str()).map(str::to_owned);
+    let payload = v.get("payload");
     match (v.get("type").and_then(|t| t.as_str()), id) {
-        (Some("connection_init"), _) => c.init_seen = true,
+        (Some("connection_init"), _) => {
+            c.init_seen = true;
+            c.malformed |= payload.is_some_and(|p| !p.is_object() && !p.is_null());
+        }
+        (Some("subscribe" | "start"), Some(_))
+            if !payload.and_then(|p| p.get("query")).is_some_and(|q| q.is_string()) =>
+        {
+            c.malformed = true;
+        }
         (Some("subscribe" | "start"), Some(id)) if c.acked => {
             if !c.ids.insert(id) {
                 c.duplicate = true;

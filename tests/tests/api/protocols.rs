@@ -66,6 +66,15 @@ async fn websocket_close_codes_are_the_protocols() {
     assert_eq!(ack["type"], "connection_ack");
     send(&mut ws, init(Some(&admin))).await;
     assert_eq!(close_code(&mut ws, 5).await, Some(4429));
+    // 4400 too: the right message types with the wrong shape.
+    let mut ws = connect(&app).await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": "Bearer x" }).to_string()).await;
+    assert_eq!(close_code(&mut ws, 5).await, Some(4400), "a string payload");
+    let mut ws = connect(&app).await;
+    send(&mut ws, init(Some(&admin))).await;
+    ws.next().await;
+    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": {} }).to_string()).await;
+    assert_eq!(close_code(&mut ws, 5).await, Some(4400), "a subscribe without a query");
     // 4408: no connection_init within the 10 s the server waits.
     let mut ws = connect(&app).await;
     assert_eq!(close_code(&mut ws, 15).await, Some(4408));

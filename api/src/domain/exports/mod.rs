@@ -158,7 +158,9 @@ pub async fn export(
     format: ExportFormat,
 ) -> AppResult<ExportFile> {
     let s = scope(ctx, &state.db, region_id, campaign_id).await?;
-    let stamp = ctx.now().format("%Y%m%d-%H%M%S");
+    // The file's name tells the time as its cells do: in the campaign's zone.
+    let zone: chrono_tz::Tz = s.campaign.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let stamp = ctx.now().with_timezone(&zone).format("%Y%m%d-%H%M%S");
     let (label, ext) = (
         match kind {
             ExportKind::Households => "核验明细",

@@ -143,8 +143,8 @@ impl Tally {
         let mut r = vec![Cell::Text(township.into()), Cell::Text(village.into()), Cell::Num(self.households as f64)];
         r.extend(self.by_status.iter().map(|n| Cell::Num(*n as f64)));
         r.extend(self.by_path.iter().map(|n| Cell::Num(*n as f64)));
-        r.push(Cell::Num(pct(submitted)));
-        r.push(Cell::Num(pct(self.by_status[4])));
+        r.push(Cell::Pct(pct(submitted)));
+        r.push(Cell::Pct(pct(self.by_status[4])));
         r
     }
 }
@@ -152,6 +152,8 @@ impl Tally {
 pub(super) enum Cell {
     Text(String),
     Num(f64),
+    /// A percentage with one decimal (`0.0`, `4.3`), as the docs promise.
+    Pct(f64),
     /// A moment, shown in China Standard Time: an Excel date in .xlsx.
     Time(DateTime<Utc>),
     /// A web address: a hyperlink in .xlsx.
@@ -181,6 +183,7 @@ impl Cell {
             Cell::Text(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{s}"),
             Cell::Text(s) | Cell::Link(s) => s.clone(),
             Cell::Num(n) => n.to_string(),
+            Cell::Pct(n) => format!("{n:.1}"),
             Cell::Time(t) => china(*t).format("%Y-%m-%d %H:%M").to_string(),
         }
     }
@@ -202,12 +205,14 @@ pub(super) struct XlsxSink {
     /// Hyperlinks written so far (at most MAX_LINKS).
     pub links: u32,
     pub date: rust_xlsxwriter::Format,
+    pub one_decimal: rust_xlsxwriter::Format,
 }
 
 impl XlsxSink {
     pub fn new(wb: rust_xlsxwriter::Workbook, summary_sheet: usize) -> Self {
         let date = rust_xlsxwriter::Format::new().set_num_format(DATE_FORMAT);
-        Self { wb, sheet: 0, row: 1, summary_sheet, links: 0, date }
+        let one_decimal = rust_xlsxwriter::Format::new().set_num_format("0.0");
+        Self { wb, sheet: 0, row: 1, summary_sheet, links: 0, date, one_decimal }
     }
 
     fn write(&mut self, cells: &[Cell]) -> anyhow::Result<()> {
@@ -220,6 +225,7 @@ impl XlsxSink {
                 Cell::Text(s) if s.is_empty() => continue,
                 Cell::Text(s) => ws.write_string(row, col, s)?,
                 Cell::Num(n) => ws.write_number(row, col, *n)?,
+                Cell::Pct(n) => ws.write_number_with_format(row, col, *n, &self.one_decimal)?,
                 Cell::Time(t) => ws.write_datetime_with_format(row, col, excel_time(*t)?, &self.date)?,
                 Cell::Link(u) if self.links < MAX_LINKS && (u.starts_with("https://") || u.starts_with("http://")) => {
                     self.links += 1;
