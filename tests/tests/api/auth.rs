@@ -195,10 +195,16 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_family() {
     assert_eq!(code(&app.gql(None, REFRESH, json!({ "r": r2 })).await), Some("UNAUTHENTICATED"));
     // So is the access token already handed out with r2 (whoever holds it).
     assert_eq!(code(&app.gql(Some(access), ME, json!({})).await), Some("UNAUTHENTICATED"));
-    // Sign-out ends a session.
-    let r3 = app.sign_in("admin", DEMO_PASSWORD).await["refreshToken"].as_str().unwrap().to_owned();
+    // Sign-out ends a session, its access token at once too (a shared phone),
+    // and no other session of the account.
+    let other = app.token("admin").await;
+    let s3 = app.sign_in("admin", DEMO_PASSWORD).await;
+    let (r3, a3) = (s3["refreshToken"].as_str().unwrap().to_owned(), s3["accessToken"].as_str().unwrap().to_owned());
+    assert_eq!(app.ok(Some(&a3), ME, json!({})).await["me"]["username"], "admin");
     app.ok(None, "mutation($r: String!) { signOut(refreshToken: $r) }", json!({ "r": r3 })).await;
     assert_eq!(code(&app.gql(None, REFRESH, json!({ "r": r3 })).await), Some("UNAUTHENTICATED"));
+    assert_eq!(code(&app.gql(Some(&a3), ME, json!({})).await), Some("UNAUTHENTICATED"));
+    assert_eq!(app.ok(Some(&other), ME, json!({})).await["me"]["username"], "admin");
     assert_eq!(code(&app.gql(None, REFRESH, json!({ "r": "rt_made-up" })).await), Some("UNAUTHENTICATED"));
     let fresh = app.token("admin").await;
     let events = app

@@ -29,6 +29,10 @@ pub struct Claims {
     /// before its sessions were ended is refused.
     #[serde(default)]
     pub ep: i32,
+    /// The sign-in (refresh token family) it belongs to: once that session
+    /// is signed out, its access tokens are refused too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
 }
 
 #[derive(Clone)]

@@ -245,6 +245,7 @@ async fn issue_tokens<C: ConnectionTrait>(
         rpath: region.path.clone(),
         pwc: account.must_change_password,
         ep: account.session_epoch,
+        sid: Some(family),
     };
     let access_token = state.jwt.sign(&claims)?;
     let refresh_token = auth::random_token("rt_");
@@ -443,19 +444,33 @@ pub async fn viewer_for_token(state: &AppState, token: &str) -> Result<Viewer, S
         });
     }
     let c = state.jwt.verify(token)?;
-    // One indexed read per request: a disabled account, or one whose sessions
-    // were ended after this token was issued, is refused at once.
+    // One indexed read per request: a disabled account, one whose sessions
+    // were ended after this token was issued, or a signed-out sign-in (its
+    // refresh family revoked) is refused at once.
+    let signed_out = match c.sid {
+        Some(sid) => Expr::exists(
+            sea_orm::sea_query::Query::select()
+                .expr(Expr::val(1))
+                .from(refresh_token::Entity)
+                .and_where(refresh_token::Column::FamilyId.eq(sid))
+                .and_where(refresh_token::Column::RevokedAt.is_not_null())
+                .to_owned(),
+        ),
+        None => Expr::val(false).into(),
+    };
     let current = account::Entity::find_by_id(c.sub)
         .select_only()
         .column(account::Column::SessionEpoch)
         .column(account::Column::Disabled)
-        .into_tuple::<(i32, bool)>()
+        .expr(signed_out)
+        .into_tuple::<(i32, bool, bool)>()
         .one(&state.db)
         .await
         .map_err(|_| "account lookup failed".to_string())?;
     match current {
-        None | Some((_, true)) => return Err("the account is disabled".into()),
-        Some((ep, _)) if ep != c.ep => return Err("the session was ended; sign in again".into()),
+        None | Some((_, true, _)) => return Err("the account is disabled".into()),
+        Some((ep, _, _)) if ep != c.ep => return Err("the session was ended; sign in again".into()),
+        Some((_, _, true)) => return Err("this sign-in was signed out; sign in again".into()),
         _ => {}
     }
     Ok(Viewer {
