@@ -55,9 +55,10 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   apt-get update -qq && apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
 fi
 
-step "Dashboard builders' tools: promtool, graphql-http, GraphQL Code Generator, Python gql, standardwebhooks"
-if ! command -v promtool >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+step "Tools the tests drive: promtool, HAProxy, graphql-http, GraphQL Code Generator, Python gql, standardwebhooks"
+if ! command -v promtool >/dev/null 2>&1 || ! command -v haproxy >/dev/null 2>&1; then
+  # prometheus for promtool; haproxy for the test with API processes behind a balancer.
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus haproxy >/dev/null
 fi
 # Versions pinned by tests/node/package-lock.json; reinstalled only when the lock changed.
 if ! cmp -s tests/node/package-lock.json tests/node/node_modules/.installed-lock 2>/dev/null; then

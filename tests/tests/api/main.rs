@@ -6,6 +6,7 @@ mod auth;
 mod checks;
 mod conventions;
 mod exports;
+mod failover;
 mod foundation;
 mod hardening;
 mod hostile;
