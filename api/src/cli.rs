@@ -90,12 +90,7 @@ pub enum Command {
         expect: Option<crate::domain::audit::Head>,
     },
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
-    Schema {
-        /// Without the schema's own description, as committed in web/schema.graphql
-        /// for the web app's code generator (its parser cannot read one).
-        #[arg(long)]
-        for_web: bool,
-    },
+    Schema,
     /// Serve the built web app (scripts/build-web.sh) on its own port, apart from the API.
     ServeWeb {
         /// The built app: index.html, app.js, app_bg.wasm.
@@ -187,8 +182,8 @@ pub fn init_tracing_with_otel(format: LogFormat) -> Option<opentelemetry_sdk::tr
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(Command::Schema { for_web }) = cli.command {
-        print!("{}", if for_web { crate::graphql::sdl_for_web() } else { crate::graphql::sdl() });
+    if let Some(Command::Schema) = cli.command {
+        print!("{}", crate::graphql::sdl());
         return Ok(());
     }
     if let Some(Command::ServeWeb { dir, web_bind, api_url }) = cli.command {
@@ -288,7 +283,7 @@ async fn run_command(cli: Cli, cfg: Config) -> anyhow::Result<()> {
                 Err(b) => anyhow::bail!("audit chain broken at event {}: {}", b.seq, b.reason),
             }
         }
-        Command::Schema { .. } | Command::ServeWeb { .. } => Ok(()), // handled above, before any configuration is needed
+        Command::Schema | Command::ServeWeb { .. } => Ok(()), // handled above, before any configuration is needed
     }
 }
 

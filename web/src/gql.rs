@@ -1,6 +1,6 @@
 //! Typed GraphQL: one Rust type per operation in `graphql/*.graphql`,
-//! checked against the committed `web/schema.graphql` (the API's schema without
-//! its own description, which graphql_client's parser cannot read) at compile time. Transport is
+//! checked at compile time against the committed `schema.graphql` (without its
+//! own description, which graphql_client's parser cannot read: see build.rs). Transport is
 //! the browser's fetch; the access token is refreshed before it runs out.
 
 use crate::state::{ctx, now_ms, parse_ms};
@@ -26,7 +26,7 @@ macro_rules! ops {
     ($($name:ident: $path:literal),* $(,)?) => {$(
         #[derive(GraphQLQuery)]
         #[graphql(
-            schema_path = "schema.graphql",
+            schema_path = ".schema.generated.graphql",
             query_path = $path,
             response_derives = "Debug, Clone",
             variables_derives = "Debug, Clone",

@@ -163,10 +163,7 @@ impl FindingsQuery {
             findings::findings_for(ctx.caller(), &ctx.state().db, filter, first.unwrap_or(50), after.as_deref())
                 .await?;
         // Load every selected household in one query, not one per finding.
-        let look = ctx.look_ahead();
-        if look.field("edges").field("node").field("household").exists()
-            || look.field("nodes").field("household").exists()
-        {
+        if crate::graphql::nested::node_selections(&ctx.look_ahead()).iter().any(|n| n.field("household").exists()) {
             let ids: Vec<Uuid> = rows.iter().map(|f| f.household_id).collect();
             ctx.loaders().households.load_many(ids).await?;
         }

@@ -98,7 +98,7 @@ pub async fn page_connection(ctx: &Context<'_>, after: bool, page: service::Page
 /// Prefetches for both ways a connection hands out its households:
 /// `edges { node }` (Relay) and the `nodes` shortcut dashboards prefer.
 pub async fn prefetch_page(ctx: &Context<'_>, conn: &Lookahead<'_>, rows: &[household::Model]) -> AppResult<()> {
-    for node in [conn.field("edges").field("node"), conn.field("nodes")] {
+    for node in nested::node_selections(conn) {
         if node.exists() {
             prefetch(ctx, &node, rows).await?;
         }

@@ -125,28 +125,23 @@ pub(crate) fn type_sdl() -> String {
 /// The schema in SDL, as committed in `schema.graphql`: what introspection
 /// tells, `@specifiedBy` and the schema's description included.
 pub fn sdl() -> String {
-    sdl_for_web().replacen("schema {", &format!("\"\"\"\n{}\n\"\"\"\nschema {{", observe::SCHEMA_DESCRIPTION), 1)
+    printed_sdl().replacen("schema {", &format!("\"\"\"\n{}\n\"\"\"\nschema {{", observe::SCHEMA_DESCRIPTION), 1)
 }
 
-/// The same without the schema's description, as committed in
-/// `web/schema.graphql`: graphql_client's parser (the web app's typed
-/// operations) cannot read a described `schema` block.
-pub fn sdl_for_web() -> String {
+/// The SDL async-graphql prints, with `@specifiedBy`.
+fn printed_sdl() -> String {
     let opts = async_graphql::SDLExportOptions::new().include_specified_by();
     bare_schema().finish().sdl_with_options(opts)
 }
 
 #[cfg(test)]
 mod committed {
-    /// `schema.graphql` and `web/schema.graphql` are what the code prints:
-    /// `api schema > schema.graphql && api schema --for-web > web/schema.graphql`.
+    /// `schema.graphql` is what the code prints: `api schema > schema.graphql`.
     #[test]
-    fn the_committed_schemas_are_current() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_default();
-        assert!(read("schema.graphql") == super::sdl(), "run `cargo run -p api -- schema > schema.graphql`");
-        let web = read("web/schema.graphql");
-        assert!(web == super::sdl_for_web(), "run `cargo run -p api -- schema --for-web > web/schema.graphql`");
+    fn the_committed_schema_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(committed == super::sdl(), "run `cargo run -p api -- schema > schema.graphql`");
     }
 }
 

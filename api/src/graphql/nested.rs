@@ -33,6 +33,12 @@ pub fn want(look: &Lookahead<'_>) -> Want {
     }
 }
 
+/// The two ways a connection selection reaches its nodes: `edges { node }`
+/// (Relay) and the `nodes` shortcut.
+pub fn node_selections<'a>(conn: &Lookahead<'a>) -> [Lookahead<'a>; 2] {
+    [conn.field("edges").field("node"), conn.field("nodes")]
+}
+
 /// A `households` selection's arguments, resolved as its resolver sees them.
 #[derive(Clone, Debug)]
 pub struct PageArgs {

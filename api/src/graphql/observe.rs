@@ -132,3 +132,19 @@ fn bad_datetime(ty: &Type, value: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+/// The type of the operation a request runs (`operationName`, else the
+/// document's only one); None when the document does not parse or names no
+/// such operation, which the schema then reports. Used where the transport
+/// decides before the schema runs (GET: queries only; WebSocket:
+/// subscriptions only).
+pub fn operation_type(r: &async_graphql::Request) -> Option<async_graphql::parser::types::OperationType> {
+    let doc = async_graphql::parser::parse_query(&r.query).ok()?;
+    let op = match (&doc.operations, r.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(m), Some(name)) => m.get(name)?,
+        (DocumentOperations::Multiple(m), None) if m.len() == 1 => m.values().next()?,
+        _ => return None,
+    };
+    Some(op.node.ty)
+}

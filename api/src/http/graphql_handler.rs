@@ -196,15 +196,8 @@ pub(super) async fn other_method(headers: HeaderMap) -> Response {
 /// False when the operation the request names is a mutation or subscription
 /// (a document that does not parse is left for the schema to report).
 fn is_query(r: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(doc) = async_graphql::parser::parse_query(&r.query) else { return true };
-    let op = match (&doc.operations, r.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(m), Some(name)) => m.get(name),
-        (DocumentOperations::Multiple(m), None) if m.len() == 1 => m.values().next(),
-        _ => None,
-    };
-    op.is_none_or(|op| op.node.ty == OperationType::Query)
+    use async_graphql::parser::types::OperationType;
+    crate::graphql::observe::operation_type(r).is_none_or(|t| t == OperationType::Query)
 }
 
 /// Runs a request as its caller, within the caller's rate limit, and answers

@@ -71,13 +71,7 @@ impl Executor for SubscriptionsOnly {
 }
 
 fn is_subscription(r: &Request) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&r.query) else { return true }; // the schema reports it
-    let op = match (&doc.operations, r.operation_name.as_deref()) {
-        (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(op),
-        (async_graphql::parser::types::DocumentOperations::Multiple(m), Some(name)) => m.get(name),
-        (async_graphql::parser::types::DocumentOperations::Multiple(m), None) => m.values().next(),
-    };
-    op.is_none_or(|op| op.node.ty == OperationType::Subscription)
+    crate::graphql::observe::operation_type(r).is_none_or(|t| t == OperationType::Subscription)
 }
 
 fn refusal(lang: Lang) -> Response {

@@ -10,14 +10,19 @@ pub use viewer::*;
 
 use sha2::{Digest, Sha256};
 
-/// HMAC-SHA256 (RFC 2104) as hex: the signatures of photo and export links.
-pub fn hmac_sha256_hex(key: &[u8], msg: &[u8]) -> String {
+/// HMAC-SHA256 (RFC 2104): link signatures (as hex) and webhook signatures.
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
     let mut k = if key.len() > 64 { Sha256::digest(key).to_vec() } else { key.to_vec() };
     k.resize(64, 0);
     let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
     let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
     let inner = Sha256::new().chain_update(&ipad).chain_update(msg).finalize();
-    hex::encode(Sha256::new().chain_update(&opad).chain_update(inner).finalize())
+    Sha256::new().chain_update(&opad).chain_update(inner).finalize().to_vec()
+}
+
+/// The same as hex: the signatures of photo and export links.
+pub fn hmac_sha256_hex(key: &[u8], msg: &[u8]) -> String {
+    hex::encode(hmac_sha256(key, msg))
 }
 
 /// Equal, in a time that does not tell how many leading bytes matched.

@@ -72,7 +72,7 @@ pub(crate) struct Scope {
     pub subtree: Vec<region::Model>,
     pub names: HashMap<Uuid, String>,
     pub households: Condition,
-    pub full_personal_data: bool,
+    pub privacy: crate::domain::privacy::Privacy,
 }
 
 async fn scope(
@@ -104,7 +104,7 @@ async fn scope(
         .add(viewer.household_condition())
         .add(region_household_condition(root.id, root.level, &root.path))
         .add(household::Column::CampaignId.eq(campaign.id));
-    Ok(Scope { campaign, root, subtree, names, households: cond, full_personal_data: viewer.sees_personal_data() })
+    Ok(Scope { campaign, root, subtree, names, households: cond, privacy: crate::domain::privacy::Privacy::of(viewer) })
 }
 
 fn sink(kind: ExportKind, format: ExportFormat, tmp: &tempfile::NamedTempFile) -> AppResult<Sink> {

@@ -5,10 +5,7 @@ use super::{
     sheet::{evidence_zh, path_zh, status_zh, Cell, Sink},
     Scope,
 };
-use crate::domain::{
-    error::{AppError, AppResult},
-    privacy::Privacy,
-};
+use crate::domain::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use entity::{account, finding, household, verification};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -91,7 +88,7 @@ fn row(
     // A real date when there is one; an empty cell otherwise.
     let time = |t: Option<DateTime<Utc>>| t.map(Cell::Time).unwrap_or_else(|| Cell::Text(String::new()));
     let rules = open.get(&h.id).cloned().unwrap_or_default();
-    let privacy = if s.full_personal_data { Privacy::full() } else { Privacy::masked() };
+    let privacy = s.privacy;
     vec![
         Cell::Text(h.code.clone()),
         Cell::Text(h.head_name.clone()),

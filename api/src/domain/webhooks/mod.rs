@@ -137,19 +137,8 @@ pub fn signing_key(secret: &str) -> Vec<u8> {
 /// The `webhook-signature` value: `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`.
 pub fn signature(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
     use base64::Engine;
-    let mac = hmac_sha256(&signing_key(secret), format!("{id}.{timestamp}.{body}").as_bytes());
+    let mac = crate::domain::auth::hmac_sha256(&signing_key(secret), format!("{id}.{timestamp}.{body}").as_bytes());
     format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac))
-}
-
-/// HMAC-SHA256 (RFC 2104) as raw bytes.
-fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    let mut k = if key.len() > 64 { Sha256::digest(key).to_vec() } else { key.to_vec() };
-    k.resize(64, 0);
-    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::new().chain_update(&ipad).chain_update(msg).finalize();
-    Sha256::new().chain_update(&opad).chain_update(inner).finalize().to_vec()
 }
 
 #[cfg(test)]
