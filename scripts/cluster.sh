@@ -143,6 +143,8 @@ start_s3() {
   if alive s3; then say "s3s-fs already running (pid $(pid_of s3))"; return; fi
   command -v s3s-fs >/dev/null 2>&1 ||
     die "s3s-fs is not installed (cargo install s3s-fs --version 0.14.1 --features binary --locked), or set APP_S3_ENDPOINT, APP_S3_BUCKET, APP_S3_ACCESS_KEY, APP_S3_SECRET_KEY for another S3 server"
+  # s3s-fs takes its keys only as arguments, visible to `ps` on this machine:
+  # fine for trying it out; a real site uses its S3 service (docs/deploy.md).
   launch s3 "$STATE/s3" s3s-fs --host "${S3_BIND%:*}" --port "${S3_BIND##*:}" \
     --access-key "$S3_KEY" --secret-key "$S3_SECRET" "$STATE/s3"
   for _ in $(seq 1 100); do
@@ -291,7 +293,7 @@ cmd_start() {
   mkdir -p "$RUN" "$LOGS"
   command -v psql >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql-client >/dev/null; }
   ensure_haproxy
-  pg_isready -q -d "$DATABASE_URL" || die "PostgreSQL is not reachable at ${DATABASE_URL%%\?*}"
+  pg_isready -q -d "$DATABASE_URL" || die "PostgreSQL is not reachable at ${DATABASE_URL##*@}"
   ensure_database
   secrets
   start_s3
