@@ -24,9 +24,10 @@ pub enum Command {
     Demo,
     /// Load the demo if the database is empty, then serve.
     ServeDemo,
-    /// Start a real county on an empty database: load the official region list and
-    /// create the first ADMIN (initial password from APP_ADMIN_PASSWORD, or generated
-    /// and printed once). Running it again changes nothing.
+    /// Start a real county (or a city, province or the nation above counties): load the
+    /// official region list and create the region's first ADMIN (initial password from
+    /// APP_ADMIN_PASSWORD, or generated and printed once). Running it again for a region
+    /// that has an ADMIN changes nothing.
     Init {
         /// The statistics bureau's region list (CSV or .xlsx): 区划代码, 名称, 级别, 上级区划代码.
         #[arg(long)]
@@ -34,9 +35,10 @@ pub enum Command {
         /// Username of the first ADMIN account.
         #[arg(long)]
         admin: String,
-        /// 12-digit code of the county, when the file holds several.
-        #[arg(long)]
-        county: Option<String>,
+        /// 12-digit code of the region whose ADMIN this is: the county when the file
+        /// holds several, or a city, province or the nation (000000000000) above them.
+        #[arg(long, alias = "county")]
+        region: Option<String>,
         /// The first ADMIN's initial password (changed at first sign-in).
         #[arg(long, env = "APP_ADMIN_PASSWORD", hide_env_values = true)]
         admin_password: Option<String>,
@@ -107,13 +109,14 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum CampaignCommand {
-    /// Create a campaign for a county, with the milestones of a template.
+    /// Create a campaign for a county (or a city, province or the nation, which counties
+    /// then join), with the milestones of a template.
     Create {
         /// The ADMIN account to act as.
         #[arg(long = "as")]
         as_user: String,
-        /// 12-digit county code.
-        #[arg(long)]
+        /// 12-digit code of the region covered: a county, city, province or 000000000000.
+        #[arg(long = "region", alias = "county")]
         county: String,
         /// The campaign's name, e.g. "2026 住房安全核验".
         #[arg(long)]
@@ -213,9 +216,9 @@ async fn run_command(cli: Cli, cfg: Config) -> anyhow::Result<()> {
             crate::demo::load(&server.state, &mut std::io::stdout()).await?;
             Ok(())
         }
-        Command::Init { regions, admin, county, admin_password } => {
+        Command::Init { regions, admin, region, admin_password } => {
             let server = crate::http::build(cfg).await?;
-            operator::init(&server.state, &regions, &admin, county.as_deref(), admin_password.as_deref()).await
+            operator::init(&server.state, &regions, &admin, region.as_deref(), admin_password.as_deref()).await
         }
         Command::Campaign {
             action: CampaignCommand::Create { as_user, county, name, starts_on, ends_on, time_zone, template },

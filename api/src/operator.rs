@@ -95,7 +95,7 @@ pub async fn create_campaign(state: &AppState, a: CampaignArgs<'_>) -> anyhow::R
         .ok_or_else(|| anyhow::anyhow!("no region with code {}", a.county))?;
     let new = NewCampaign {
         name: a.name,
-        county_id: county.id,
+        region_id: county.id,
         time_zone: a.time_zone,
         starts_on: a.starts_on,
         ends_on: a.ends_on,

@@ -21,7 +21,7 @@ macro_rules! string_enum {
 
 string_enum!(
     /// Administrative level of a region (统计用区划代码 levels).
-    RegionLevel { Province = "PROVINCE", City = "CITY", County = "COUNTY", Township = "TOWNSHIP", Village = "VILLAGE" }
+    RegionLevel { Nation = "NATION", Province = "PROVINCE", City = "CITY", County = "COUNTY", Township = "TOWNSHIP", Village = "VILLAGE" }
 );
 
 string_enum!(
@@ -61,9 +61,11 @@ string_enum!(
 );
 
 impl RegionLevel {
-    /// Depth below the root of the tree: province 0 … village 4.
+    /// Depth below the root of the tree: province 0 … village 4; the nation,
+    /// above every province, is -1.
     pub fn depth(&self) -> i32 {
         match self {
+            Self::Nation => -1,
             Self::Province => 0,
             Self::City => 1,
             Self::County => 2,

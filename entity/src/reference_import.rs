@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub campaign_id: Uuid,
+    /// The county that imported the file.
+    pub county_id: Uuid,
     pub kind: ReferenceSource,
     pub file_name: String,
     pub content_sha256: String,

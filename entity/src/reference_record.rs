@@ -9,6 +9,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub campaign_id: Uuid,
+    /// The county whose import brought the row; each county keeps its own lists.
+    pub county_id: Uuid,
     pub import_id: Option<Uuid>,
     pub source: ReferenceSource,
     pub household_code: String,

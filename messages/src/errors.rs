@@ -65,7 +65,15 @@ crate::catalogue! { ERRORS:
     MILESTONE_ORDER => "节点的结束时间须晚于开始时间。", "A milestone must end after it starts.";
     TARGET_PERCENT => "目标为百分比，0 到 100。", "The target is a percent, 0 to 100.";
     COUNTY_TEAM_ONLY => "只有本县的工作组能{action}。", "Only the county's own team may {action}.";
-    CAMPAIGN_COUNTY => "核验工作须属于您辖区内的一个县。", "A campaign belongs to a county in your region.";
+    CAMPAIGN_REGION => "核验工作须覆盖您辖区内的一个区域：县、市、省或全国。", "A campaign covers a region in your area: a county, a city, a province or the nation.";
+    CAMPAIGN_ONE_REGION => "请给出 regionId（不要同时给出旧名 countyId）。", "Give regionId (not together with its older name countyId).";
+    CAMPAIGN_JOIN_COUNTY => "由县级管理员让本县加入核验工作。", "A county joins a campaign through its county ADMIN.";
+    CAMPAIGN_NOT_ABOVE => "这项核验工作不覆盖本县。", "This campaign does not cover your county.";
+    CAMPAIGN_NOT_JOINED => "本县尚未加入核验工作“{campaign}”，请先加入（joinCampaign）。", "Your county has not joined the campaign '{campaign}' yet; join it first (joinCampaign).";
+    MILESTONE_CAMPAIGN_TEAM => "只有核验工作所在区域的管理员能修改这个节点；下级区域可用 tightenMilestone 收紧它。", "Only ADMINs of the campaign's own region edit this milestone; a region below may tighten it with tightenMilestone.";
+    MILESTONE_TIGHTEN_BELOW => "只有核验工作覆盖区域之内的下级管理员能收紧节点。", "Only an ADMIN of a region below the campaign's tightens its milestones.";
+    MILESTONE_LOOSEN_END => "下级只能收紧节点、不能放宽：结束时间不能晚于上级规定的 {limit}。", "A lower level may tighten a milestone, not loosen it: end no later than {limit}.";
+    MILESTONE_LOOSEN_TARGET => "下级只能收紧节点、不能放宽：目标不能低于上级规定的 {limit}%。", "A lower level may tighten a milestone, not loosen it: a target of at least {limit}%.";
     TIME_ZONE => "请使用 IANA 时区，例如 Asia/Shanghai。", "Use an IANA time zone such as Asia/Shanghai.";
     CAMPAIGN_DATES => "核验工作的结束日期不能早于开始日期。", "A campaign must end on or after its first day.";
     MILESTONE_KIND => "节点类型为 TRAINING、VERIFICATION、LOOK_BACK 或其他大写单词（如 WORD_LIKE_THIS）。", "A kind is TRAINING, VERIFICATION, LOOK_BACK or another WORD_LIKE_THIS.";
@@ -164,6 +172,8 @@ crate::catalogue! { NAMES:
     ACT_EDIT_MILESTONES => "修改时间节点", "edit milestones";
     ACT_CREATE_CAMPAIGNS => "创建核验工作", "create campaigns";
     ACT_CREATE_MILESTONES => "创建时间节点", "create milestones";
+    ACT_JOIN_CAMPAIGN => "加入核验工作", "join a campaign";
+    ACT_TIGHTEN_MILESTONES => "收紧时间节点", "tighten milestones";
     ACT_READ_AUDIT => "查看操作记录", "read the audit trail";
     ACT_ENTER_DATA => "录入核验数据", "enter verification data";
     ACT_SAVE => "保存", "save";

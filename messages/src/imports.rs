@@ -45,6 +45,8 @@ crate::catalogue! { IMPORTS:
     IMPORT_KEPT_UNMASKED => "保留原证件号码 {old}：新号码 {new} 是打码后的号码。", "Kept the ID number {old}: the new one, {new}, is masked.";
     IMPORT_KEPT_ON_EMPTY => "保留原值“{old}”：新文件中该项为空。", "Kept '{old}': the new file leaves it empty.";
     // The county and undo
+    IMPORT_CODE_OTHER_COUNTY => "户编号 {value} 已属于本次核验工作中另一个县的农户。", "Household code {value} already belongs to a household of another county in this campaign.";
+    IMPORT_BY_COUNTY => "覆盖多个县的核验工作，由各县管理员分别导入本县的名单。", "In a campaign over several counties, each county's ADMIN imports the county's own lists.";
     IMPORT_COUNTY_TEAM => "只有本县的工作组能导入本县的基础数据。", "Only the county's own team imports its reference data.";
     IMPORT_UNDO_REGIONS => "区划名单的导入不能撤销：账号和农户都挂在区划上。请导入正确的区划名单。", "A region list import cannot be undone (accounts and households hang on the regions); import the right list instead.";
     IMPORT_UNDO_WORKED_ON => "这次导入新增的农户已有核验记录、照片或回头看任务，不能撤销；请导入更正后的名单。", "Households this import added already have records, photos or look-back items, so it cannot be undone; import a corrected list instead.";

@@ -13,6 +13,7 @@ mod m20261128_000006_webhooks;
 mod m20261201_000007_reimport;
 mod m20261201_000008_import_undo;
 mod m20261201_000009_session_epoch;
+mod m20261207_000010_campaign_levels;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_reimport::Migration),
             Box::new(m20261201_000008_import_undo::Migration),
             Box::new(m20261201_000009_session_epoch::Migration),
+            Box::new(m20261207_000010_campaign_levels::Migration),
         ]
     }
 }

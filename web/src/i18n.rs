@@ -178,6 +178,7 @@ static TEXT: &[(&str, &str, &str)] = &[
     ("new_campaign", "新建核验工作", "New campaign"),
     ("campaign_name", "名称", "Name"),
     ("county", "县", "County"),
+    ("campaign_region", "覆盖区域", "Region covered"),
     ("starts_on", "开始日期", "First day"),
     ("ends_on", "结束日期", "Last day"),
     ("template_pilot", "使用 2020 年试点的三个时间节点（培训、入户核验、回头看）", "With the 2020 pilot's three milestones (training, verification, look-back)"),

@@ -178,10 +178,18 @@ async fn insert_campaign(txn: &DatabaseTransaction, campaign_id: Uuid, county: U
         id: Set(campaign_id),
         name: Set("故城县2020年建档立卡贫困户住房安全有保障核验".into()),
         county_id: Set(county),
+        region_id: Set(county),
         time_zone: Set("Asia/Shanghai".into()),
         starts_on: Set(date(2020, 5, 14)),
         ends_on: Set(date(2020, 5, 21)),
         created_at: Set(now),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    campaign_county::Entity::insert(campaign_county::ActiveModel {
+        campaign_id: Set(campaign_id),
+        county_id: Set(county),
+        joined_at: Set(now),
     })
     .exec_without_returning(txn)
     .await?;
@@ -347,6 +355,7 @@ impl HouseholdRows {
         reference_record::ActiveModel {
             id: Set(demo_id(&format!("ref-{}", source.as_str()), &h.code)),
             campaign_id: Set(self.campaign_id),
+            county_id: Set(self.county),
             import_id: Set(None),
             source: Set(source),
             household_code: Set(h.code.clone()),

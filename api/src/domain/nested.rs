@@ -34,7 +34,7 @@ fn parent_column(level: RegionLevel) -> Option<household::Column> {
         RegionLevel::County => Some(household::Column::CountyId),
         RegionLevel::Township => Some(household::Column::TownshipId),
         RegionLevel::Village => Some(household::Column::VillageId),
-        RegionLevel::Province | RegionLevel::City => None,
+        RegionLevel::Nation | RegionLevel::Province | RegionLevel::City => None,
     }
 }
 

@@ -11,9 +11,10 @@ use entity::{region, RegionLevel};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-/// Paths of the scope region and all its ancestors (`a/`, `a/b/`, …).
+/// Paths of the scope region and all its ancestors: the nation (``, when the
+/// tree has one), then `a/`, `a/b/`, ….
 pub fn ancestor_paths(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = vec![String::new()];
     let mut acc = String::new();
     for part in path.split('/').filter(|p| !p.is_empty()) {
         acc.push_str(part);

@@ -1,7 +1,8 @@
 //! Starting a real county from nothing: `api init` loads the official region
 //! list and creates the county's first ADMIN in one audited transaction (run
 //! again, it changes nothing and says so); the command line acts as a named
-//! account.
+//! account. The same starts a further county on a shared database, or a city,
+//! province or the nation above the counties (their ADMIN sees the subtree).
 
 use crate::domain::error::{key, msg};
 use crate::{
@@ -32,7 +33,8 @@ pub enum InitOutcome {
 }
 
 /// What `init` needs: the region list file, the first ADMIN's username, the
-/// county (needed when the file holds several) and an initial password.
+/// region (needed when the file holds several counties, or for a region above
+/// them) and an initial password.
 pub struct InitRequest<'a> {
     pub file_name: &'a str,
     pub bytes: &'a [u8],
@@ -42,8 +44,20 @@ pub struct InitRequest<'a> {
 }
 
 pub async fn init(state: &AppState, req: InitRequest<'_>) -> AppResult<InitOutcome> {
+    let rows = region_rows(req.bytes)?;
+    let county_code = pick_county(&rows, req.county_code)?;
+    // A region that has its ADMIN already is initialised: nothing to do.
     let admins: Vec<String> = account::Entity::find()
         .filter(account::Column::Role.eq(Role::Admin))
+        .filter(
+            account::Column::RegionId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(region::Column::Id)
+                    .from(region::Entity)
+                    .and_where(region::Column::Code.eq(&county_code))
+                    .to_owned(),
+            ),
+        )
         .all(&state.db)
         .await?
         .into_iter()
@@ -52,8 +66,6 @@ pub async fn init(state: &AppState, req: InitRequest<'_>) -> AppResult<InitOutco
     if !admins.is_empty() {
         return Ok(InitOutcome::Already { admins });
     }
-    let rows = region_rows(req.bytes)?;
-    let county_code = pick_county(&rows, req.county_code)?;
     let username = accounts::checked_username(req.admin, "admin")?;
     let (initial, generated) = match req.password {
         Some(p) => {
@@ -106,11 +118,13 @@ fn refused(r: &Report) -> AppError {
     AppError::validation("regions", msg!(REGION_LIST_REFUSED, rows = rows.join("; ")))
 }
 
-/// The county is the one county in the file, or the one named when it holds several.
+/// The region is the one county in the file, or the one named: a county, or a
+/// city, province or the nation above the counties.
 fn pick_county(rows: &[imports::RegionRow], wanted: Option<&str>) -> AppResult<String> {
     let counties: Vec<&str> = rows.iter().filter(|r| r.level == RegionLevel::County).map(|r| r.code.as_str()).collect();
+    let above_or_county = |w: &str| rows.iter().any(|r| r.code == w && r.level.depth() <= RegionLevel::County.depth());
     match (wanted, counties.as_slice()) {
-        (Some(w), _) if counties.contains(&w) => Ok(w.to_owned()),
+        (Some(w), _) if above_or_county(w) => Ok(w.to_owned()),
         (Some(w), _) => Err(AppError::validation("county", msg!(REGION_CODE_UNKNOWN, code = w))),
         (None, [one]) => Ok((*one).to_owned()),
         (None, []) => Err(AppError::validation("county", msg!(REGION_LIST_NO_COUNTY))),
@@ -122,7 +136,8 @@ fn pick_county(rows: &[imports::RegionRow], wanted: Option<&str>) -> AppResult<S
 }
 
 async fn insert_admin(tx: &Tx, county: &region::Model, username: String, hash: String) -> AppResult<account::Model> {
-    let name = format!("{}住建局管理员", county.name);
+    let office = if county.level == RegionLevel::County { "住建局" } else { "住房城乡建设部门" };
+    let name = format!("{}{office}管理员", county.name);
     accounts::insert_issued(tx, accounts::fresh(username, name, Role::Admin, county.id, hash, audit::now())).await
 }
 

@@ -2,8 +2,8 @@
 
 use crate::{
     domain::progress::{
-        campaign_or_latest, campaigns, create_campaign, create_milestone, milestones_of, progress_for,
-        update_milestone, MilestoneStatus, NewCampaign,
+        campaign_or_latest, campaigns, counties_of, county_of, create_campaign, create_milestone, has_joined,
+        join_campaign, milestones_of, progress_for, tighten_milestone, update_milestone, MilestoneStatus, NewCampaign,
     },
     graphql::{
         enums::{MilestoneMetric, MilestoneState},
@@ -31,7 +31,8 @@ crate::graphql::enums::api_enum!(
 
 pub struct CampaignNode(pub campaign::Model);
 
-/// A verification campaign (住房安全有保障核验) of one county, with its dates and milestones.
+/// A verification campaign (住房安全有保障核验) over a region (a county, a city,
+/// a province or the nation), with its dates, milestones and the counties taking part.
 #[Object(name = "Campaign")]
 impl CampaignNode {
     /// Global ID.
@@ -54,15 +55,37 @@ impl CampaignNode {
     async fn ends_on(&self) -> NaiveDate {
         self.0.ends_on
     }
-    /// The county (县) the campaign covers.
+    /// The region the campaign covers: a county, a city, a province or the nation.
+    async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RegionNode>> {
+        Ok(ctx.loaders().regions.load_one(self.0.region_id).await?.map(Into::into))
+    }
+    /// The county (县) of a county's own campaign; null for a campaign above the county.
+    #[graphql(deprecation = "Use `region`, which every campaign has.")]
     async fn county(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RegionNode>> {
-        Ok(ctx.loaders().regions.load_one(self.0.county_id).await?.map(Into::into))
+        let r = ctx.loaders().regions.load_one(self.0.region_id).await?;
+        Ok(r.filter(|r| r.level == entity::RegionLevel::County).map(Into::into))
     }
-    /// The campaign's milestones (deadlines), in date order.
+    /// The counties taking part that the viewer may see, by code.
+    async fn counties(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RegionNode>> {
+        let viewer = ctx.viewer()?;
+        let all = counties_of(&ctx.state().db, self.0.id).await?;
+        Ok(all.into_iter().filter(|r| viewer.can_see_region(r)).map(Into::into).collect())
+    }
+    /// Whether the viewer's county takes part (null for viewers above the county).
+    async fn joined(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
+        let db = &ctx.state().db;
+        match county_of(db, ctx.viewer()?).await? {
+            Some(county) => Ok(Some(has_joined(db, self.0.id, county.id).await?)),
+            None => Ok(None),
+        }
+    }
+    /// The milestones (deadlines) in date order, as they hold for the viewer's
+    /// region (a county's tightening included).
     async fn milestones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MilestoneNode>> {
-        Ok(milestones_of(&ctx.state().db, &self.0, ctx.caller().now()).await?.into_iter().map(MilestoneNode).collect())
+        let (db, viewer) = (&ctx.state().db, ctx.viewer()?);
+        Ok(milestones_of(db, viewer, &self.0, ctx.caller().now()).await?.into_iter().map(MilestoneNode).collect())
     }
-    /// The county's progress in this campaign.
+    /// Progress in this campaign of the viewer's region (or of the campaign's, for viewers above it).
     async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<ProgressNode> {
         Ok(ProgressNode(progress_for(ctx.caller(), &ctx.state().db, None, Some(self.0.id)).await?))
     }
@@ -90,15 +113,28 @@ impl MilestoneNode {
     async fn starts_at(&self) -> DateTime<Utc> {
         self.0.model.starts_at
     }
-    /// End (UTC), exclusive.
+    /// End (UTC), exclusive, as it holds for the region viewed (a tightening included).
     async fn ends_at(&self) -> DateTime<Utc> {
         self.0.model.ends_at
+    }
+    /// End (UTC) the campaign itself set; a lower level may only move it earlier.
+    async fn campaign_ends_at(&self) -> DateTime<Utc> {
+        self.0.base_ends_at
+    }
+    /// Target percent the campaign itself set; a lower level may only raise it.
+    async fn campaign_target_percent(&self) -> f64 {
+        self.0.base_target_percent
+    }
+    /// The region whose tightening (earlier end, higher target) is in force; null when none.
+    async fn tightened_in(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RegionNode>> {
+        let Some(id) = self.0.tightened_in else { return Ok(None) };
+        Ok(ctx.loaders().regions.load_one(id).await?.map(Into::into))
     }
     /// What the target counts.
     async fn target_metric(&self) -> MilestoneMetric {
         self.0.model.target_metric.into()
     }
-    /// Percent of households that must reach `targetMetric` by `endsAt`.
+    /// Percent of households that must reach `targetMetric` by `endsAt`, as it holds for the region viewed.
     async fn target_percent(&self) -> f64 {
         self.0.model.target_percent
     }
@@ -121,21 +157,37 @@ pub struct CampaignsMutation;
 
 #[Object]
 impl CampaignsMutation {
-    /// Creates a verification campaign for a county (ADMIN): another county or year.
+    /// Creates a verification campaign (ADMIN) over a region in the viewer's
+    /// scope: a county's own (its county takes part at once), or a city's,
+    /// province's or the nation's, which counties then join with `joinCampaign`.
+    #[allow(clippy::too_many_arguments)]
     async fn create_campaign(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Campaign name, at most 200 characters.")] name: String,
-        #[graphql(desc = "The county (县) region; must be inside the viewer's scope.")] county_id: ID,
+        #[graphql(desc = "The region covered (county, city, province or nation); inside the viewer's scope.")]
+        region_id: Option<ID>,
+        #[graphql(
+            desc = "The county covered; the older name of `regionId`.",
+            deprecation = "Use `regionId`, which takes a region of any level."
+        )]
+        county_id: Option<ID>,
         #[graphql(default = "Asia/Shanghai", desc = "IANA time zone of the campaign's dates.")] time_zone: String,
         #[graphql(desc = "First day, in the campaign's time zone.")] starts_on: NaiveDate,
         #[graphql(desc = "Last day, in the campaign's time zone; not before `startsOn`.")] ends_on: NaiveDate,
         #[graphql(default_with = "CampaignTemplate::None", desc = "Milestones to start with.")]
         template: CampaignTemplate,
     ) -> async_graphql::Result<CampaignNode> {
+        let region = match (region_id, county_id) {
+            (Some(r), None) | (None, Some(r)) => ids::decode("Region", &r)?,
+            _ => {
+                use crate::domain::error::{msg, AppError};
+                return Err(AppError::validation("regionId", msg!(CAMPAIGN_ONE_REGION)).into());
+            }
+        };
         let new = NewCampaign {
             name: &name,
-            county_id: ids::decode("Region", &county_id)?,
+            region_id: region,
             time_zone: &time_zone,
             starts_on,
             ends_on,
@@ -196,6 +248,34 @@ impl CampaignsMutation {
         .await?;
         Ok(MilestoneNode(m))
     }
+
+    /// The viewer's county takes part in a campaign of a region above it
+    /// (county ADMIN); it can then import its lists and work in it. Joining
+    /// again changes nothing.
+    async fn join_campaign(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A campaign of the county's city, province or the nation.")] campaign_id: ID,
+    ) -> async_graphql::Result<CampaignNode> {
+        Ok(CampaignNode(join_campaign(ctx.caller(), ctx.state(), ids::decode("Campaign", &campaign_id)?).await?))
+    }
+
+    /// Tightens a milestone for the viewer's own region and everything below it
+    /// (ADMIN of a region inside the campaign's): an earlier end, a higher target,
+    /// or both. Never looser than the levels above (VALIDATION on `endsAt` or
+    /// `targetPercent`); setting it again replaces the region's earlier tightening.
+    async fn tighten_milestone(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The milestone to tighten.")] id: ID,
+        #[graphql(desc = "End (UTC), exclusive, no later than the level above sets; unchanged when null.")]
+        ends_at: Option<DateTime<Utc>>,
+        #[graphql(desc = "Target percent, no lower than the level above sets and at most 100; unchanged when null.")]
+        target_percent: Option<f64>,
+    ) -> async_graphql::Result<MilestoneNode> {
+        let id = ids::decode("Milestone", &id)?;
+        Ok(MilestoneNode(tighten_milestone(ctx.caller(), ctx.state(), id, ends_at, target_percent).await?))
+    }
 }
 
 #[derive(Default)]
@@ -219,6 +299,6 @@ impl CampaignsQuery {
         let id = campaign_id.as_ref().map(|c| ids::decode("Campaign", c)).transpose()?;
         let db = &ctx.state().db;
         let c = campaign_or_latest(db, viewer, id).await?;
-        Ok(milestones_of(db, &c, ctx.caller().now()).await?.into_iter().map(MilestoneNode).collect())
+        Ok(milestones_of(db, viewer, &c, ctx.caller().now()).await?.into_iter().map(MilestoneNode).collect())
     }
 }

@@ -38,6 +38,8 @@ api_enum!(
 api_enum!(
     /// Administrative level of a region (统计用区划代码 levels).
     RegionLevel <=> entity::RegionLevel {
+        /// The nation (全国), above every province: the root for national campaigns.
+        Nation,
         /// Province (省).
         Province,
         /// City (市).

@@ -11,6 +11,7 @@ mod foundation;
 mod hardening;
 mod hostile;
 mod imports;
+mod levels;
 mod limits;
 mod lookback;
 mod matrix;

@@ -135,7 +135,13 @@ fn expectation(op: &str, who: Who) -> Outcome {
                 Allowed
             }
         }
-        "drawLookBackSample" | "placeHousehold" | "createMilestone" => match who {
+        // The demo's campaign is the county's own: nobody is below it at ADMIN
+        // level to tighten its milestones (levels.rs has the allowed case).
+        "tightenMilestone" => match who {
+            Anonymous => Refused("UNAUTHENTICATED"),
+            _ => Refused("FORBIDDEN"),
+        },
+        "drawLookBackSample" | "placeHousehold" | "createMilestone" | "joinCampaign" => match who {
             Admin => Allowed,
             Anonymous => Refused("UNAUTHENTICATED"),
             _ => Refused("FORBIDDEN"),
@@ -236,6 +242,11 @@ async fn call(app: &TestApp, op: &str, ids: &Ids, token: Option<&str>) -> Value 
         "confirmPhotoUpload" => (
             "mutation($t: ID!) { confirmPhotoUpload(ticketId: $t) { id } }".into(),
             json!({ "t": format!("PhotoUpload:{}", uuid::Uuid::new_v4()) }),
+        ),
+        "joinCampaign" => ("mutation($c: ID!) { joinCampaign(campaignId: $c) { id } }".into(), json!({ "c": ids.campaign })),
+        "tightenMilestone" => (
+            "mutation($id: ID!) { tightenMilestone(id: $id, targetPercent: 100) { id } }".into(),
+            json!({ "id": ids.milestone }),
         ),
         "updateMilestone" => ("mutation($id: ID!) { updateMilestone(id: $id, title: \"逐户核验\") { id } }".into(), json!({ "id": ids.milestone })),
         "findings" => ("{ findings(first: 5) { edges { node { rule } } } }".into(), json!({})),

@@ -11,7 +11,7 @@ const ISSUE: &str =
     "mutation($r: ID!, $c: String) { issueAccounts(regionId: $r, confirm: $c) { accounts { username role initialPassword region { code } } } }";
 
 /// Runs the `api` binary on the test's database; returns (success, stdout + stderr).
-fn api(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+pub(crate) fn api(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let out = std::process::Command::new(api_binary())
         .args(args)
         .env("DATABASE_URL", &app.db_url)
@@ -32,7 +32,7 @@ fn fixture_file(app: &TestApp, name: &str) -> String {
 }
 
 /// Signs in with an initial password and changes it; returns the new access token.
-async fn first_sign_in(app: &TestApp, username: &str, initial: &str) -> String {
+pub(crate) async fn first_sign_in(app: &TestApp, username: &str, initial: &str) -> String {
     let s = app.sign_in(username, initial).await;
     assert_eq!(s["mustChangePassword"], true, "{s}");
     let t = s["accessToken"].as_str().unwrap().to_owned();

@@ -242,7 +242,8 @@ fn Accounts() -> impl IntoView {
     }
 }
 
-/// A new campaign for a county, with the 2020 pilot's milestones or none.
+/// A new campaign for a county (or the city, province or nation above counties,
+/// which the counties then join), with the 2020 pilot's milestones or none.
 #[component]
 fn NewCampaign(tick: RwSignal<u32>) -> impl IntoView {
     let name = RwSignal::new(String::new());
@@ -256,7 +257,7 @@ fn NewCampaign(tick: RwSignal<u32>) -> impl IntoView {
             if pilot.get_untracked() { gql::CampaignTemplate::PILOT_2020 } else { gql::CampaignTemplate::NONE };
         let vars = gql::create_campaign::Variables {
             name: name.get_untracked(),
-            county_id: county.get_untracked(),
+            region_id: county.get_untracked(),
             starts_on: starts.get_untracked(),
             ends_on: ends.get_untracked(),
             template,
@@ -270,17 +271,23 @@ fn NewCampaign(tick: RwSignal<u32>) -> impl IntoView {
         });
     };
     let regions = region_options();
+    let own =
+        crate::state::ctx().session.with_untracked(|s| s.as_ref().map(|s| s.region_id.clone())).unwrap_or_default();
     view! {
         <div class="card" id="new-campaign">
             <h3>{move || t("new_campaign")}</h3>
             <label>{move || t("campaign_name")}<input id="campaign-name" on:input=move |ev| name.set(event_target_value(&ev)) /></label>
-            <label>{move || t("county")}
+            <label>{move || t("campaign_region")}
                 <select id="campaign-county" on:change=move |ev| county.set(event_target_value(&ev))>
-                    <Suspense fallback=|| ()>{move || Suspend::new(async move {
-                        let list: Vec<_> = regions.await.map(|d| d.regions).unwrap_or_default().into_iter().filter(|r| r.level == RegionLevel::COUNTY).collect();
+                    <Suspense fallback=|| ()>{move || { let own = own.clone(); Suspend::new(async move {
+                        let list: Vec<_> = regions.await.map(|d| d.regions).unwrap_or_default().into_iter().filter(|r| r.level == RegionLevel::COUNTY || r.id == own).collect();
+                        // Counties first, as most campaigns are a county's own; then the
+                        // viewer's own wider region (a city, province or the nation).
+                        let mut list = list;
+                        list.sort_by_key(|r| r.level != RegionLevel::COUNTY);
                         if let Some(first) = list.first() { county.set(first.id.clone()); }
                         list.into_iter().map(|r| view! { <option value=r.id.clone()>{r.name.clone()}</option> }).collect_view()
-                    })}</Suspense>
+                    })}}</Suspense>
                 </select>
             </label>
             <label>{move || t("starts_on")}<input type="date" id="campaign-starts" on:input=move |ev| starts.set(event_target_value(&ev)) /></label>

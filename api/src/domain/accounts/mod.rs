@@ -26,12 +26,17 @@ use entity::{account, region, RegionLevel};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-/// The level an account's region must have for its role.
-fn level_for(role: entity::Role) -> RegionLevel {
+/// The levels an account's region may have for its role, and how they are
+/// named in a refusal. ADMIN and SUPERVISOR serve a county or the city,
+/// province or nation above counties (boards, findings, exports of a subtree).
+fn levels_for(role: entity::Role) -> (&'static [RegionLevel], &'static str) {
     match role {
-        entity::Role::Admin | entity::Role::Supervisor => RegionLevel::County,
-        entity::Role::Township => RegionLevel::Township,
-        entity::Role::Verifier => RegionLevel::Village,
+        entity::Role::Admin | entity::Role::Supervisor => (
+            &[RegionLevel::Nation, RegionLevel::Province, RegionLevel::City, RegionLevel::County],
+            "COUNTY/CITY/PROVINCE/NATION",
+        ),
+        entity::Role::Township => (&[RegionLevel::Township], "TOWNSHIP"),
+        entity::Role::Verifier => (&[RegionLevel::Village], "VILLAGE"),
     }
 }
 
@@ -122,12 +127,9 @@ pub async fn create_account(
     if !viewer.covers(&region) {
         return Err(AppError::forbidden(msg!(REGION_OUTSIDE)));
     }
-    let want = level_for(new.role);
-    if region.level != want {
-        return Err(AppError::validation(
-            "regionId",
-            msg!(ROLE_LEVEL, role = new.role.as_str(), level = want.as_str()),
-        ));
+    let (levels, named) = levels_for(new.role);
+    if !levels.contains(&region.level) {
+        return Err(AppError::validation("regionId", msg!(ROLE_LEVEL, role = new.role.as_str(), level = named)));
     }
     let password = initial_password();
     let hash = password::hash(password.clone()).await?;

@@ -86,6 +86,8 @@ pub fn region_household_condition(region_id: Uuid, level: RegionLevel, path: &st
         RegionLevel::County => Condition::all().add(household::Column::CountyId.eq(region_id)),
         RegionLevel::Township => Condition::all().add(household::Column::TownshipId.eq(region_id)),
         RegionLevel::Village => Condition::all().add(household::Column::VillageId.eq(region_id)),
+        // The nation covers every household.
+        RegionLevel::Nation => Condition::all(),
         RegionLevel::Province | RegionLevel::City => Condition::all().add(
             household::Column::CountyId.in_subquery(
                 SqlQuery::select()

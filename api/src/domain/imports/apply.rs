@@ -31,6 +31,9 @@ pub async fn regions<C: ConnectionTrait>(
     for r in sorted {
         let parent = r.parent.as_ref().and_then(|p| known.get(p).cloned());
         let path = match &parent {
+            // The nation is the empty path, so a province's path is the same
+            // whether or not the nation is on the list.
+            _ if r.level == RegionLevel::Nation => String::new(),
             Some((_, ppath)) => format!("{ppath}{}/", r.code),
             None => format!("{}/", r.code),
         };
@@ -104,7 +107,7 @@ pub(super) async fn references<C: ConnectionTrait>(
 ) -> AppResult<()> {
     // One instant for every row this import writes.
     let now = crate::domain::audit::now();
-    let current = current_records(conn, job.campaign.id, job.kind).await?;
+    let current = current_records(conn, job.campaign.id, job.county.id, job.kind).await?;
     // A good stored value is never replaced by a worse one (noted in the report).
     let rows: Vec<RefRow> = rows
         .iter()
@@ -114,7 +117,7 @@ pub(super) async fn references<C: ConnectionTrait>(
         })
         .collect();
     let rows = rows.as_slice();
-    let mut households = campaign_households(conn, job.campaign.id).await?;
+    let mut households = county_households(conn, job.campaign.id, job.county.id).await?;
     if job.kind == ReferenceSource::Poverty {
         place_households(conn, job, rows, &mut households, now, report).await?;
         if !report.errors.is_empty() {
@@ -145,13 +148,15 @@ pub(super) async fn references<C: ConnectionTrait>(
     write_records(conn, job.import_id, &supersede, &inserts).await
 }
 
-/// The campaign's households by code.
-async fn campaign_households<C: ConnectionTrait>(
+/// The county's households in the campaign, by code.
+async fn county_households<C: ConnectionTrait>(
     conn: &C,
     campaign_id: Uuid,
+    county_id: Uuid,
 ) -> AppResult<HashMap<String, household::Model>> {
     Ok(household::Entity::find()
         .filter(household::Column::CampaignId.eq(campaign_id))
+        .filter(household::Column::CountyId.eq(county_id))
         .all(conn)
         .await?
         .into_iter()
@@ -175,8 +180,13 @@ async fn place_households<C: ConnectionTrait>(
     let places = Places::load(conn, job.county).await?;
     let names = &places.names;
     let existing = households.len();
+    let elsewhere = other_counties_codes(conn, job, rows, households).await?;
     let mut new_households = Vec::new();
     for r in rows {
+        if elsewhere.contains(&r.code) {
+            report.errors.push(err(r.row, Some("户编号"), msg!(IMPORT_CODE_OTHER_COUNTY, value = &r.code)));
+            continue;
+        }
         let tname = r.township.as_deref().unwrap_or("");
         let Some(t) = places.township(tname) else {
             report.errors.push(err(r.row, Some("乡镇"), msg!(IMPORT_TOWNSHIP_UNKNOWN, value = tname)));
@@ -204,7 +214,32 @@ async fn place_households<C: ConnectionTrait>(
     for chunk in new_households.chunks(300) {
         household::Entity::insert_many(chunk.to_vec()).exec_without_returning(conn).await?;
     }
-    link_references(conn, job.campaign.id, rows, households).await
+    link_references(conn, job, rows, households).await
+}
+
+/// Codes in the file that already belong to a household of another county in
+/// the campaign (a campaign above the county holds several counties' lists).
+async fn other_counties_codes<C: ConnectionTrait>(
+    conn: &C,
+    job: &Job<'_>,
+    rows: &[RefRow],
+    households: &HashMap<String, household::Model>,
+) -> AppResult<HashSet<String>> {
+    let fresh: Vec<String> =
+        rows.iter().filter(|r| !households.contains_key(&r.code)).map(|r| r.code.clone()).collect();
+    let mut out = HashSet::new();
+    for chunk in fresh.chunks(500) {
+        for h in household::Entity::find()
+            .filter(household::Column::CampaignId.eq(job.campaign.id))
+            .filter(household::Column::CountyId.ne(job.county.id))
+            .filter(household::Column::Code.is_in(chunk.to_vec()))
+            .all(conn)
+            .await?
+        {
+            out.insert(h.code);
+        }
+    }
+    Ok(out)
 }
 
 /// The county's townships and villages by the names the offices' lists use.
@@ -291,7 +326,7 @@ fn new_household(
 /// References imported earlier for households that now exist get linked.
 async fn link_references<C: ConnectionTrait>(
     conn: &C,
-    campaign_id: Uuid,
+    job: &Job<'_>,
     rows: &[RefRow],
     households: &HashMap<String, household::Model>,
 ) -> AppResult<()> {
@@ -299,7 +334,8 @@ async fn link_references<C: ConnectionTrait>(
         if let Some(h) = households.get(&r.code) {
             reference_record::Entity::update_many()
                 .col_expr(reference_record::Column::HouseholdId, Expr::value(h.id))
-                .filter(reference_record::Column::CampaignId.eq(campaign_id))
+                .filter(reference_record::Column::CampaignId.eq(job.campaign.id))
+                .filter(reference_record::Column::CountyId.eq(job.county.id))
                 .filter(reference_record::Column::HouseholdCode.eq(r.code.clone()))
                 .filter(reference_record::Column::HouseholdId.is_null())
                 .exec(conn)
@@ -313,10 +349,12 @@ async fn link_references<C: ConnectionTrait>(
 async fn current_records<C: ConnectionTrait>(
     conn: &C,
     campaign_id: Uuid,
+    county_id: Uuid,
     kind: ReferenceSource,
 ) -> AppResult<HashMap<String, reference_record::Model>> {
     Ok(reference_record::Entity::find()
         .filter(reference_record::Column::CampaignId.eq(campaign_id))
+        .filter(reference_record::Column::CountyId.eq(county_id))
         .filter(reference_record::Column::Source.eq(kind))
         .filter(reference_record::Column::Current.eq(true))
         .all(conn)
@@ -336,6 +374,7 @@ fn new_record(
     reference_record::ActiveModel {
         id: Set(Uuid::new_v4()),
         campaign_id: Set(job.campaign.id),
+        county_id: Set(job.county.id),
         import_id: Set(Some(job.import_id)),
         source: Set(job.kind),
         household_code: Set(r.code.clone()),
@@ -400,9 +439,15 @@ async fn write_records<C: ConnectionTrait>(
     Ok(())
 }
 
-pub(super) async fn refresh_expected_paths<C: ConnectionTrait>(conn: &C, campaign_id: Uuid) -> AppResult<()> {
+/// Each household's expected path from its county's current appraisal and renovation rows.
+pub(super) async fn refresh_expected_paths<C: ConnectionTrait>(
+    conn: &C,
+    campaign_id: Uuid,
+    county_id: Uuid,
+) -> AppResult<()> {
     let refs = reference_record::Entity::find()
         .filter(reference_record::Column::CampaignId.eq(campaign_id))
+        .filter(reference_record::Column::CountyId.eq(county_id))
         .filter(reference_record::Column::Current.eq(true))
         .filter(reference_record::Column::Source.is_in([ReferenceSource::Appraisal, ReferenceSource::Renovation]))
         .all(conn)
@@ -419,7 +464,7 @@ pub(super) async fn refresh_expected_paths<C: ConnectionTrait>(conn: &C, campaig
             accepted.insert(h);
         }
     }
-    let households = household::Entity::find().filter(household::Column::CampaignId.eq(campaign_id)).all(conn).await?;
+    let households = county_households(conn, campaign_id, county_id).await?.into_values();
     let mut by_path: HashMap<Option<SafetyPath>, Vec<Uuid>> = HashMap::new();
     for h in households {
         let p = expected_path(grade.get(&h.id).map(String::as_str), accepted.contains(&h.id));

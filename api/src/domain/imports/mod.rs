@@ -147,9 +147,9 @@ pub async fn import(
     dry_run: bool,
 ) -> AppResult<Report> {
     let viewer = ctx.viewer()?;
-    let (campaign, county) = authorise(state, viewer, campaign_id).await?;
+    let (campaign, county) = authorise(state, viewer, campaign_id, None).await?;
     let sha = hex::encode(Sha256::digest(bytes));
-    if let Some(r) = already_imported(state, campaign.id, kind, &sha).await? {
+    if let Some(r) = already_imported(state, (campaign.id, county.id), kind, &sha).await? {
         return Ok(r);
     }
     let mut report = Report { kind: kind.as_str().into(), file_name: file_name.into(), dry_run, ..Default::default() };
@@ -172,20 +172,33 @@ pub async fn import(
     Ok(report)
 }
 
-/// The campaign and its county, if the viewer's team covers that county.
+/// The campaign and the county whose lists an import changes: the campaign's
+/// own county, or in a wider campaign the importing ADMIN's county (or the
+/// import's, for an undo), which must have joined it; the viewer's team must
+/// cover that county.
 async fn authorise(
     state: &AppState,
     viewer: &Viewer,
     campaign_id: Uuid,
+    county_id: Option<Uuid>,
 ) -> AppResult<(campaign::Model, region::Model)> {
     viewer.require_role(&[entity::Role::Admin], key::ACT_IMPORT)?;
     let campaign = progress::campaign_or_latest(&state.db, viewer, Some(campaign_id)).await?;
-    let county = region::Entity::find_by_id(campaign.county_id)
+    let campaign_region = region::Entity::find_by_id(campaign.region_id)
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::not_found(key::THING_COUNTY))?;
+    let county = match county_id {
+        Some(id) => region::Entity::find_by_id(id).one(&state.db).await?,
+        None if campaign_region.level == entity::RegionLevel::County => Some(campaign_region),
+        None => progress::county_of(&state.db, viewer).await?,
+    }
+    .ok_or_else(|| AppError::validation("campaignId", msg!(IMPORT_BY_COUNTY)))?;
     if !viewer.covers(&county) {
         return Err(AppError::forbidden(msg!(IMPORT_COUNTY_TEAM)));
+    }
+    if !progress::has_joined(&state.db, campaign.id, county.id).await? {
+        return Err(AppError::Conflict(msg!(CAMPAIGN_NOT_JOINED, campaign = &campaign.name)));
     }
     Ok((campaign, county))
 }
@@ -196,12 +209,13 @@ async fn authorise(
 /// again: that is how a good file repairs a bad import.
 async fn already_imported(
     state: &AppState,
-    campaign_id: Uuid,
+    (campaign_id, county_id): (Uuid, Uuid),
     kind: ReferenceSource,
     sha: &str,
 ) -> AppResult<Option<Report>> {
     let Some(prev) = reference_import::Entity::find()
         .filter(reference_import::Column::CampaignId.eq(campaign_id))
+        .filter(reference_import::Column::CountyId.eq(county_id))
         .filter(reference_import::Column::Kind.eq(kind))
         .filter(reference_import::Column::UndoneAt.is_null())
         .order_by_desc(reference_import::Column::CreatedAt)
@@ -259,6 +273,7 @@ async fn record(
     reference_import::ActiveModel {
         id: Set(job.import_id),
         campaign_id: Set(job.campaign.id),
+        county_id: Set(job.county.id),
         kind: Set(job.kind),
         file_name: Set(job.file_name.into()),
         content_sha256: Set(sha),
@@ -280,11 +295,11 @@ async fn finish(state: &AppState, tx: Tx, job: &Job<'_>, report: &mut Report) ->
     let txn = tx.conn();
     // Recompute expected paths and run every check over the campaign.
     if job.kind != ReferenceSource::Regions {
-        apply::refresh_expected_paths(txn, job.campaign.id).await?;
+        apply::refresh_expected_paths(txn, job.campaign.id, job.county.id).await?;
     }
     report.flagged = run_checks(&tx, job).await?;
     report.accepted = true;
-    crate::domain::counters::recount(txn, job.campaign.id).await?;
+    crate::domain::counters::recount_county(txn, job.campaign.id, job.county).await?;
     reference_import::Entity::update_many()
         .col_expr(
             reference_import::Column::Report,
@@ -312,6 +327,7 @@ async fn run_checks(tx: &Tx, job: &Job<'_>) -> AppResult<Vec<(String, u64)>> {
         .select_only()
         .column(household::Column::Id)
         .filter(household::Column::CampaignId.eq(job.campaign.id))
+        .filter(household::Column::CountyId.eq(job.county.id))
         .into_tuple()
         .all(txn)
         .await?;

@@ -371,6 +371,7 @@ fn region_rows(data: &[Row], errors: &mut Vec<RowError>) -> Vec<RegionRow> {
 /// The level as the official list spells it (several names per level).
 fn region_level(r: &Row, errors: &mut Vec<RowError>) -> Option<RegionLevel> {
     match r.get("级别") {
+        "全国" | "国家" => Some(RegionLevel::Nation),
         "省" => Some(RegionLevel::Province),
         "市" => Some(RegionLevel::City),
         "县" | "区" | "县级市" => Some(RegionLevel::County),

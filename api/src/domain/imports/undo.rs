@@ -47,7 +47,7 @@ pub async fn undo(ctx: &Ctx, state: &AppState, import_id: Uuid) -> AppResult<Und
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::not_found(key::THING_IMPORT))?;
-    let (campaign, county) = authorise(state, viewer, imp.campaign_id).await?;
+    let (campaign, county) = authorise(state, viewer, imp.campaign_id, Some(imp.county_id)).await?;
     refuse_unless_undoable(&state.db, &imp).await?;
     let tx = Tx::begin(state, ctx.actor()?).await?;
     let txn = tx.conn();
@@ -65,9 +65,9 @@ pub async fn undo(ctx: &Ctx, state: &AppState, import_id: Uuid) -> AppResult<Und
     }
     let job =
         Job { campaign: &campaign, county: &county, kind: imp.kind, import_id: imp.id, file_name: &imp.file_name };
-    super::apply::refresh_expected_paths(txn, campaign.id).await?;
+    super::apply::refresh_expected_paths(txn, campaign.id, county.id).await?;
     run_checks(&tx, &job).await?;
-    crate::domain::counters::recount(txn, campaign.id).await?;
+    crate::domain::counters::recount_county(txn, campaign.id, &county).await?;
     let mut am: reference_import::ActiveModel = imp.clone().into();
     am.undone_at = Set(Some(ctx.now()));
     am.update(txn).await?;
@@ -98,6 +98,7 @@ async fn refuse_unless_undoable<C: ConnectionTrait>(conn: &C, imp: &reference_im
     }
     let later = reference_import::Entity::find()
         .filter(reference_import::Column::CampaignId.eq(imp.campaign_id))
+        .filter(reference_import::Column::CountyId.eq(imp.county_id))
         .filter(reference_import::Column::Kind.eq(imp.kind))
         .filter(reference_import::Column::UndoneAt.is_null())
         .filter(reference_import::Column::CreatedAt.gt(imp.created_at))
@@ -171,6 +172,7 @@ async fn restore_households<C: ConnectionTrait>(
     let places = super::apply::Places::load(conn, county).await?;
     let rows: HashMap<Uuid, reference_record::Model> = reference_record::Entity::find()
         .filter(reference_record::Column::CampaignId.eq(campaign_id))
+        .filter(reference_record::Column::CountyId.eq(county.id))
         .filter(reference_record::Column::Source.eq(ReferenceSource::Poverty))
         .filter(reference_record::Column::Current.eq(true))
         .all(conn)
@@ -179,7 +181,12 @@ async fn restore_households<C: ConnectionTrait>(
         .filter_map(|r| r.household_id.map(|h| (h, r)))
         .collect();
     let mut restored = 0;
-    for h in household::Entity::find().filter(household::Column::CampaignId.eq(campaign_id)).all(conn).await? {
+    for h in household::Entity::find()
+        .filter(household::Column::CampaignId.eq(campaign_id))
+        .filter(household::Column::CountyId.eq(county.id))
+        .all(conn)
+        .await?
+    {
         let Some(r) = rows.get(&h.id) else { continue };
         let t = r.township_name.as_deref().and_then(|n| places.township(n)).unwrap_or(h.township_id);
         let v = r.village_name.as_deref().and_then(|n| places.village(t, n));

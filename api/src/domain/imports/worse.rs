@@ -63,6 +63,7 @@ mod tests {
         reference_record::Model {
             id: uuid::Uuid::nil(),
             campaign_id: uuid::Uuid::nil(),
+            county_id: uuid::Uuid::nil(),
             import_id: None,
             source: entity::ReferenceSource::Poverty,
             household_code: "1311261002001001".into(),

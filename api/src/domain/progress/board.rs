@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use chrono::{DateTime, Utc};
 use entity::{campaign, milestone, region};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 /// Everything a board shows for one region, read from the counters.
@@ -70,25 +70,15 @@ pub async fn progress_for(
     let campaign = campaign_or_latest(db, viewer, campaign_id).await?;
     let region = match region_id {
         Some(id) => regions::get(db, viewer, id).await?,
-        None => {
-            let own = regions::get(db, viewer, viewer.scope.region_id).await?;
-            // A province- or city-wide viewer: the campaign's county.
-            if own.level.depth() < entity::RegionLevel::County.depth() {
-                regions::get(db, viewer, campaign.county_id).await?
-            } else {
-                own
-            }
-        }
+        // A viewer above the campaign's region sees the campaign's region.
+        None => super::reach::home_region(db, viewer, &campaign).await?,
     };
     if !viewer.covers(&region) {
         return Err(AppError::forbidden(msg!(PROGRESS_OWN_REGION)));
     }
     let figures = counters::read(db, campaign.id, &[region.id]).await?.remove(&region.id).unwrap_or_default();
-    let milestones = milestone::Entity::find()
-        .filter(milestone::Column::CampaignId.eq(campaign.id))
-        .order_by_asc(milestone::Column::StartsAt)
-        .all(db)
-        .await?;
+    let milestones =
+        super::reach::milestones_for(db, campaign.id, &region).await?.into_iter().map(|e| e.model).collect();
     Ok(Board { region, campaign, figures: Figures(figures), milestones })
 }
 
@@ -180,12 +170,14 @@ pub async fn behind_pace(
     let children = region::Entity::find().filter(region::Column::ParentId.eq(board.region.id)).all(db).await?;
     let ids: Vec<Uuid> = children.iter().map(|c| c.id).collect();
     let mut figures = counters::read(db, board.campaign.id, &ids).await?;
+    // A child that tightened a milestone is measured against its own deadline.
+    let mut tightened = super::reach::milestones_for_children(db, &board.milestones, &ids).await?;
     let mut rows: Vec<(f64, Board)> = children
         .into_iter()
         .map(|r| {
             let f = Figures(figures.remove(&r.id).unwrap_or_default());
-            let node =
-                Board { region: r, campaign: board.campaign.clone(), figures: f, milestones: board.milestones.clone() };
+            let milestones = tightened.remove(&r.id).unwrap_or_else(|| board.milestones.clone());
+            let node = Board { region: r, campaign: board.campaign.clone(), figures: f, milestones };
             (node.gap(now), node)
         })
         .filter(|(gap, n)| *gap > 0.0 && n.figures.get("households") > 0)

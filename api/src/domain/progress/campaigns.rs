@@ -35,23 +35,27 @@ pub enum MilestoneState {
     AtRisk,
 }
 
-/// A milestone with its state for the whole campaign, now.
+/// A milestone with its state, now, for one region (its end and target as
+/// they hold there: see `Effective`).
 pub struct MilestoneStatus {
     pub model: milestone::Model,
     pub state: MilestoneState,
     pub actual: Option<f64>,
     pub expected: f64,
+    pub base_ends_at: DateTime<Utc>,
+    pub base_target_percent: f64,
+    pub tightened_in: Option<Uuid>,
 }
 
-/// Campaigns whose county the viewer can see (inside or above their scope).
+/// Campaigns whose region the viewer can see (inside or above their scope).
 pub async fn campaigns(db: &DatabaseConnection, viewer: &Viewer) -> AppResult<Vec<campaign::Model>> {
     let scope = &viewer.scope.path;
     let rows = campaign::Entity::find()
-        .join(JoinType::InnerJoin, campaign::Relation::County.def())
+        .join(JoinType::InnerJoin, campaign::Relation::Region.def())
         .filter(
             Condition::any()
                 .add(region::Column::Path.starts_with(scope))
-                // the county is an ancestor of (or is) the viewer's region
+                // the campaign's region is an ancestor of (or is) the viewer's region
                 .add(region::Column::Path.is_in(crate::domain::regions::ancestor_paths(scope))),
         )
         .order_by_desc(campaign::Column::StartsOn)
@@ -60,17 +64,29 @@ pub async fn campaigns(db: &DatabaseConnection, viewer: &Viewer) -> AppResult<Ve
     Ok(rows)
 }
 
-/// The given campaign if visible, else the most recent visible one.
+/// The given campaign if visible, else the most recent one in force for the
+/// viewer: for someone in a county, the newest their county has joined (a
+/// wider campaign it has not joined yet is only offered); for those above,
+/// the newest they see.
 pub async fn campaign_or_latest(
     db: &DatabaseConnection,
     viewer: &Viewer,
     id: Option<Uuid>,
 ) -> AppResult<campaign::Model> {
     let all = campaigns(db, viewer).await?;
-    match id {
-        Some(id) => all.into_iter().find(|c| c.id == id).ok_or_else(|| AppError::not_found(key::THING_CAMPAIGN)),
-        None => all.into_iter().next().ok_or_else(|| AppError::NotFound(msg!(NO_CAMPAIGN))),
+    if let Some(id) = id {
+        return all.into_iter().find(|c| c.id == id).ok_or_else(|| AppError::not_found(key::THING_CAMPAIGN));
     }
+    // One campaign seen, as for most counties: no need to ask what was joined.
+    if all.len() > 1 {
+        if let Some(county) = super::reach::county_of(db, viewer).await? {
+            let joined = super::reach::joined_by(db, county.id).await?;
+            if let Some(c) = all.iter().find(|c| joined.contains(&c.id)) {
+                return Ok(c.clone());
+            }
+        }
+    }
+    all.into_iter().next().ok_or_else(|| AppError::NotFound(msg!(NO_CAMPAIGN)))
 }
 
 /// Households in a campaign and how many have reached each milestone metric
@@ -81,28 +97,25 @@ pub struct CampaignCounts {
     pub approved: u64,
 }
 
-/// Every campaign with its county-wide figures, for the operator's `/metrics`
+/// Every campaign with its figures over its whole region, for the operator's `/metrics`
 /// (a system view: no viewer, figures only, read from the counters).
 pub async fn all_campaign_counts(db: &DatabaseConnection) -> AppResult<Vec<(campaign::Model, CampaignCounts)>> {
     let mut out = Vec::new();
     for c in campaign::Entity::find().all(db).await? {
-        // One read of the county's counters per campaign (the campaign is in hand);
+        // One read of the region's counters per campaign (the campaign is in hand);
         // one failing leaves the others on the page.
-        if let Ok(mut f) = crate::domain::counters::read(db, c.id, &[c.county_id]).await {
-            let n = Figures(f.remove(&c.county_id).unwrap_or_default()).counts();
+        if let Ok(mut f) = crate::domain::counters::read(db, c.id, &[c.region_id]).await {
+            let n = Figures(f.remove(&c.region_id).unwrap_or_default()).counts();
             out.push((c, n));
         }
     }
     Ok(out)
 }
 
-/// A campaign's figures for its whole county, from the counters.
-pub async fn campaign_counts(db: &DatabaseConnection, campaign_id: Uuid) -> AppResult<CampaignCounts> {
-    let Some(c) = campaign::Entity::find_by_id(campaign_id).one(db).await? else {
-        return Ok(CampaignCounts { households: 0, submitted: 0, approved: 0 });
-    };
-    let figures = crate::domain::counters::read(db, campaign_id, &[c.county_id]).await?;
-    Ok(Figures(figures.get(&c.county_id).cloned().unwrap_or_default()).counts())
+/// A campaign's figures for one region, from the counters.
+pub async fn campaign_counts(db: &DatabaseConnection, campaign_id: Uuid, region_id: Uuid) -> AppResult<CampaignCounts> {
+    let figures = crate::domain::counters::read(db, campaign_id, &[region_id]).await?;
+    Ok(Figures(figures.get(&region_id).cloned().unwrap_or_default()).counts())
 }
 
 /// One region's counters.
@@ -153,36 +166,57 @@ pub fn state(m: &milestone::Model, actual: Option<f64>, now: DateTime<Utc>) -> M
     }
 }
 
-/// One milestone with its state for the whole campaign at `now`.
-async fn status_of(
+/// One milestone with its state in `region` at `now`.
+pub(super) async fn status_in(
     db: &DatabaseConnection,
     c: &campaign::Model,
-    m: milestone::Model,
+    region: &region::Model,
+    milestone_id: Uuid,
     now: DateTime<Utc>,
 ) -> AppResult<MilestoneStatus> {
-    let counts = campaign_counts(db, c.id).await?;
-    let actual = actual_percent(m.target_metric, &counts);
-    Ok(MilestoneStatus { state: state(&m, actual, now), actual, expected: expected_percent(&m, now), model: m })
+    statuses_in(db, c, region, now)
+        .await?
+        .into_iter()
+        .find(|s| s.model.id == milestone_id)
+        .ok_or_else(|| AppError::not_found(key::THING_MILESTONE))
 }
 
+/// Every milestone of the campaign with its state in `region` at `now`.
+async fn statuses_in(
+    db: &DatabaseConnection,
+    c: &campaign::Model,
+    region: &region::Model,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<MilestoneStatus>> {
+    let counts = campaign_counts(db, c.id, region.id).await?;
+    Ok(super::reach::milestones_for(db, c.id, region)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let m = e.model;
+            let actual = actual_percent(m.target_metric, &counts);
+            MilestoneStatus {
+                state: state(&m, actual, now),
+                actual,
+                expected: expected_percent(&m, now),
+                model: m,
+                base_ends_at: e.base_ends_at,
+                base_target_percent: e.base_target_percent,
+                tightened_in: e.tightened_in,
+            }
+        })
+        .collect())
+}
+
+/// A campaign's milestones as the viewer's region sees them (see `home_region`).
 pub async fn milestones_of(
     db: &DatabaseConnection,
+    viewer: &Viewer,
     c: &campaign::Model,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<MilestoneStatus>> {
-    let rows = milestone::Entity::find()
-        .filter(milestone::Column::CampaignId.eq(c.id))
-        .order_by_asc(milestone::Column::StartsAt)
-        .all(db)
-        .await?;
-    let counts = campaign_counts(db, c.id).await?;
-    Ok(rows
-        .into_iter()
-        .map(|m| {
-            let actual = actual_percent(m.target_metric, &counts);
-            MilestoneStatus { state: state(&m, actual, now), actual, expected: expected_percent(&m, now), model: m }
-        })
-        .collect())
+    let home = super::reach::home_region(db, viewer, c).await?;
+    statuses_in(db, c, &home, now).await
 }
 
 /// Changes a milestone's title, window or target (ADMIN); audited before → after.
@@ -203,7 +237,7 @@ pub async fn update_milestone(
         .await?
         .ok_or_else(|| AppError::not_found(key::THING_MILESTONE))?;
     let c = campaign_or_latest(&state.db, viewer, Some(m.campaign_id)).await?;
-    require_county_team(&state.db, viewer, &c).await?;
+    let campaign_region = require_campaign_team(&state.db, viewer, &c).await?;
     let starts = starts_at.unwrap_or(m.starts_at);
     let ends = ends_at.unwrap_or(m.ends_at);
     if ends <= starts {
@@ -236,7 +270,7 @@ pub async fn update_milestone(
             action: "MILESTONE_UPDATED",
             entity_type: "Milestone",
             entity_id: Some(saved.id),
-            region_id: Some(c.county_id),
+            region_id: Some(c.region_id),
             before: Some(before),
             after: Some(serde_json::json!({ "title": saved.title, "startsAt": saved.starts_at, "endsAt": saved.ends_at, "targetPercent": saved.target_percent })),
             ..Default::default()
@@ -244,23 +278,26 @@ pub async fn update_milestone(
     )
     .await?;
     tx.commit(state).await?;
-    status_of(&state.db, &c, saved, ctx.now()).await
+    status_in(&state.db, &c, &campaign_region, saved.id, ctx.now()).await
 }
 
-/// Milestones belong to the county team of the campaign's county.
-async fn require_county_team(db: &DatabaseConnection, viewer: &Viewer, c: &campaign::Model) -> AppResult<()> {
-    let county = region::Entity::find_by_id(c.county_id).one(db).await?;
-    if !county.is_some_and(|r| viewer.covers(&r)) {
-        return Err(AppError::forbidden(msg!(COUNTY_TEAM_ONLY).arg_key("action", key::ACT_EDIT_MILESTONES)));
+/// A campaign's own milestones belong to the team of the campaign's region
+/// (or above); the levels below tighten them with `tighten_milestone`.
+async fn require_campaign_team(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    c: &campaign::Model,
+) -> AppResult<region::Model> {
+    match region::Entity::find_by_id(c.region_id).one(db).await? {
+        Some(r) if viewer.covers(&r) => Ok(r),
+        _ => Err(AppError::forbidden(msg!(MILESTONE_CAMPAIGN_TEAM))),
     }
-    Ok(())
 }
 
-/// Creates a campaign for a county (ADMIN of that county).
-/// A campaign to create.
+/// A campaign to create, over a region of any level down to the county.
 pub struct NewCampaign<'a> {
     pub name: &'a str,
-    pub county_id: Uuid,
+    pub region_id: Uuid,
     pub time_zone: &'a str,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
@@ -268,13 +305,13 @@ pub struct NewCampaign<'a> {
 }
 
 pub async fn create_campaign(ctx: &Ctx, state: &AppState, new: NewCampaign<'_>) -> AppResult<campaign::Model> {
-    let NewCampaign { name, county_id, time_zone, starts_on, ends_on, template } = new;
+    let NewCampaign { name, region_id, time_zone, starts_on, ends_on, template } = new;
     let viewer = ctx.viewer()?;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     viewer.require_role(&[entity::Role::Admin], key::ACT_CREATE_CAMPAIGNS)?;
-    let county = crate::domain::regions::get(&state.db, viewer, county_id).await?;
-    if !viewer.covers(&county) || county.level != entity::RegionLevel::County {
-        return Err(AppError::validation("countyId", msg!(CAMPAIGN_COUNTY)));
+    let region = crate::domain::regions::get(&state.db, viewer, region_id).await?;
+    if !viewer.covers(&region) || region.level.depth() > entity::RegionLevel::County.depth() {
+        return Err(AppError::validation("regionId", msg!(CAMPAIGN_REGION)));
     }
     if name.trim().is_empty() || name.chars().count() > 200 {
         return Err(AppError::validation("name", msg!(TEXT_LENGTH, max = 200).arg_key("what", key::FIELD_NAME)));
@@ -290,7 +327,8 @@ pub async fn create_campaign(ctx: &Ctx, state: &AppState, new: NewCampaign<'_>) 
     let m = campaign::ActiveModel {
         id: Set(Uuid::new_v4()),
         name: Set(name.trim().into()),
-        county_id: Set(county.id),
+        county_id: Set(region.id),
+        region_id: Set(region.id),
         time_zone: Set(time_zone.into()),
         starts_on: Set(starts_on),
         ends_on: Set(ends_on),
@@ -302,17 +340,28 @@ pub async fn create_campaign(ctx: &Ctx, state: &AppState, new: NewCampaign<'_>) 
         action: "CAMPAIGN_CREATED",
         entity_type: "Campaign",
         entity_id: Some(m.id),
-        region_id: Some(county.id),
-        after: Some(serde_json::json!({ "name": m.name, "startsOn": m.starts_on, "endsOn": m.ends_on })),
+        region_id: Some(region.id),
+        after: Some(serde_json::json!({ "name": m.name, "startsOn": m.starts_on, "endsOn": m.ends_on,
+            "region": region.code, "level": region.level.as_str() })),
         ..Default::default()
     })
     .await?;
+    // A county's own campaign: the county takes part from the start.
+    if region.level == entity::RegionLevel::County {
+        entity::campaign_county::ActiveModel {
+            campaign_id: Set(m.id),
+            county_id: Set(region.id),
+            joined_at: Set(ctx.now()),
+        }
+        .insert(txn)
+        .await?;
+    }
     super::templates::insert(&tx, &m, template.milestones(starts_on, tz), ctx.now()).await?;
     tx.commit(state).await?;
     Ok(m)
 }
 
-/// Adds a milestone to a campaign (ADMIN of its county); audited.
+/// Adds a milestone to a campaign (ADMIN of its region); audited.
 #[allow(clippy::too_many_arguments)]
 pub async fn create_milestone(
     ctx: &Ctx,
@@ -329,7 +378,7 @@ pub async fn create_milestone(
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     viewer.require_role(&[entity::Role::Admin], key::ACT_CREATE_MILESTONES)?;
     let c = campaign_or_latest(&state.db, viewer, Some(campaign_id)).await?;
-    require_county_team(&state.db, viewer, &c).await?;
+    let campaign_region = require_campaign_team(&state.db, viewer, &c).await?;
     let kind = kind.trim().to_uppercase();
     if kind.is_empty() || kind.len() > 32 || !kind.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
         return Err(AppError::validation("kind", msg!(MILESTONE_KIND)));
@@ -364,7 +413,7 @@ pub async fn create_milestone(
         action: "MILESTONE_CREATED",
         entity_type: "Milestone",
         entity_id: Some(m.id),
-        region_id: Some(c.county_id),
+        region_id: Some(c.region_id),
         after: Some(
             serde_json::json!({ "kind": m.kind, "title": m.title, "startsAt": m.starts_at, "endsAt": m.ends_at,
                 "targetMetric": m.target_metric.as_str(), "targetPercent": m.target_percent }),
@@ -373,7 +422,7 @@ pub async fn create_milestone(
     })
     .await?;
     tx.commit(state).await?;
-    status_of(&state.db, &c, m, ctx.now()).await
+    status_in(&state.db, &c, &campaign_region, m.id, ctx.now()).await
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ pub(super) async fn insert(
             action: "MILESTONE_CREATED",
             entity_type: "Milestone",
             entity_id: Some(m.id),
-            region_id: Some(c.county_id),
+            region_id: Some(c.region_id),
             after: Some(serde_json::json!({ "kind": m.kind, "title": m.title, "startsAt": m.starts_at,
                 "endsAt": m.ends_at, "targetMetric": m.target_metric.as_str(), "targetPercent": m.target_percent })),
             ..Default::default()

@@ -152,13 +152,15 @@ async fn milestone_events(state: &AppState) -> anyhow::Result<()> {
         .await?;
     let now = crate::domain::audit::now();
     for county in counties {
+        let Some(county_region) = entity::region::Entity::find_by_id(county).one(db).await? else { continue };
+        // Every campaign the county takes part in, measured on the county's own
+        // figures against its milestones as they hold there (tightened or not).
+        let joined = progress::joined_by(db, county).await?;
         let campaigns =
-            entity::campaign::Entity::find().filter(entity::campaign::Column::CountyId.eq(county)).all(db).await?;
+            entity::campaign::Entity::find().filter(entity::campaign::Column::Id.is_in(joined)).all(db).await?;
         for c in campaigns {
-            let counts = progress::campaign_counts(db, c.id).await?;
-            for m in
-                entity::milestone::Entity::find().filter(entity::milestone::Column::CampaignId.eq(c.id)).all(db).await?
-            {
+            let counts = progress::campaign_counts(db, c.id, county).await?;
+            for m in progress::milestones_for(db, c.id, &county_region).await?.into_iter().map(|e| e.model) {
                 let actual = progress::actual_percent(m.target_metric, &counts);
                 let st = progress::state(&m, actual, now);
                 let event = match st {

@@ -73,25 +73,32 @@ pub async fn check_region(ctx: &Ctx, state: &AppState, region_id: Uuid) -> AppRe
         viewer.household_condition()
     };
     use sea_orm::QuerySelect;
-    let rows: Vec<(Uuid, Uuid)> = household::Entity::find()
+    let rows: Vec<(Uuid, Uuid, Uuid)> = household::Entity::find()
         .select_only()
-        .columns([household::Column::Id, household::Column::CampaignId])
+        .columns([household::Column::Id, household::Column::CampaignId, household::Column::CountyId])
         .filter(viewer.household_condition())
         .filter(cond)
         .into_tuple()
         .all(&state.db)
         .await?;
-    let mut by_campaign: std::collections::HashMap<Uuid, Vec<Uuid>> = Default::default();
-    for (h, c) in rows {
-        by_campaign.entry(c).or_default().push(h);
+    let mut by_campaign: std::collections::HashMap<Uuid, (Vec<Uuid>, std::collections::BTreeSet<Uuid>)> =
+        Default::default();
+    for (h, c, county) in rows {
+        let e = by_campaign.entry(c).or_default();
+        e.0.push(h);
+        e.1.insert(county);
     }
     let mut total = checks::CheckSummary::default();
-    for (campaign, ids) in by_campaign {
+    for (campaign, (ids, counties)) in by_campaign {
         let tx = Tx::begin(state, Actor::of(viewer, None)).await?;
         let txn = tx.conn();
         let s = checks::run(txn, campaign, &ids).await?;
         checks::audit(txn, tx.actor(), &s, Some(region.id)).await?;
-        crate::domain::counters::recount(txn, campaign).await?;
+        // Only the counties the run touched are recounted, however wide the campaign.
+        for county in entity::region::Entity::find().filter(entity::region::Column::Id.is_in(counties)).all(txn).await?
+        {
+            crate::domain::counters::recount_county(txn, campaign, &county).await?;
+        }
         tx.moved_subtree(&region);
         // The findings the run changed were audited by `checks::audit`.
         tx.commit_bookkeeping(state).await?;
