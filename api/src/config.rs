@@ -60,6 +60,9 @@ pub struct Opts {
     /// Database URL: `postgres://…` or `sqlite://…`; default SQLite in the data dir [env: DATABASE_URL].
     #[arg(long, global = true)]
     pub database_url: Option<String>,
+    /// A PostgreSQL streaming standby for read-only work (dashboard tokens, boards) [env: DATABASE_READ_URL].
+    #[arg(long, global = true)]
+    pub database_read_url: Option<String>,
     /// Log format: text or json [env: APP_LOG_FORMAT].
     #[arg(long, global = true)]
     pub log_format: Option<LogFormat>,
@@ -177,6 +180,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// May contain a password, hence a secret. Default: SQLite in `data_dir`.
     pub database_url: Secret,
+    /// Optional standby of the primary (PostgreSQL only); may contain a password.
+    pub database_read_url: Option<Secret>,
     pub log_format: LogFormat,
     pub jwt_secret: Option<Secret>,
     #[serde(skip)]
@@ -240,6 +245,7 @@ impl Default for Config {
         Self {
             bind,
             database_url: sqlite_in(&data_dir),
+            database_read_url: None,
             data_dir,
             log_format: LogFormat::Text,
             jwt_secret: None,
@@ -327,6 +333,7 @@ fn keys() -> Vec<String> {
 fn env_name(key: &str) -> String {
     match key {
         "database_url" => "DATABASE_URL".into(),
+        "database_read_url" => "DATABASE_READ_URL".into(),
         _ => format!("APP_{}", key.to_ascii_uppercase()),
     }
 }

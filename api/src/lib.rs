@@ -21,6 +21,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub cfg: Arc<config::Config>,
     pub db: sea_orm::DatabaseConnection,
+    /// A streaming standby for read-only work, when `DATABASE_READ_URL` is set.
+    pub replica: Option<Arc<infra::replica::Replica>>,
     pub db_stats: Arc<infra::db::DbStats>,
     pub jwt: domain::auth::jwt::JwtKeys,
     pub storage: infra::storage::Storage,

@@ -70,7 +70,7 @@ fn defaults_and_derived_values() {
 /// Every variable the API read before figment, still read, each into its setting.
 #[test]
 fn every_variable_is_read() {
-    let vars = "APP_BIND=0.0.0.0:1 APP_DATA_DIR=/d DATABASE_URL=postgres://h/db APP_LOG_FORMAT=json \
+    let vars = "APP_BIND=0.0.0.0:1 APP_DATA_DIR=/d DATABASE_URL=postgres://h/db DATABASE_READ_URL=postgres://r/db APP_LOG_FORMAT=json \
         APP_JWT_SECRET=j APP_ACCESS_TOKEN_TTL=2 APP_REFRESH_TOKEN_TTL=3 APP_MAX_QUERY_DEPTH=4 \
         APP_MAX_QUERY_COMPLEXITY=5 APP_MAX_BODY_BYTES=6 APP_MAX_ALIASES=7 APP_RATE_LIMIT_ACCOUNT=8 \
         APP_RATE_LIMIT_TOKEN=9 APP_RATE_LIMIT_ANONYMOUS=10 APP_REQUEST_TIMEOUT=11 APP_WEBHOOK_ALLOW_HTTP=true \
@@ -83,6 +83,7 @@ fn every_variable_is_read() {
     assert_eq!(names, expected);
     let c = load(None, vars, Opts::default()).unwrap();
     assert_eq!((c.bind.port(), c.data_dir.to_str(), c.database_url.expose()), (1, Some("/d"), "postgres://h/db"));
+    assert_eq!(c.database_read_url.as_ref().map(|u| u.expose()), Some("postgres://r/db"));
     assert_eq!((c.log_format, c.jwt_secret.unwrap().expose()), (LogFormat::Json, "j"));
     assert_eq!([c.access_token_ttl, c.refresh_token_ttl], [2, 3]);
     assert_eq!([c.max_query_depth, c.max_query_complexity, c.max_body_bytes, c.max_aliases], [4, 5, 6, 7]);

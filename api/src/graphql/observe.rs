@@ -139,6 +139,13 @@ fn bad_datetime(ty: &Type, value: &Value) -> Option<String> {
 /// decides before the schema runs (GET: queries only; WebSocket:
 /// subscriptions only).
 pub fn operation_type(r: &async_graphql::Request) -> Option<async_graphql::parser::types::OperationType> {
+    root_fields(r).map(|(t, _)| t)
+}
+
+/// The selected operation's type and the names of its root fields (fragments
+/// at the root count as unknown, `…`).
+pub fn root_fields(r: &async_graphql::Request) -> Option<(async_graphql::parser::types::OperationType, Vec<String>)> {
+    use async_graphql::parser::types::Selection;
     let doc = async_graphql::parser::parse_query(&r.query).ok()?;
     let op = match (&doc.operations, r.operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => op,
@@ -146,5 +153,16 @@ pub fn operation_type(r: &async_graphql::Request) -> Option<async_graphql::parse
         (DocumentOperations::Multiple(m), None) if m.len() == 1 => m.values().next()?,
         _ => return None,
     };
-    Some(op.node.ty)
+    let fields = op
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .map(|s| match &s.node {
+            Selection::Field(f) => f.node.name.node.to_string(),
+            _ => "…".to_owned(),
+        })
+        .collect();
+    Some((op.node.ty, fields))
 }

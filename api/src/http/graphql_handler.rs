@@ -200,6 +200,47 @@ fn is_query(r: &async_graphql::Request) -> bool {
     crate::graphql::observe::operation_type(r).is_none_or(|t| t == OperationType::Query)
 }
 
+/// Read-only work the standby may answer: every query of an API token (they
+/// cannot write), and boards (queries asking only for `progress`).
+fn serves_from_replica(viewer: Option<&crate::domain::auth::Viewer>, r: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::OperationType;
+    let Some(v) = viewer else { return false };
+    match crate::graphql::observe::root_fields(r) {
+        Some((OperationType::Query, fields)) => v.is_api_token() || fields.iter().all(|f| f == "progress"),
+        _ => false,
+    }
+}
+
+/// Whether an answer carries an error of ours (a database that failed), not the caller's.
+fn failed_inside(resp: &async_graphql::Response) -> bool {
+    resp.errors.iter().any(|e| {
+        e.extensions.as_ref().and_then(|x| x.get("code")).is_some_and(|c| c == &async_graphql::Value::from("INTERNAL"))
+    })
+}
+
+/// Executes a request as `ctx`'s caller, on the read replica's connection when given.
+async fn run(
+    s: &Server,
+    request: async_graphql::Request,
+    ctx: Ctx,
+    replica: Option<&sea_orm::DatabaseConnection>,
+    info: &Arc<RequestInfo>,
+) -> async_graphql::Response {
+    let mut request = request;
+    let loaders = match replica {
+        Some(db) => {
+            let mut on_replica = s.state.clone();
+            on_replica.db = db.clone();
+            request = request.data(on_replica);
+            Loaders::new(db, ctx.viewer.as_ref())
+        }
+        None => Loaders::new(&s.state.db, ctx.viewer.as_ref()),
+    };
+    // The schema is for signed-in callers; anonymous ones see only what signing in needs.
+    let request = if ctx.viewer.is_none() { request.disable_introspection() } else { request };
+    s.schema.execute(request.data(ctx).data(loaders).data(info.clone())).await
+}
+
 /// Runs a request as its caller, within the caller's rate limit, and answers
 /// in `media`.
 async fn execute(
@@ -233,12 +274,34 @@ async fn execute(
         let headers = [(header::RETRY_AFTER, retry.to_string()), (header::CONTENT_TYPE, media.content_type().into())];
         return (StatusCode::TOO_MANY_REQUESTS, headers, body.to_string()).into_response();
     }
-    let loaders = Loaders::new(&s.state.db, ctx.viewer.as_ref());
-    // The schema is for signed-in callers; anonymous ones see only what signing in needs.
-    let request = if ctx.viewer.is_none() { request.disable_introspection() } else { request };
+    // Dashboard tokens' queries and boards go to the read replica when it is near enough.
+    let replica = s.state.replica.as_ref().and_then(|r| r.usable().map(|lag| (r, lag)));
+    let replica = replica.filter(|_| serves_from_replica(ctx.viewer.as_ref(), &request));
     let info = Arc::new(RequestInfo::default());
-    let request = request.data(ctx).data(loaders).data(info.clone());
-    let mut resp = s.schema.execute(request).await;
+    let mut resp = match replica {
+        Some((r, lag)) => {
+            let again = (request.query.clone(), request.operation_name.clone(), request.variables.clone());
+            let resp = run(s, request, ctx.clone(), Some(&r.db), &info).await;
+            if failed_inside(&resp) {
+                // A standby that stopped answering: the primary answers this
+                // read-only query again, and the next ones until the probe sees
+                // the standby back.
+                r.mark_down();
+                let (query, name, variables) = again;
+                let mut retry = async_graphql::Request::new(query).variables(variables);
+                if let Some(n) = name {
+                    retry = retry.operation_name(n);
+                }
+                run(s, retry, ctx, None, &info).await
+            } else {
+                let mut resp = resp;
+                // Stated so a dashboard can tell how fresh the figures are.
+                resp.extensions.insert("replica".into(), async_graphql::value!({ "lagMs": lag }));
+                resp
+            }
+        }
+        None => run(s, request, ctx, None, &info).await,
+    };
     cap_errors(&mut resp.errors, lang);
     let outcome = resp
         .errors

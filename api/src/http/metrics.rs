@@ -57,6 +57,14 @@ pub fn render_pool(state: &AppState, out: &mut String) {
         let _ = writeln!(out, "hsv_db_pool_connections{{state=\"idle\"}} {idle}");
         let _ = writeln!(out, "hsv_db_pool_connections{{state=\"in_use\"}} {}", size as usize - idle);
     }
+    if let Some(r) = &state.replica {
+        let _ = writeln!(
+            out,
+            "# HELP hsv_replica_lag_ms Read replica's lag behind the primary at the last probe; -1 unknown."
+        );
+        let _ = writeln!(out, "# TYPE hsv_replica_lag_ms gauge");
+        let _ = writeln!(out, "hsv_replica_lag_ms {}", r.lag_ms());
+    }
 }
 /// Prometheus text format.
 /// Campaign progress is not for anyone on the network: the configured token,

@@ -54,12 +54,21 @@ pub async fn build(cfg: Config) -> anyhow::Result<Server> {
     let write_gate = cfg.is_sqlite().then(|| Arc::new(tokio::sync::Mutex::new(())));
     let notifier = crate::infra::notify::Notifier::new(!cfg.is_sqlite());
     notifier.listen(&db);
+    let replica = match &cfg.database_read_url {
+        Some(url) => {
+            let r = crate::infra::replica::Replica::connect(url.expose()).await?;
+            r.spawn_probe(db.clone());
+            Some(r)
+        }
+        None => None,
+    };
     let photo_slots = Arc::new(tokio::sync::Semaphore::new(2));
     let metrics = storage.metrics.clone();
     let limiter = Arc::new(crate::infra::ratelimit::RateLimiter::default());
     let state = AppState {
         cfg: Arc::new(cfg),
         db,
+        replica,
         db_stats,
         jwt: keys,
         storage,

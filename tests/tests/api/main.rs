@@ -21,6 +21,7 @@ mod photos;
 mod privacy;
 mod progress;
 mod protocols;
+mod replica;
 mod start;
 mod tools;
 mod undo;
