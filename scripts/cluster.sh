@@ -23,6 +23,9 @@
 #   S3_BIND          s3s-fs, unless APP_S3_ENDPOINT names another S3 server (127.0.0.1:9000)
 #   STATS_BIND       HAProxy's statistics page                       (127.0.0.1:8404)
 #   HSV_DEMO         1: load the Gucheng demo county once; 0: leave the database as it is (1)
+#   HSV_REPLICA      1: run a PostgreSQL primary of the cluster's own (PG_PORT, 5442) and a
+#                    streaming standby made from it with pg_basebackup (PG_STANDBY_PORT, 5443),
+#                    and give the API processes DATABASE_READ_URL (0)
 #   APP_DEMO_PASSWORD, APP_MAX_BODY_BYTES, APP_LOG and any other APP_* setting pass through.
 set -euo pipefail
 shopt -s inherit_errexit 2>/dev/null || true
@@ -38,6 +41,9 @@ WEB_DIST="${WEB_DIST:-web/dist}"
 S3_BIND="${S3_BIND:-127.0.0.1:9000}"
 STATS_BIND="${STATS_BIND:-127.0.0.1:8404}"
 HSV_DEMO="${HSV_DEMO:-1}"
+HSV_REPLICA="${HSV_REPLICA:-0}"
+PG_PORT="${PG_PORT:-5442}"
+PG_STANDBY_PORT="${PG_STANDBY_PORT:-5443}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/hsv_cluster}"
 export APP_DEMO_PASSWORD="${APP_DEMO_PASSWORD:-Gucheng-2020}"
 # The API's own default; HAProxy refuses larger bodies before they reach it.
@@ -126,6 +132,48 @@ ensure_database() {
     psql "$admin" -qc "CREATE DATABASE \"$name\"" >/dev/null
     say "database $name created"
   fi
+}
+
+# A PostgreSQL tool of the newest installed server version, as the postgres
+# user (the server refuses to run as root).
+pg_tool() {
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+  [ -n "$bin" ] || die "HSV_REPLICA=1 needs the PostgreSQL server packages (/usr/lib/postgresql/*/bin)"
+  runuser -u postgres -- "$bin/$1" "${@:2}"
+}
+
+# pg_up NAME PORT: starts the server in $STATE/pg/NAME unless it runs.
+pg_up() {
+  local dir="$STATE/pg/$1"
+  pg_tool pg_ctl -D "$dir" status > /dev/null 2>&1 && { say "postgres $1 already running on 127.0.0.1:$2"; return; }
+  pg_tool pg_ctl -D "$dir" -o "-p $2 -k /tmp -c listen_addresses=127.0.0.1" -l "$STATE/pg/$1.log" -w start > /dev/null
+  say "postgres $1 started on 127.0.0.1:$2"
+}
+
+# A primary of the cluster's own and a streaming standby made from it: the
+# API writes to the primary and answers dashboards and boards from the standby.
+start_replica_pair() {
+  mkdir -p "$STATE/pg"
+  chown postgres "$STATE/pg"
+  [ -f "$STATE/pg/primary/PG_VERSION" ] || pg_tool initdb -D "$STATE/pg/primary" -A trust -U postgres > /dev/null
+  pg_up primary "$PG_PORT"
+  if [ ! -f "$STATE/pg/standby/PG_VERSION" ]; then
+    pg_tool pg_basebackup -h 127.0.0.1 -p "$PG_PORT" -U postgres -D "$STATE/pg/standby" -R -X stream
+    say "standby made with pg_basebackup from the primary"
+  fi
+  pg_up standby "$PG_STANDBY_PORT"
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/hsv_cluster"
+  export DATABASE_READ_URL="postgres://postgres@127.0.0.1:$PG_STANDBY_PORT/hsv_cluster"
+}
+
+stop_replica_pair() {
+  local name
+  for name in standby primary; do
+    [ -f "$STATE/pg/$name/PG_VERSION" ] || continue
+    pg_tool pg_ctl -D "$STATE/pg/$name" status > /dev/null 2>&1 || continue
+    pg_tool pg_ctl -D "$STATE/pg/$name" -m fast -w stop > /dev/null && say "stopped postgres $name"
+  done
 }
 
 start_s3() {
@@ -293,6 +341,7 @@ cmd_start() {
   mkdir -p "$RUN" "$LOGS"
   command -v psql >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql-client >/dev/null; }
   ensure_haproxy
+  if [ "$HSV_REPLICA" = 1 ]; then start_replica_pair; fi
   pg_isready -q -d "$DATABASE_URL" || die "PostgreSQL is not reachable at ${DATABASE_URL##*@}"
   ensure_database
   secrets
@@ -307,6 +356,7 @@ cmd_start() {
   if [ "$HSV_DEMO" = 1 ]; then
     say "Demo accounts:   admin, supervisor, t131126100 …, v131126100200 …; password $APP_DEMO_PASSWORD"
   fi
+  if [ "$HSV_REPLICA" = 1 ]; then say "Read replica:    127.0.0.1:$PG_STANDBY_PORT (boards and API tokens; lag in extensions.replica)"; fi
   say "State and logs:  $STATE"
 }
 
@@ -364,6 +414,7 @@ cmd_stop() {
   for name in web haproxy; do stop_one "$name"; done
   for f in "$RUN"/api-*.pid; do [ -e "$f" ] && stop_one "$(basename "$f" .pid)"; done
   stop_one s3
+  if [ -d "$STATE/pg" ]; then stop_replica_pair; fi
 }
 
 case "${1:-}" in
