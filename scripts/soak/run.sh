@@ -18,6 +18,7 @@
 #   DURATION     seconds of load (600)          USERS      simulated verifiers (20)
 #   APPROVERS    township approval loops (3)    KILL_EVERY seconds between api kills (60)
 #   KILL_DOWN    seconds a killed api stays down before it is restarted (5)
+#   KILL_WAIT    at most this long (5 s) a kill waits for a moment with two or more mutations in flight
 #   PG_RESTART_AT, S3_OUTAGE_AT   seconds into the run (0.35 and 0.64 of DURATION)
 #   S3_OUTAGE    seconds S3 stays unreachable (30)
 #   SOAK_DIR     state: database cluster, cluster.sh state, logs, report  (/var/tmp/hsv-soak)

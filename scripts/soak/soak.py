@@ -59,6 +59,7 @@ USERS = int(ENV.get("USERS", "20"))
 APPROVERS = int(ENV.get("APPROVERS", "3"))
 KILL_EVERY = float(ENV.get("KILL_EVERY", "60"))
 KILL_DOWN = float(ENV.get("KILL_DOWN", "5"))
+KILL_WAIT = float(ENV.get("KILL_WAIT", "5"))  # at most this long for a request in flight on the victim
 PG_RESTART_AT = float(ENV.get("PG_RESTART_AT", str(round(DURATION * 0.35))))
 S3_OUTAGE_AT = float(ENV.get("S3_OUTAGE_AT", str(round(DURATION * 0.64))))
 S3_OUTAGE = float(ENV.get("S3_OUTAGE", "30"))
@@ -138,13 +139,24 @@ LAST_COUNTER_ACK = [-1e9]
 STOP = asyncio.Event()
 
 
+IN_FLIGHT = {}  # attempt id → (operation, monotonic start)
+MUTATIONS = {"SaveVerification", "SubmitVerification", "ApproveVerification", "ConfirmPhotoUpload",
+             "RequestPhotoUpload"}
+
+
+def mutations_in_flight(min_age):
+    t = time.monotonic()
+    return [op for op, t0 in IN_FLIGHT.values() if op in MUTATIONS and t - t0 >= min_age]
+
+
 def is_transport(outcome: str) -> bool:
     return outcome.startswith(("transport:", "http:"))
 
 
 class Result:
-    def __init__(self, ok, data=None, error=None, code=None, attempts=1):
+    def __init__(self, ok, data=None, error=None, code=None, attempts=1, last_wall=None):
         self.ok, self.data, self.error, self.code, self.attempts = ok, data, error, code, attempts
+        self.last_wall = last_wall  # wall-clock start of the attempt that was answered
 
     @property
     def reason(self):
@@ -163,6 +175,8 @@ class Client:
             headers["authorization"] = f"Bearer {token}"
         t, p0 = now(), time.perf_counter()
         body = None
+        mark = object()
+        IN_FLIGHT[id(mark)] = (op, time.monotonic())
         try:
             async with self.http.post(BASE + "/graphql", json={"query": query, "variables": variables,
                                                               "operationName": op},
@@ -185,6 +199,8 @@ class Client:
                 outcome = f"http:{status}"
             else:
                 outcome = "ok"
+        finally:
+            IN_FLIGHT.pop(id(mark), None)
         STATS.record(t, op, time.perf_counter() - p0, outcome)
         if body and body.get("errors"):
             e = body["errors"][0]
@@ -195,11 +211,11 @@ class Client:
         first, n, resign, failed = now(), 0, 0, None
         while True:
             n += 1
-            t_try = now()
+            t_try, wall = now(), time.time()
             outcome, body = await self.attempt(op, query, variables, user.token if user else token)
             if outcome == "ok":
                 STATS.logical.append((op, first, now(), n, "ok", failed))
-                return Result(True, data=body["data"], attempts=n)
+                return Result(True, data=body["data"], attempts=n, last_wall=wall)
             err = body["errors"][0] if body and body.get("errors") else None
             if failed is None:
                 failed = t_try
@@ -329,7 +345,8 @@ async def household_flow(client, user, rnd, hid, seq):
         return
     v = r.data["saveVerification"]
     vid, version = v["id"], v["version"]
-    counter_ack("save", account=user.account_id, key=key, vid=vid, version=version, status=v["status"], household=hid)
+    counter_ack("save", account=user.account_id, key=key, vid=vid, version=version, status=v["status"], household=hid,
+                attempts=r.attempts, last_wall=r.last_wall)
     if rnd.random() < 0.5 and not STOP.is_set():
         await think(rnd, 1, 3)  # a second look: more facts
         key = str(uuid.uuid4())
@@ -340,7 +357,7 @@ async def household_flow(client, user, rnd, hid, seq):
         v = r.data["saveVerification"]
         version = v["version"]
         counter_ack("save", account=user.account_id, key=key, vid=vid, version=version, status=v["status"],
-                    household=hid)
+                    household=hid, attempts=r.attempts, last_wall=r.last_wall)
     if STOP.is_set():
         return
     if not await upload_photo(client, user, rnd, hid, rnd.getrandbits(48)):
@@ -353,7 +370,7 @@ async def household_flow(client, user, rnd, hid, seq):
     if r.ok:
         s = r.data["submitVerification"]
         counter_ack("submit", account=user.account_id, key=key, vid=vid, version=s["version"], status=s["status"],
-                    household=hid)
+                    household=hid, attempts=r.attempts, last_wall=r.last_wall)
 
 
 async def verifier(client, idx, villages):
@@ -447,6 +464,9 @@ class Board:
         self.errors = collections.Counter()
         self.changed = asyncio.Event()
         self.done = asyncio.Event()
+
+    def dropped_since_connect(self):
+        return bool(self.drops and self.connects and self.drops[-1][0] > self.connects[-1][0])
 
     @property
     def latest(self):
@@ -607,7 +627,7 @@ async def haproxy_servers(http):
     for line in lines[1:]:
         row = dict(zip(cols, line.split(",")))
         if row.get("pxname") == "api" and row.get("svname") not in ("FRONTEND", "BACKEND"):
-            out[row["svname"]] = row.get("status", "")
+            out[row["svname"]] = (row.get("status", ""), int(row.get("scur") or 0))
     return out
 
 
@@ -615,19 +635,28 @@ async def wait_all_up(http, timeout=60):
     t = time.monotonic()
     while time.monotonic() - t < timeout:
         s = await haproxy_servers(http)
-        if s and all(v == "UP" for v in s.values()):
+        if s and all(v[0] == "UP" for v in s.values()):
             return now()
         await asyncio.sleep(0.2)
     return None
 
 
-async def fault_kill(http, i):
+async def fault_kill(http, i, board):
     name = f"api-{i}"
     pid = pid_of(name)
     if pid is None:
         raise RuntimeError(f"{name} is not running before its kill")
+    # Kill it at a moment when the clients have changes in flight (at least two
+    # mutations sent 20 ms ago or more, somewhere behind the balancer), waiting at
+    # most KILL_WAIT seconds for one: a process that dies between requests teaches
+    # nothing about lost answers. Which process holds them, HAProxy decides.
+    t_wait = time.monotonic()
+    while time.monotonic() - t_wait < KILL_WAIT and len(mutations_in_flight(0.02)) < 2:
+        await asyncio.sleep(0.005)
+    flying = mutations_in_flight(0.0)
     os.kill(pid, signal.SIGKILL)
-    f = {"kind": "api SIGKILL", "target": f"{name} (pid {pid})", "start": now()}
+    f = {"kind": "api SIGKILL", "target": f"{name} (pid {pid})", "start": now(),
+         "mutations_in_flight": len(flying), "waited_for_mutations_s": round(time.monotonic() - t_wait, 2)}
     log(f"fault: SIGKILL {name} pid {pid}")
     await asyncio.sleep(KILL_DOWN)
     f["restart_cmd"] = now()
@@ -710,7 +739,7 @@ async def fault_runner(http, client, board_user, board, faults):
                 break
             except asyncio.TimeoutError:
                 pass
-        f = await (fault_kill(http, arg) if kind == "kill" else fault_pg_restart(http) if kind == "pg"
+        f = await (fault_kill(http, arg, board) if kind == "kill" else fault_pg_restart(http) if kind == "pg"
                    else fault_s3(http))
         f["planned"] = at
         faults.append(f)
@@ -741,8 +770,18 @@ def db_checks():
     with psycopg.connect(DATABASE_URL, autocommit=True) as c:
         q = lambda sql, *a: c.execute(sql, a).fetchall()  # noqa: E731
         # Saves and submits: one idempotency row per acknowledged key, with the acknowledged result.
-        idem = {(str(a), k): (op, str(v), ver) for a, k, op, v, ver in
-                q("select account_id, key, operation, verification_id, result_version from idempotency_keys")}
+        idem, made = {}, {}
+        for a, k, op, v, ver, at in q("select account_id, key, operation, verification_id, result_version, "
+                                      "created_at from idempotency_keys"):
+            idem[(str(a), k)] = (op, str(v), ver)
+            made[(str(a), k)] = at.timestamp()
+        # A retried keyed change whose key was stored before the answered attempt began:
+        # an earlier, cut attempt had been applied and the retry got its result back.
+        retried = [a for k in ("save", "submit") for a in ACKS[k] if a["attempts"] > 1]
+        replayed = [a for a in retried if made.get((a["account"], a["key"]), 1e18) < a["last_wall"]]
+        res.append({"check": "keyed changes retried (informative)", "ok": True,
+                    "detail": f"{len(retried)} saves/submits needed more than one attempt; {len(replayed)} of them "
+                              f"were answered from their idempotency key (an earlier attempt had been applied)"})
         dup_keys = q("select account_id, key, count(*) from idempotency_keys group by 1, 2 having count(*) > 1")
         bad = []
         for kind, op in (("save", "SAVE"), ("submit", "SUBMIT")):
@@ -940,6 +979,7 @@ def summarize(faults, board, lag, facts, t_load_end, db_res, tools, final_board)
                      "s3_outage_s": S3_OUTAGE, "seed": SEED},
         "load_seconds": round(t_load_end, 1),
         "acknowledged": {k: len(v) for k, v in ACKS.items()},
+        "acknowledged_how": {k: dict(collections.Counter(a["how"] for a in ACKS[k])) for k in ("approve", "photo")},
         "by_operation": by_op,
         "error_codes": dict(codes),
         "error_answers": STATS.errors,
@@ -980,6 +1020,13 @@ def verdict(rep):
     codes = rep["error_codes"]
     check("no INTERNAL error and no error without a code", not codes.get("INTERNAL") and not codes.get("NO_CODE"),
           f"errors by code: {codes or 'none'}")
+    refused = collections.Counter(f"{op}: {msg}" for _, op, code, reason, msg in rep["error_answers"]
+                                  if code == "UNAUTHENTICATED")
+    # Every token the soak sends is fresh (signed in at most 10 minutes before) and never revoked:
+    # an UNAUTHENTICATED answer is a fault told as "sign in again". The web app signs the
+    # person out on it (web/src/gql.rs send_raw), so it is no retryable error.
+    check("no valid token refused (UNAUTHENTICATED) while a fault was on", not refused,
+          dict(refused) if refused else "none")
     gave_up = rep["logical_operations"].get("GAVE_UP", 0)
     check("no operation given up (each retried one was answered)", not gave_up, f"{gave_up} given up")
     keyed_refused = [r for r in rep["refusals"] if r["after_retry"] and r["op"] in ("SaveVerification",
@@ -1009,7 +1056,8 @@ def print_report(rep, checks):
           f"api {m.get('api_build')}; load average before {m.get('load_before')}, after {m.get('load_after')}")
     s = rep["settings"]
     print(f"duration {rep['load_seconds']} s of load, {s['users']} verifiers, {s['approvers']} approver loops")
-    print(f"acknowledged: {rep['acknowledged']}; retried logical operations: {rep['retried_operations']}")
+    print(f"acknowledged: {rep['acknowledged']} ({rep['acknowledged_how']}); "
+          f"retried logical operations: {rep['retried_operations']}")
     print("\n| operation | requests | ok | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|---|")
     f = lambda x: "-" if x is None else f"{x:.1f}"  # noqa: E731
     for op, x in sorted(rep["by_operation"].items(), key=lambda kv: -kv[1]["requests"]):
@@ -1020,18 +1068,19 @@ def print_report(rep, checks):
     print(f"transport errors: {rep['transport_errors'] or 'none'}")
     print(f"failed attempts outside any fault: {rep['failed_attempts_outside_faults'] or 'none'}")
     print(f"refusals (coded answers not retried): {rep['refusals'] or 'none'}")
-    print("\n| at | fault | service back after | all servers UP in HAProxy after | failed attempts | "
+    print("\n| at | fault | mutations in flight (cluster) | service back after | all servers UP in HAProxy after | failed attempts | "
           "last failure after | retried ops (longest) | board: first change after end | board caught up after end "
-          "(after the direct query) |\n|---|---|---|---|---|---|---|---|---|")
+          "(after the direct query) |\n|---|---|---|---|---|---|---|---|---|---|")
     for x in rep["faults"]:
         up = "-" if x.get("all_up") is None else f"{x['all_up'] - x['start']:.1f} s"
         b = x.get("board") or {}
         bc, bq, fa = b.get("caught_up_after_end"), b.get("after_direct_query"), b.get("first_ack_after_end")
         fails = ", ".join(f"{k}: {v}" for k, v in x["failed_attempts"].items()) or "0"
-        print(f"| {x['start']:.0f} s | {x['kind']} {x['target']} | {x['end'] - x['start']:.1f} s | {up} | "
+        print(f"| {x['start']:.0f} s | {x['kind']} {x['target']} | {x.get('mutations_in_flight', '-')} | "
+              f"{x['end'] - x['start']:.1f} s | {up} | "
               f"{fails} | {max(0.0, x['clients_ok_again_after']):.1f} s | {x['retried_operations']} ({lro(x)}) | "
               f"{'-' if fa is None else f'{fa:.2f} s'} | "
-              f"{b.get('error') or ('not within 60 s' if bc is None else f'{bc:.2f} s ({bq:.2f} s)')} |")
+              f"{b.get('error') or ('not within 60 s' if bc is None else f'{bc:.2f} s ({max(0.0, bq):.2f} s)')} |")
     b = rep["board"]
     ms = lambda x: "-" if x is None else f"{x * 1000:.0f} ms"  # noqa: E731
     print(f"\nboard: {b['updates']} updates, {b['connections']} connections ({b['reconnects']} reconnects) "
