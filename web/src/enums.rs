@@ -98,7 +98,7 @@ macro_rules! gql_enum {
 }
 
 gql_enum!(Role { ADMIN, SUPERVISOR, TOWNSHIP, VERIFIER });
-gql_enum!(RegionLevel { PROVINCE, CITY, COUNTY, TOWNSHIP, VILLAGE });
+gql_enum!(RegionLevel { NATION, PROVINCE, CITY, COUNTY, TOWNSHIP, VILLAGE });
 gql_enum!(VerificationStatus { NOT_STARTED, DRAFT, SUBMITTED, RETURNED, APPROVED, REOPENED });
 gql_enum!(SafetyPath { APPRAISED, RENOVATED, SECURED });
 gql_enum!(RenovationKind { REBUILT, REINFORCED, RELOCATED, RESETTLED });

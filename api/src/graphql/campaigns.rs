@@ -3,7 +3,8 @@
 use crate::{
     domain::progress::{
         campaign_or_latest, campaigns, counties_of, county_of, create_campaign, create_milestone, has_joined,
-        join_campaign, milestones_of, progress_for, tighten_milestone, update_milestone, MilestoneStatus, NewCampaign,
+        join_campaign, milestone_rights, milestones_of, progress_for, tighten_milestone, update_milestone,
+        MilestoneStatus, NewCampaign,
     },
     graphql::{
         enums::{MilestoneMetric, MilestoneState},
@@ -78,6 +79,16 @@ impl CampaignNode {
             Some(county) => Ok(Some(has_joined(db, self.0.id, county.id).await?)),
             None => Ok(None),
         }
+    }
+    /// Whether the viewer may edit the milestones (`updateMilestone`, `createMilestone`):
+    /// an ADMIN of the campaign's region or above.
+    async fn can_edit_milestones(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(milestone_rights(&ctx.state().db, ctx.viewer()?, &self.0).await?.0)
+    }
+    /// Whether the viewer may tighten the milestones for their region (`tightenMilestone`):
+    /// an ADMIN of a region below the campaign's, a county once it has joined.
+    async fn can_tighten_milestones(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(milestone_rights(&ctx.state().db, ctx.viewer()?, &self.0).await?.1)
     }
     /// The milestones (deadlines) in date order, as they hold for the viewer's
     /// region (a county's tightening included).

@@ -5,6 +5,7 @@
 
 mod graphiql;
 mod harness;
+mod levels;
 
 use harness::*;
 use serde_json::json;

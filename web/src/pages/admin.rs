@@ -1,7 +1,7 @@
 //! Admin: import the official spreadsheets, issue accounts and print the QR
 //! sheet, edit milestones, create and revoke API tokens.
 
-use super::{error_view, local_time, show, Loaded, Outcome};
+use super::{local_time, show, Loaded, Outcome};
 use crate::gql::{self, import_reference_file as imp, ApiError, ImportKind, RegionLevel, StrEnum};
 use crate::i18n::{label, t};
 use leptos::prelude::*;
@@ -20,7 +20,7 @@ pub fn AdminPage() -> impl IntoView {
             </div>
             {move || match tab.get() {
                 "accounts" => view! { <Accounts /> }.into_any(),
-                "milestones" => view! { <MilestonesEditor /> }.into_any(),
+                "milestones" => view! { <super::campaigns::MilestonesEditor /> }.into_any(),
                 "tokens" => view! { <Tokens /> }.into_any(),
                 _ => view! { <Import /> }.into_any(),
             }}
@@ -28,7 +28,7 @@ pub fn AdminPage() -> impl IntoView {
     }
 }
 
-fn region_options() -> LocalResource<Result<gql::regions::ResponseData, ApiError>> {
+pub(super) fn region_options() -> LocalResource<Result<gql::regions::ResponseData, ApiError>> {
     LocalResource::new(|| gql::call::<gql::Regions>(gql::regions::Variables { level: None }))
 }
 
@@ -238,127 +238,6 @@ fn Accounts() -> impl IntoView {
                     }
                 }))}
             </Outcome>
-        </div>
-    }
-}
-
-/// A new campaign for a county (or the city, province or nation above counties,
-/// which the counties then join), with the 2020 pilot's milestones or none.
-#[component]
-fn NewCampaign(tick: RwSignal<u32>) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let county = RwSignal::new(String::new());
-    let starts = RwSignal::new(String::new());
-    let ends = RwSignal::new(String::new());
-    let pilot = RwSignal::new(true);
-    let result = RwSignal::new(None::<Result<gql::create_campaign::ResponseData, ApiError>>);
-    let create = move |_| {
-        let template =
-            if pilot.get_untracked() { gql::CampaignTemplate::PILOT_2020 } else { gql::CampaignTemplate::NONE };
-        let vars = gql::create_campaign::Variables {
-            name: name.get_untracked(),
-            region_id: county.get_untracked(),
-            starts_on: starts.get_untracked(),
-            ends_on: ends.get_untracked(),
-            template,
-        };
-        leptos::task::spawn_local(async move {
-            let r = gql::call::<gql::CreateCampaign>(vars).await;
-            if r.is_ok() {
-                tick.update(|t| *t += 1);
-            }
-            result.set(Some(r));
-        });
-    };
-    let regions = region_options();
-    let own =
-        crate::state::ctx().session.with_untracked(|s| s.as_ref().map(|s| s.region_id.clone())).unwrap_or_default();
-    view! {
-        <div class="card" id="new-campaign">
-            <h3>{move || t("new_campaign")}</h3>
-            <label>{move || t("campaign_name")}<input id="campaign-name" on:input=move |ev| name.set(event_target_value(&ev)) /></label>
-            <label>{move || t("campaign_region")}
-                <select id="campaign-county" on:change=move |ev| county.set(event_target_value(&ev))>
-                    <Suspense fallback=|| ()>{move || { let own = own.clone(); Suspend::new(async move {
-                        let list: Vec<_> = regions.await.map(|d| d.regions).unwrap_or_default().into_iter().filter(|r| r.level == RegionLevel::COUNTY || r.id == own).collect();
-                        // Counties first, as most campaigns are a county's own; then the
-                        // viewer's own wider region (a city, province or the nation).
-                        let mut list = list;
-                        list.sort_by_key(|r| r.level != RegionLevel::COUNTY);
-                        if let Some(first) = list.first() { county.set(first.id.clone()); }
-                        list.into_iter().map(|r| view! { <option value=r.id.clone()>{r.name.clone()}</option> }).collect_view()
-                    })}}</Suspense>
-                </select>
-            </label>
-            <label>{move || t("starts_on")}<input type="date" id="campaign-starts" on:input=move |ev| starts.set(event_target_value(&ev)) /></label>
-            <label>{move || t("ends_on")}<input type="date" id="campaign-ends" on:input=move |ev| ends.set(event_target_value(&ev)) /></label>
-            <label class="check"><input type="checkbox" id="campaign-pilot" prop:checked=move || pilot.get() on:change=move |ev| pilot.set(event_target_checked(&ev)) />{move || t("template_pilot")}</label>
-            <button id="campaign-create" class="primary" on:click=create>{move || t("create")}</button>
-            <Outcome>{move || result.get().map(|r| show(r, |d| view! { <p id="campaign-created" class="badge ok">{t("campaign_created")}" "{d.create_campaign.name}</p> }))}</Outcome>
-        </div>
-    }
-}
-
-#[component]
-fn MilestonesEditor() -> impl IntoView {
-    let tick = RwSignal::new(0u32);
-    let data = LocalResource::new(move || {
-        tick.track();
-        gql::call::<gql::Milestones>(gql::milestones::Variables {})
-    });
-    view! {
-        <NewCampaign tick=tick />
-        <div class="card">
-            <h3>{move || t("milestones")}</h3>
-            <Loaded quiet=true>
-                {move || Suspend::new(async move {
-                    show(data.await, |d| d.milestones.into_iter().map(|m| view! { <MilestoneRow m=m tick=tick /> }).collect_view())
-                })}
-            </Loaded>
-        </div>
-    }
-}
-
-/// "2020-05-12T18:00" (what a datetime-local input holds) from an ISO instant, in local time.
-fn to_local_input(iso: &str) -> String {
-    local_time(iso).replacen(' ', "T", 1)
-}
-
-#[component]
-fn MilestoneRow(m: gql::milestones::MilestonesMilestones, tick: RwSignal<u32>) -> impl IntoView {
-    let ends = RwSignal::new(to_local_input(&m.ends_at));
-    let target = RwSignal::new(m.target_percent.to_string());
-    let error = RwSignal::new(None::<ApiError>);
-    let id = StoredValue::new(m.id.clone());
-    let save = move |_| {
-        let iso =
-            js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&ends.get_untracked())).to_iso_string().as_string();
-        leptos::task::spawn_local(async move {
-            let vars = gql::update_milestone::Variables {
-                id: id.get_value(),
-                ends_at: iso,
-                target_percent: target.get_untracked().trim().parse().ok(),
-            };
-            match gql::call::<gql::UpdateMilestone>(vars).await {
-                Ok(_) => {
-                    error.set(None);
-                    tick.update(|t| *t += 1);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    let st = m.state;
-    view! {
-        <div class="milestone" data-kind=m.kind.clone()>
-            <div class="row"><strong>{m.title.clone()}</strong><span class="badge">{move || label(st)}</span>
-                <span class="muted">{local_time(&m.starts_at)}" – "{local_time(&m.ends_at)}</span></div>
-            <div class="row">
-                <label>{move || t("ends_at")}<input type="datetime-local" prop:value=move || ends.get() on:input=move |ev| ends.set(event_target_value(&ev)) /></label>
-                <label>{move || t("target")}" %"<input type="number" prop:value=move || target.get() on:input=move |ev| target.set(event_target_value(&ev)) /></label>
-                <button on:click=save>{move || t("save")}</button>
-            </div>
-            {move || error.get().map(|e| error_view(&e))}
         </div>
     }
 }

@@ -5,6 +5,8 @@
 pub mod admin;
 #[cfg(feature = "office")]
 pub mod board;
+#[cfg(feature = "office")]
+pub mod campaigns;
 pub mod entry;
 #[cfg(feature = "office")]
 pub mod findings;

@@ -114,6 +114,26 @@ pub async fn join_campaign(ctx: &Ctx, state: &AppState, campaign_id: Uuid) -> Ap
     Ok(c)
 }
 
+/// What the viewer may do with a campaign's milestones: edit them (an ADMIN of
+/// the campaign's region or above) or tighten them (an ADMIN of a region below
+/// it, a county once it has joined). Neither for anyone else.
+pub async fn milestone_rights(
+    db: &DatabaseConnection,
+    viewer: &Viewer,
+    c: &campaign::Model,
+) -> AppResult<(bool, bool)> {
+    if viewer.is_api_token() || viewer.role != entity::Role::Admin {
+        return Ok((false, false));
+    }
+    let campaign_region = regions::get(db, viewer, c.region_id).await?;
+    if viewer.covers(&campaign_region) {
+        return Ok((true, false));
+    }
+    let below = viewer.scope.path.starts_with(&campaign_region.path);
+    let joined = viewer.scope.level != RegionLevel::County || has_joined(db, c.id, viewer.scope.region_id).await?;
+    Ok((false, below && joined))
+}
+
 /// A milestone as it holds for one region: the tightest end and target set
 /// on the region or any region above it.
 #[derive(Clone, Debug)]
