@@ -6,24 +6,28 @@ client was told had happened was lost or applied twice.
 Load: USERS simulated village verifiers (each signs in with a demo village
 account and, household after household, saves with think time, sometimes saves
 again, uploads the front photo through the presigned URL and submits; every
-save and submit carries an idempotency key and is retried with the same key on
-network errors, 5xx, INTERNAL and RATE_LIMITED, as the web app's outbox
-sends its items once); APPROVERS loops approving SUBMITTED records with the
-township accounts; one county board subscribed over graphql-ws
+save and submit carries an idempotency key and is retried with the same key
+until it is answered, on network errors, 5xx, INTERNAL and RATE_LIMITED, as a
+phone's outbox should; an UNAUTHENTICATED answer is followed by a new sign-in
+and the same request); APPROVERS loops approving SUBMITTED records with the
+township accounts (approvals carry no key: a retry refused as stale is settled
+by reading the record back); one county board subscribed over graphql-ws
 (`progressChanged`) that reconnects whenever it is cut.
 
 Faults, one at a time on a schedule: SIGKILL of one `api` process every
-KILL_EVERY seconds (restarted KILL_DOWN seconds later by `cluster.sh start`,
-which starts only what is missing), one `pg_ctl restart -m fast` of the private
-PostgreSQL, and S3_OUTAGE seconds without s3s-fs (stopped, then started again
-by `cluster.sh start` with the same command and root).
+KILL_EVERY seconds, at a moment (within KILL_WAIT s) when the clients have
+mutations in flight, restarted KILL_DOWN seconds later by `cluster.sh start`
+(which starts only what is missing); one `pg_ctl restart -m fast` of the
+private PostgreSQL; S3_OUTAGE seconds without s3s-fs (stopped, then started
+again by `cluster.sh start` with the same command and root).
 
 Checks at the end (exit status 1 when one fails): every acknowledged save,
 submit, approval and photo is in the database as acknowledged; one audit event
 per acknowledged change and one idempotency row per key (no duplicates from
 retries); `api audit-verify`; `api recount` finds 0 counters drifted; no
-INTERNAL error and no uncoded error; the live board caught up after every
-fault and equals the database's figures at the end.
+INTERNAL error and no uncoded error; no valid token refused during a fault;
+the live board caught up within BOARD_CATCHUP_LIMIT s after every fault and
+equals the database's figures at the end.
 
 Run it through scripts/soak/run.sh, which sets every variable read below.
 """
@@ -59,7 +63,7 @@ USERS = int(ENV.get("USERS", "20"))
 APPROVERS = int(ENV.get("APPROVERS", "3"))
 KILL_EVERY = float(ENV.get("KILL_EVERY", "60"))
 KILL_DOWN = float(ENV.get("KILL_DOWN", "5"))
-KILL_WAIT = float(ENV.get("KILL_WAIT", "5"))  # at most this long for a request in flight on the victim
+KILL_WAIT = float(ENV.get("KILL_WAIT", "5"))  # at most this long for mutations in flight before a kill
 PG_RESTART_AT = float(ENV.get("PG_RESTART_AT", str(round(DURATION * 0.35))))
 S3_OUTAGE_AT = float(ENV.get("S3_OUTAGE_AT", str(round(DURATION * 0.64))))
 S3_OUTAGE = float(ENV.get("S3_OUTAGE", "30"))
@@ -135,7 +139,7 @@ class Stats:
 STATS = Stats()
 ACKS = {"save": [], "submit": [], "approve": [], "photo": []}
 ACK_EVENT = asyncio.Event()  # set on each counter-changing acknowledgement
-LAST_COUNTER_ACK = [-1e9]
+ACK_TIMES = []  # when each counter-changing change was acknowledged
 STOP = asyncio.Event()
 
 
@@ -264,7 +268,7 @@ def counter_ack(kind, **rec):
     rec["t"] = now()
     ACKS[kind].append(rec)
     if kind in ("save", "submit", "approve"):
-        LAST_COUNTER_ACK[0] = rec["t"]
+        ACK_TIMES.append(rec["t"])
         ACK_EVENT.set()
 
 
@@ -560,14 +564,14 @@ async def catch_up(client, user, board, fault):
     acknowledged after it, read the board directly, and time how long the
     subscribed board takes to show at least that."""
     end = fault["end"]
-    while LAST_COUNTER_ACK[0] < end:
+    while not ACK_TIMES or ACK_TIMES[-1] < end:
         ACK_EVENT.clear()
         try:
             await asyncio.wait_for(ACK_EVENT.wait(), 60)
         except asyncio.TimeoutError:
             fault["board"] = {"error": "no change acknowledged within 60 s of the fault's end"}
             return
-    first_ack = LAST_COUNTER_ACK[0]
+    first_ack = next(t for t in ACK_TIMES if t >= end)
     t_q, d = await direct_board(client, user)
     if d is None:
         fault["board"] = {"error": "direct board query refused"}
@@ -641,7 +645,16 @@ async def wait_all_up(http, timeout=60):
     return None
 
 
-async def fault_kill(http, i, board):
+MEASURES = []
+
+
+def ended(f, client, board_user, board):
+    """The fault is over (its service answers again): start timing the board now."""
+    f["end"] = now()
+    MEASURES.append(asyncio.ensure_future(catch_up(client, board_user, board, f)))
+
+
+async def fault_kill(http, i, board, m):
     name = f"api-{i}"
     pid = pid_of(name)
     if pid is None:
@@ -661,14 +674,14 @@ async def fault_kill(http, i, board):
     await asyncio.sleep(KILL_DOWN)
     f["restart_cmd"] = now()
     await cluster_start()
-    f["end"] = now()  # cluster.sh start returns once the new process answers /readyz
+    ended(f, *m)  # cluster.sh start returns once the new process answers /readyz
     f["new_pid"] = pid_of(name)
     f["all_up"] = await wait_all_up(http)
     log(f"fault: {name} back (pid {f['new_pid']}) after {f['end'] - f['start']:.1f}s")
     return f
 
 
-async def fault_pg_restart(http):
+async def fault_pg_restart(http, m):
     f = {"kind": "PostgreSQL restart", "target": "pg_ctl restart -m fast", "start": now()}
     log("fault: PostgreSQL restart -m fast")
     p = await asyncio.create_subprocess_exec("runuser", "-u", "postgres", "--", f"{PGBIN}/pg_ctl", "-D", PGDATA,
@@ -676,9 +689,9 @@ async def fault_pg_restart(http):
                                              "-l", str(SOAK_DIR / "pg/server.log"),
                                              stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await p.communicate()
-    f["end"] = now()
     if p.returncode != 0:
         raise RuntimeError(f"pg_ctl restart failed: {out.decode()}")
+    ended(f, *m)
     f["all_up"] = await wait_all_up(http)
     log(f"fault: PostgreSQL accepting again after {f['end'] - f['start']:.1f}s")
     return f
@@ -694,7 +707,7 @@ async def reachable(addr):
     return True
 
 
-async def fault_s3(http):
+async def fault_s3(http, m):
     pid = pid_of("s3")
     if pid is None:
         raise RuntimeError("s3s-fs is not running before its outage")
@@ -713,7 +726,7 @@ async def fault_s3(http):
     await asyncio.sleep(max(0.0, S3_OUTAGE - (now() - f["unreachable_from"])))
     f["restart_cmd"] = now()
     await cluster_start()
-    f["end"] = now()
+    ended(f, *m)
     f["new_pid"] = pid_of("s3")
     f["target"] += f", unreachable {f['end'] - f['unreachable_from']:.1f} s"
     log(f"fault: s3s-fs back (pid {f['new_pid']}) after {f['end'] - f['start']:.1f}s")
@@ -729,7 +742,7 @@ async def fault_runner(http, client, board_user, board, faults):
         plan.append((S3_OUTAGE_AT, "s3", None))
     plan.sort(key=lambda x: x[0])
     log("fault plan: " + ", ".join(f"{k}{'' if a is None else ' api-' + str(a)} at {t:.0f}s" for t, k, a in plan))
-    measures = []
+    m = (client, board_user, board)
     for at, kind, arg in plan:
         if STOP.is_set():
             break
@@ -739,13 +752,12 @@ async def fault_runner(http, client, board_user, board, faults):
                 break
             except asyncio.TimeoutError:
                 pass
-        f = await (fault_kill(http, arg, board) if kind == "kill" else fault_pg_restart(http) if kind == "pg"
-                   else fault_s3(http))
+        f = await (fault_kill(http, arg, board, m) if kind == "kill" else fault_pg_restart(http, m) if kind == "pg"
+                   else fault_s3(http, m))
         f["planned"] = at
         faults.append(f)
-        measures.append(asyncio.ensure_future(catch_up(client, board_user, board, f)))
-    if measures:
-        await asyncio.gather(*measures)
+    if MEASURES:
+        await asyncio.gather(*MEASURES)
 
 
 # ---------------------------------------------------------------- checks
@@ -951,6 +963,7 @@ def summarize(faults, board, lag, facts, t_load_end, db_res, tools, final_board)
         i = owner(t)
         if i is not None:
             per_fault[i][f"{op} {o}"] += 1
+            faults[i].setdefault("failures_at", []).append((round(t - faults[i]["start"], 3), op, o))
             last_fail[i] = max(last_fail.get(i, -1e9), t)
         else:
             outside[f"{op} {o}"] += 1
