@@ -4,6 +4,7 @@
 crate::catalogue! { ERRORS:
     // General
     INTERNAL => "内部错误，已记录。请稍后再试。", "Internal error; it has been logged. Please try again later.";
+    UNAVAILABLE => "服务暂时无法连接数据库或照片存储，未做任何更改；请 {seconds} 秒后重试。", "The service cannot reach its database or photo store for a moment; nothing was changed. Try again in {seconds} s.";
     NOT_FOUND => "没有该{what}，或它不在您的辖区内。", "No {what} with that ID exists, or it is outside your region.";
     UNIQUE_TAKEN => "该记录已存在（唯一值已被占用）。", "That record already exists (a unique value is taken).";
     REFERENCE_MISSING => "引用的记录不存在或仍在使用中。", "A referenced record does not exist or is still in use.";

@@ -86,9 +86,17 @@ pub enum AppError {
     Blocked { message: Msg, rules: Vec<String> },
     #[error("{}", msg!(RATE_LIMITED, seconds = retry_after_secs))]
     RateLimited { retry_after_secs: i64 },
+    /// The database or the photo store cannot be reached for a moment (a
+    /// restart, a failover): the caller retries after `retryAfterSeconds`,
+    /// with the same idempotency key; nothing was changed.
+    #[error("{}", msg!(UNAVAILABLE, seconds = UNAVAILABLE_RETRY_SECS))]
+    Unavailable,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
+
+/// How long a caller waits before retrying an UNAVAILABLE answer.
+pub const UNAVAILABLE_RETRY_SECS: i64 = 3;
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -114,6 +122,7 @@ impl AppError {
             Self::Conflict(_) => "CONFLICT",
             Self::InvalidTransition { .. } => "INVALID_TRANSITION",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Unavailable => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -127,6 +136,7 @@ impl AppError {
             | Self::Blocked { message, .. } => message.clone(),
             Self::PasswordChangeRequired => msg!(PASSWORD_CHANGE_REQUIRED),
             Self::RateLimited { retry_after_secs } => msg!(RATE_LIMITED, seconds = retry_after_secs),
+            Self::Unavailable => msg!(UNAVAILABLE, seconds = UNAVAILABLE_RETRY_SECS),
             Self::Internal(_) => return None,
         })
     }
@@ -145,7 +155,42 @@ impl From<sea_orm::DbErr> for AppError {
             Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
                 Self::Validation { message: msg!(REFERENCE_MISSING), field: None }
             }
+            _ if db_unreachable(&e) => {
+                tracing::warn!(error = %e, "database unreachable");
+                Self::Unavailable
+            }
             _ => Self::Internal(anyhow::Error::new(e)),
         }
+    }
+}
+
+impl AppError {
+    /// A photo store failure: unreachable for now (the caller retries), logged here.
+    pub fn storage(e: object_store::Error) -> Self {
+        tracing::warn!(error = %e, "object store unreachable");
+        Self::Unavailable
+    }
+}
+
+/// A connection that failed or was cut (a restart, a failover, a full pool),
+/// as opposed to a statement the database refused.
+pub fn db_unreachable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{sqlx, DbErr, RuntimeErr};
+    let inner = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(s))
+        | DbErr::Exec(RuntimeErr::SqlxError(s))
+        | DbErr::Query(RuntimeErr::SqlxError(s)) => s,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match inner {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        // 08: connection exception; 57P0x: the server is shutting down or starting; 53300: too many connections.
+        sqlx::Error::Database(d) => {
+            d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300")
+        }
+        _ => false,
     }
 }

@@ -39,6 +39,7 @@ pub fn classify(err: &mut ServerError, english: bool) {
             AppError::InvalidTransition { current, .. } => ext.set("currentState", current.clone()),
             AppError::Blocked { rules, .. } => ext.set("rules", rules.clone()),
             AppError::RateLimited { retry_after_secs } => ext.set("retryAfterSeconds", *retry_after_secs),
+            AppError::Unavailable => ext.set("retryAfterSeconds", crate::domain::error::UNAVAILABLE_RETRY_SECS),
             _ => {}
         }
         if let Some(m) = app.msg() {

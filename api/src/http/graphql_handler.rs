@@ -211,10 +211,24 @@ fn serves_from_replica(viewer: Option<&crate::domain::auth::Viewer>, r: &async_g
     }
 }
 
+/// 503 with a coded, retryable error: the token could not be checked just now.
+fn unavailable(media: Media, lang: Lang) -> Response {
+    use crate::domain::error::UNAVAILABLE_RETRY_SECS as SECS;
+    let body = serde_json::json!({ "errors": [ {
+        "message": msg!(UNAVAILABLE, seconds = SECS).render(lang.english()),
+        "extensions": { "code": "UNAVAILABLE", "reason": "UNAVAILABLE", "retryAfterSeconds": SECS },
+    } ] });
+    let headers = [(header::RETRY_AFTER, SECS.to_string()), (header::CONTENT_TYPE, media.content_type().into())];
+    (StatusCode::SERVICE_UNAVAILABLE, headers, body.to_string()).into_response()
+}
+
 /// Whether an answer carries an error of ours (a database that failed), not the caller's.
 fn failed_inside(resp: &async_graphql::Response) -> bool {
     resp.errors.iter().any(|e| {
-        e.extensions.as_ref().and_then(|x| x.get("code")).is_some_and(|c| c == &async_graphql::Value::from("INTERNAL"))
+        let code = e.extensions.as_ref().and_then(|x| x.get("code"));
+        code.is_some_and(|c| {
+            c == &async_graphql::Value::from("INTERNAL") || c == &async_graphql::Value::from("UNAVAILABLE")
+        })
     })
 }
 
@@ -254,6 +268,8 @@ async fn execute(
     let mut ctx = Ctx { client_addr: Some(client_addr(s, headers, peer)), lang, ..Default::default() };
     match viewer_from_headers(&s.state, headers).await {
         Ok(v) => ctx.viewer = v,
+        // The token was not refused: the database did not answer. Retry, not sign out.
+        Err(e) if e == sessions::LOOKUP_UNAVAILABLE => return unavailable(media, lang),
         Err(e) => ctx.token_error = Some(e),
     }
     let started = std::time::Instant::now();

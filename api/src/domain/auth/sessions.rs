@@ -407,6 +407,10 @@ pub async fn change_password(ctx: &Ctx, state: &AppState, current: &str, new: &s
 }
 
 /// The viewer behind an `Authorization: Bearer` value: a JWT, or an API token (`hsv_…`).
+/// Why a token could not be checked when the database did not answer: not a
+/// refusal of the token (the caller retries; the web app must not sign out).
+pub const LOOKUP_UNAVAILABLE: &str = "the database did not answer the token check";
+
 pub async fn viewer_for_token(state: &AppState, token: &str) -> Result<Viewer, String> {
     if token.starts_with("hsv_") {
         let now = audit::now();
@@ -414,7 +418,7 @@ pub async fn viewer_for_token(state: &AppState, token: &str) -> Result<Viewer, S
             .filter(api_token::Column::TokenHash.eq(auth::token_hash(token)))
             .one(&state.db)
             .await
-            .map_err(|_| "token lookup failed".to_string())?
+            .map_err(|_| LOOKUP_UNAVAILABLE.to_string())?
             .ok_or("unknown API token")?;
         if row.revoked_at.is_some() {
             return Err("API token revoked".into());
@@ -425,7 +429,7 @@ pub async fn viewer_for_token(state: &AppState, token: &str) -> Result<Viewer, S
         let region = region::Entity::find_by_id(row.region_id)
             .one(&state.db)
             .await
-            .map_err(|_| "token lookup failed".to_string())?
+            .map_err(|_| LOOKUP_UNAVAILABLE.to_string())?
             .ok_or("token region missing")?;
         // Record last use at most once a minute, so polling dashboards don't write on every request.
         if row.last_used_at.is_none_or(|t| (now - t).num_seconds() >= 60) {
@@ -466,7 +470,7 @@ pub async fn viewer_for_token(state: &AppState, token: &str) -> Result<Viewer, S
         .into_tuple::<(i32, bool, bool)>()
         .one(&state.db)
         .await
-        .map_err(|_| "account lookup failed".to_string())?;
+        .map_err(|_| LOOKUP_UNAVAILABLE.to_string())?;
     match current {
         None | Some((_, true, _)) => return Err("the account is disabled".into()),
         Some((ep, _, _)) if ep != c.ep => return Err("the session was ended; sign in again".into()),

@@ -106,9 +106,9 @@ pub async fn serve(
         .store
         .get(&ObjectPath::from(key.as_str()))
         .await
-        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::storage)?
         .bytes()
         .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+        .map_err(AppError::storage)?;
     Ok((ct, bytes))
 }

@@ -131,7 +131,7 @@ where
     }
     let path = ObjectPath::from(t.object_key.as_str());
     state.storage.note("put");
-    let mut upload = state.storage.store.put_multipart(&path).await.map_err(|e| AppError::Internal(e.into()))?;
+    let mut upload = state.storage.store.put_multipart(&path).await.map_err(AppError::storage)?;
     let mut total: i64 = 0;
     while let Some(chunk) = stream.next().await {
         let chunk = match chunk {
@@ -148,10 +148,10 @@ where
         }
         if let Err(e) = upload.put_part(PutPayload::from_bytes(chunk)).await {
             let _ = upload.abort().await;
-            return Err(AppError::Internal(e.into()));
+            return Err(AppError::storage(e));
         }
     }
-    upload.complete().await.map_err(|e| AppError::Internal(e.into()))?;
+    upload.complete().await.map_err(AppError::storage)?;
     Ok(total)
 }
 
@@ -206,7 +206,7 @@ pub async fn confirm(ctx: &Ctx, state: &AppState, ticket_id: Uuid) -> AppResult<
     .await;
     let recorded = match stored {
         Ok(_) => record(ctx, state, &t, &h, x, key.clone(), thumb_key.clone()).await,
-        Err(e) => Err(AppError::Internal(e.into())),
+        Err(e) => Err(AppError::storage(e)),
     };
     if recorded.is_err() {
         // Nothing half-written: the copies go, the ticket stays for a retry.
@@ -248,7 +248,7 @@ async fn examine(
         Err(object_store::Error::NotFound { .. }) => {
             return Err(AppError::validation("ticketId", msg!(NOTHING_UPLOADED)))
         }
-        Err(e) => return Err(AppError::Internal(e.into())),
+        Err(e) => return Err(AppError::storage(e)),
     };
     // Exactly the size asked for: a presigned S3 PUT cannot bind the length itself.
     if meta.size as i64 != t.size_bytes || meta.size as i64 > state.cfg.max_photo_bytes {
@@ -257,10 +257,10 @@ async fn examine(
     let bytes = store
         .get(&ObjectPath::from(t.object_key.as_str()))
         .await
-        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::storage)?
         .bytes()
         .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+        .map_err(AppError::storage)?;
     let ct = t.content_type.clone();
     let campaign = entity::campaign::Entity::find_by_id(h.campaign_id).one(&state.db).await?;
     let tz: chrono_tz::Tz =
