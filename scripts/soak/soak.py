@@ -1035,10 +1035,14 @@ def verdict(rep):
           f"errors by code: {codes or 'none'}")
     refused = collections.Counter(f"{op}: {msg}" for _, op, code, reason, msg in rep["error_answers"]
                                   if code == "UNAUTHENTICATED")
+    # The board's socket closed as if its token had expired (4401) or been revoked (4403).
+    refused.update(f"board WebSocket {why} at {t:.1f} s" for t, why, _ in rep["board"]["drops"]
+                   if why in ("closed 4401", "closed 4403"))
     # Every token the soak sends is fresh (signed in at most 10 minutes before) and never revoked:
-    # an UNAUTHENTICATED answer is a fault told as "sign in again". The web app signs the
-    # person out on it (web/src/gql.rs send_raw), so it is no retryable error.
-    check("no valid token refused (UNAUTHENTICATED) while a fault was on", not refused,
+    # an UNAUTHENTICATED answer or a 4401/4403 close is a fault told as "sign in again". The web
+    # app signs the person out on UNAUTHENTICATED (web/src/gql.rs send_raw), so it is no
+    # retryable error.
+    check("no valid token refused (UNAUTHENTICATED, WebSocket 4401/4403) while a fault was on", not refused,
           dict(refused) if refused else "none")
     gave_up = rep["logical_operations"].get("GAVE_UP", 0)
     check("no operation given up (each retried one was answered)", not gave_up, f"{gave_up} given up")
