@@ -7,8 +7,8 @@ Load: USERS simulated village verifiers (each signs in with a demo village
 account and, household after household, saves with think time, sometimes saves
 again, uploads the front photo through the presigned URL and submits; every
 save and submit carries an idempotency key and is retried with the same key
-until it is answered, on network errors, 5xx, INTERNAL and RATE_LIMITED, as a
-phone's outbox should; an UNAUTHENTICATED answer is followed by a new sign-in
+until it is answered, on network errors, 5xx, INTERNAL, UNAVAILABLE and
+RATE_LIMITED, as a phone's outbox should; an UNAUTHENTICATED answer is followed by a new sign-in
 and the same request); APPROVERS loops approving SUBMITTED records with the
 township accounts (approvals carry no key: a retry refused as stale is settled
 by reading the record back); one county board subscribed over graphql-ws
@@ -119,7 +119,9 @@ FIGURES = "households submitted approved byStatus { status count }"
 BOARD = "query Board($r: ID!) { progress(regionId: $r) { " + FIGURES + " } }"
 LIVE = "subscription ProgressLive($r: ID!) { progressChanged(regionId: $r) { " + FIGURES + " } }"
 
-TRANSIENT_CODES = {"INTERNAL", "RATE_LIMITED"}
+# Answers a phone's outbox sends again (same idempotency key): UNAVAILABLE (a database or
+# photo store away for a moment, from commit cc5e37b on) and RATE_LIMITED say how long to wait.
+TRANSIENT_CODES = {"INTERNAL", "RATE_LIMITED", "UNAVAILABLE"}
 
 
 # ---------------------------------------------------------------- statistics
@@ -227,7 +229,7 @@ class Client:
                 resign += 1
                 await user.sign_in(self)
                 continue
-            if outcome == "RATE_LIMITED":
+            if outcome in ("RATE_LIMITED", "UNAVAILABLE"):
                 wait = float(((err or {}).get("extensions") or {}).get("retryAfterSeconds", 1))
             elif is_transport(outcome) or outcome in TRANSIENT_CODES:
                 wait = min(2.0, 0.25 * 2 ** min(n - 1, 3)) * random.uniform(0.7, 1.3)
