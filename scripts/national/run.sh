@@ -55,15 +55,6 @@ VERIFIED_PCT=${VERIFIED_PCT:-60}
 
 step() { echo "== $(date +%T) $*" >&2; }
 
-# Disk: about 2 GB per million households (tables, indexes, and the WAL and
-# sort files while loading); refuse to go below 15 GB free.
-need_gb=$(( (HOUSEHOLDS * 2 + 999999) / 1000000 + 2 ))
-free_gb=$(df -BG --output=avail / | tail -1 | tr -dc 0-9)
-if [ $((free_gb - need_gb)) -lt 15 ]; then
-  echo "not enough disk: $free_gb GB free, about $need_gb GB needed, 15 GB must stay free (use --scale)" >&2
-  exit 1
-fi
-
 WORK=$(mktemp -d /tmp/hsv-national.XXXX)
 API_PID="" RENICE_PID=""
 cleanup() {
@@ -74,8 +65,20 @@ cleanup() {
 trap cleanup EXIT
 
 exists=$(psql "$PG_BASE/postgres" -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'")
+[ -z "$exists" ] || [ "$DROP" = 1 ] || { echo "database $DB exists: pass --drop to replace it" >&2; exit 1; }
+
+# Disk: about 2 GB per million households (tables, indexes, and the WAL and
+# sort files while loading); refuse to go below 15 GB free. A database being
+# replaced gives its space back first.
+need_gb=$(( (HOUSEHOLDS * 2 + 999999) / 1000000 + 2 ))
+free_gb=$(df -BG --output=avail / | tail -1 | tr -dc 0-9)
+[ -z "$exists" ] || free_gb=$(( free_gb + $(psql "$PG_BASE/postgres" -Atc "SELECT pg_database_size('$DB') / 1073741824") ))
+if [ $((free_gb - need_gb)) -lt 15 ]; then
+  echo "not enough disk: $free_gb GB free, about $need_gb GB needed, 15 GB must stay free (use --scale)" >&2
+  exit 1
+fi
+
 if [ -n "$exists" ]; then
-  [ "$DROP" = 1 ] || { echo "database $DB exists: pass --drop to replace it" >&2; exit 1; }
   step "dropping database $DB"
   psql "$PG_BASE/postgres" -qc "DROP DATABASE $DB WITH (FORCE)"
 fi
