@@ -13,8 +13,8 @@ It starts the release api binary (API_BIN, else the path in
 bench accounts and measures, over HTTP on loopback:
   - progress boards at nation, province, county, township and village level,
     sequential, then a small concurrent run (boards; the county page);
-  - a county's household page (first page, and a deeper page by cursor) as
-    its ADMIN;
+  - a county's household page (first page, a deeper page by cursor, and the
+    first page with the campaign named in the filter) as its ADMIN;
   - a verifier's household list (their village) and saveVerification;
   - one county's poverty-list import (multipart upload) while two verifiers
     of other counties keep saving, with their latency before and during it;
@@ -282,6 +282,17 @@ def pages(port, token, county, n, warm, deep_offset):
     return out
 
 
+def page_in_campaign(port, token, county, campaign, n, warm):
+    """The county's first page with the campaign named in the filter, as a client can ask."""
+    c = Client(port, token)
+    v = {"f": {"regionId": county, "campaignId": campaign}, "first": 50}
+    total = c.gql(PAGE, v)[1]["households"]["totalCount"]
+    ms = timed(lambda: c.gql(PAGE, v)[0], n, warm)
+    out = {"totalCount": total, **summary(ms)}
+    log(f"page with campaignId: p50 {out['p50']} ms  p99 {out['p99']} ms")
+    return out
+
+
 class Saver:
     """Saves drafts on a village's not-yet-submitted households, round robin."""
 
@@ -515,6 +526,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--changed", type=float, default=0.05, help="share of import rows with a changed phone")
     ap.add_argument("--budget", type=float, default=120, help="most seconds per sequential figure")
+    ap.add_argument("--only", help="comma-separated parts: boards,page,village,save,import,concurrent,size")
     ap.add_argument("--out", help="JSON file for the figures")
     a = ap.parse_args()
     global BUDGET_S
@@ -547,23 +559,34 @@ def main():
         campaign = "Campaign:" + psql(a.db, "SELECT id FROM campaigns ORDER BY created_at DESC LIMIT 1")[0][0]
         county = "Region:" + setup["county_uuid"]
         results["county"] = setup["county_code"]
-        results["boards"] = boards(api.port, tokens, setup["regions"], a.n, a.warm)
-        results["page"] = pages(api.port, tokens["county_admin"], county, a.n, a.warm, a.deep)
-        results["village_list"] = village_list(api.port, tokens[setup["verifier"]], setup["verifier_village"],
-                                               a.n, a.warm)
-        results["save"] = saves(api.port, tokens[setup["verifier"]], setup["verifier_village"], a.saves, 10)
-        results["import"] = import_under_load(api.port, tokens, a.db, setup["county_uuid"], campaign,
-                                              setup["savers"], 10, 5, a.changed)
-        board_kinds = [("board " + lvl, who, BOARD, {"r": r}) for lvl, (who, r) in setup["regions"].items()]
-        page_kinds = [("county page", "county_admin", PAGE, {"f": {"regionId": county}, "first": 50})]
-        results["concurrent_boards"] = concurrent(api.port, tokens, board_kinds, a.clients, a.seconds)
-        results["concurrent_pages"] = concurrent(api.port, tokens, page_kinds, a.clients // 2, a.seconds)
+        only = set(a.only.split(",")) if a.only else None
+        want = lambda part: only is None or part in only  # noqa: E731
+        if want("boards"):
+            results["boards"] = boards(api.port, tokens, setup["regions"], a.n, a.warm)
+        if want("page"):
+            results["page"] = pages(api.port, tokens["county_admin"], county, a.n, a.warm, a.deep)
+            results["page_in_campaign"] = page_in_campaign(api.port, tokens["county_admin"], county, campaign,
+                                                           a.n, a.warm)
+        if want("village"):
+            results["village_list"] = village_list(api.port, tokens[setup["verifier"]], setup["verifier_village"],
+                                                   a.n, a.warm)
+        if want("save"):
+            results["save"] = saves(api.port, tokens[setup["verifier"]], setup["verifier_village"], a.saves, 10)
+        if want("import"):
+            results["import"] = import_under_load(api.port, tokens, a.db, setup["county_uuid"], campaign,
+                                                  setup["savers"], 10, 5, a.changed)
+        if want("concurrent"):
+            board_kinds = [("board " + lvl, who, BOARD, {"r": r}) for lvl, (who, r) in setup["regions"].items()]
+            page_kinds = [("county page", "county_admin", PAGE, {"f": {"regionId": county}, "first": 50})]
+            results["concurrent_boards"] = concurrent(api.port, tokens, board_kinds, a.clients, a.seconds)
+            results["concurrent_pages"] = concurrent(api.port, tokens, page_kinds, a.clients // 2, a.seconds)
         results["api_memory_mb"] = api.memory()
     finally:
         api.stop()
         shutil.rmtree(work, ignore_errors=True)
     results["loadavg_end"] = os.getloadavg()
-    results["size"] = sizes(a.db)
+    if not a.only or "size" in a.only.split(","):
+        results["size"] = sizes(a.db)
     text = json.dumps(results, ensure_ascii=False, indent=1)
     if a.out:
         with open(a.out, "w") as f:
