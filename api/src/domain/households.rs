@@ -10,9 +10,9 @@ use crate::domain::{
     regions,
 };
 use base64::Engine;
-use entity::{finding, household, verification, SafetyPath, VerificationStatus};
+use entity::{campaign, finding, household, verification, SafetyPath, VerificationStatus};
 use sea_orm::{
-    sea_query::{LikeExpr, Query as SqlQuery},
+    sea_query::{Expr, LikeExpr, Query as SqlQuery},
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
@@ -48,10 +48,18 @@ fn decode_cursor(c: &str) -> AppResult<(String, Uuid)> {
     Ok((code.to_owned(), Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
-fn non_practice_verifications() -> sea_orm::sea_query::SelectStatement {
+/// The household's own non-practice verification, for `EXISTS`: correlated on
+/// the household, so PostgreSQL probes the verifications index per household
+/// instead of hashing every verification of the country (`NOT IN` cannot be
+/// turned into an anti-join; at 14 M verifications it took 41 s).
+fn own_verification() -> sea_orm::sea_query::SelectStatement {
     SqlQuery::select()
-        .column(verification::Column::HouseholdId)
+        .expr(Expr::val(1))
         .from(verification::Entity)
+        .and_where(
+            Expr::col((verification::Entity, verification::Column::HouseholdId))
+                .equals((household::Entity, household::Column::Id)),
+        )
         .and_where(verification::Column::Practice.eq(false))
         .to_owned()
 }
@@ -59,9 +67,14 @@ fn non_practice_verifications() -> sea_orm::sea_query::SelectStatement {
 /// Builds the WHERE clause of a household list: the viewer's scope always, then the filter.
 pub(crate) async fn conditions(db: &DatabaseConnection, viewer: &Viewer, f: &HouseholdFilter) -> AppResult<Condition> {
     let mut c = Condition::all().add(viewer.household_condition());
-    if let Some(cid) = f.campaign_id {
-        c = c.add(household::Column::CampaignId.eq(cid));
-    }
+    c = c.add(match f.campaign_id {
+        Some(cid) => household::Column::CampaignId.eq(cid),
+        // Every campaign: the same rows, but it lets the planner reach the
+        // (campaign, region, code) indexes instead of scanning every household
+        // of the country (a county's page: 3.5 s → 18 ms at 23.4 M households).
+        None => household::Column::CampaignId
+            .in_subquery(SqlQuery::select().column(campaign::Column::Id).from(campaign::Entity).to_owned()),
+    });
     if let Some(rid) = f.region_id {
         let region = regions::get(db, viewer, rid).await?;
         // An ancestor of the scope (e.g. the county, for a verifier) adds nothing.
@@ -74,18 +87,18 @@ pub(crate) async fn conditions(db: &DatabaseConnection, viewer: &Viewer, f: &Hou
         let started: Vec<VerificationStatus> =
             statuses.iter().filter(|s| **s != VerificationStatus::NotStarted).copied().collect();
         if !started.is_empty() {
-            any = any.add(household::Column::Id.in_subquery(
-                non_practice_verifications().and_where(verification::Column::Status.is_in(started)).to_owned(),
+            any = any.add(Expr::exists(
+                own_verification().and_where(verification::Column::Status.is_in(started)).to_owned(),
             ));
         }
         if statuses.contains(&VerificationStatus::NotStarted) {
-            any = any.add(household::Column::Id.not_in_subquery(non_practice_verifications()));
+            any = any.add(Expr::exists(own_verification()).not());
         }
         c = c.add(any);
     }
     if let Some(paths) = &f.path {
-        c = c.add(household::Column::Id.in_subquery(
-            non_practice_verifications().and_where(verification::Column::Path.is_in(paths.clone())).to_owned(),
+        c = c.add(Expr::exists(
+            own_verification().and_where(verification::Column::Path.is_in(paths.clone())).to_owned(),
         ));
     }
     if let Some(paths) = &f.expected_path {
@@ -93,17 +106,17 @@ pub(crate) async fn conditions(db: &DatabaseConnection, viewer: &Viewer, f: &Hou
     }
     if let Some(has) = f.has_open_errors {
         let sub = SqlQuery::select()
-            .column(finding::Column::HouseholdId)
+            .expr(Expr::val(1))
             .from(finding::Entity)
+            .and_where(
+                Expr::col((finding::Entity, finding::Column::HouseholdId))
+                    .equals((household::Entity, household::Column::Id)),
+            )
             .and_where(finding::Column::Open.eq(true))
             .and_where(finding::Column::Practice.eq(false))
             .and_where(finding::Column::Severity.eq(entity::Severity::Error))
             .to_owned();
-        c = c.add(if has {
-            household::Column::Id.in_subquery(sub)
-        } else {
-            household::Column::Id.not_in_subquery(sub)
-        });
+        c = c.add(if has { Expr::exists(sub) } else { Expr::exists(sub).not() });
     }
     if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         if s.chars().count() > 64 {
