@@ -7,6 +7,16 @@ fn a(s: &str) -> Alias {
     Alias::new(s)
 }
 
+/// A foreign key named after table and column, as in the first migration.
+fn fk(table: &str, column: &str, target: &str, delete: ForeignKeyAction) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{table}_{column}"))
+        .from(a(table), a(column))
+        .to(a(target), a("id"))
+        .on_delete(delete)
+        .to_owned()
+}
+
 /// Campaigns above the county (a city, a province, the nation): a campaign
 /// covers a region of any level, counties join it, and a lower level may
 /// tighten (never loosen) its milestones. Reference lists and imports are kept
@@ -33,20 +43,8 @@ impl MigrationTrait for Migration {
                 .col(uuid(a("county_id")))
                 .col(timestamp_with_time_zone(a("joined_at")))
                 .primary_key(Index::create().col(a("campaign_id")).col(a("county_id")))
-                .foreign_key(
-                    ForeignKey::create()
-                        .name("fk_campaign_counties_campaign_id")
-                        .from(a("campaign_counties"), a("campaign_id"))
-                        .to(a("campaigns"), a("id"))
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .name("fk_campaign_counties_county_id")
-                        .from(a("campaign_counties"), a("county_id"))
-                        .to(a("regions"), a("id"))
-                        .on_delete(ForeignKeyAction::Restrict),
-                )
+                .foreign_key(&mut fk("campaign_counties", "campaign_id", "campaigns", ForeignKeyAction::Cascade))
+                .foreign_key(&mut fk("campaign_counties", "county_id", "regions", ForeignKeyAction::Restrict))
                 .to_owned(),
         )
         .await?;
@@ -91,20 +89,8 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(a("created_at")))
                 .col(timestamp_with_time_zone(a("updated_at")))
                 .primary_key(Index::create().col(a("milestone_id")).col(a("region_id")))
-                .foreign_key(
-                    ForeignKey::create()
-                        .name("fk_milestone_overrides_milestone_id")
-                        .from(a("milestone_overrides"), a("milestone_id"))
-                        .to(a("milestones"), a("id"))
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .name("fk_milestone_overrides_region_id")
-                        .from(a("milestone_overrides"), a("region_id"))
-                        .to(a("regions"), a("id"))
-                        .on_delete(ForeignKeyAction::Restrict),
-                )
+                .foreign_key(&mut fk("milestone_overrides", "milestone_id", "milestones", ForeignKeyAction::Cascade))
+                .foreign_key(&mut fk("milestone_overrides", "region_id", "regions", ForeignKeyAction::Restrict))
                 .to_owned(),
         )
         .await?;

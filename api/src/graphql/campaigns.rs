@@ -30,7 +30,26 @@ crate::graphql::enums::api_enum!(
     }
 );
 
-pub struct CampaignNode(pub campaign::Model);
+pub struct CampaignNode {
+    pub model: campaign::Model,
+    /// What the viewer may do with its milestones (edit, tighten): read once
+    /// for both fields.
+    rights: tokio::sync::OnceCell<(bool, bool)>,
+}
+
+impl From<campaign::Model> for CampaignNode {
+    fn from(model: campaign::Model) -> Self {
+        Self { model, rights: tokio::sync::OnceCell::new() }
+    }
+}
+
+impl CampaignNode {
+    async fn rights(&self, ctx: &Context<'_>) -> async_graphql::Result<(bool, bool)> {
+        let db = &ctx.state().db;
+        let viewer = ctx.viewer()?;
+        Ok(*self.rights.get_or_try_init(|| milestone_rights(db, viewer, &self.model)).await?)
+    }
+}
 
 /// A verification campaign (住房安全有保障核验) over a region (a county, a city,
 /// a province or the nation), with its dates, milestones and the counties taking part.
@@ -38,67 +57,67 @@ pub struct CampaignNode(pub campaign::Model);
 impl CampaignNode {
     /// Global ID.
     async fn id(&self) -> ID {
-        ids::encode("Campaign", self.0.id)
+        ids::encode("Campaign", self.model.id)
     }
     /// Campaign name.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.model.name
     }
     /// IANA time zone of the campaign's dates, e.g. Asia/Shanghai.
     async fn time_zone(&self) -> &str {
-        &self.0.time_zone
+        &self.model.time_zone
     }
     /// First day, in the campaign's time zone.
     async fn starts_on(&self) -> NaiveDate {
-        self.0.starts_on
+        self.model.starts_on
     }
     /// Last day, in the campaign's time zone.
     async fn ends_on(&self) -> NaiveDate {
-        self.0.ends_on
+        self.model.ends_on
     }
     /// The region the campaign covers: a county, a city, a province or the nation.
     async fn region(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RegionNode>> {
-        Ok(ctx.loaders().regions.load_one(self.0.region_id).await?.map(Into::into))
+        Ok(ctx.loaders().regions.load_one(self.model.region_id).await?.map(Into::into))
     }
     /// The county (县) of a county's own campaign; null for a campaign above the county.
     #[graphql(deprecation = "Use `region`, which every campaign has.")]
     async fn county(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RegionNode>> {
-        let r = ctx.loaders().regions.load_one(self.0.region_id).await?;
+        let r = ctx.loaders().regions.load_one(self.model.region_id).await?;
         Ok(r.filter(|r| r.level == entity::RegionLevel::County).map(Into::into))
     }
     /// The counties taking part that the viewer may see, by code.
     async fn counties(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RegionNode>> {
         let viewer = ctx.viewer()?;
-        let all = counties_of(&ctx.state().db, self.0.id).await?;
+        let all = counties_of(&ctx.state().db, self.model.id).await?;
         Ok(all.into_iter().filter(|r| viewer.can_see_region(r)).map(Into::into).collect())
     }
     /// Whether the viewer's county takes part (null for viewers above the county).
     async fn joined(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
         let db = &ctx.state().db;
         match county_of(db, ctx.viewer()?).await? {
-            Some(county) => Ok(Some(has_joined(db, self.0.id, county.id).await?)),
+            Some(county) => Ok(Some(has_joined(db, self.model.id, county.id).await?)),
             None => Ok(None),
         }
     }
     /// Whether the viewer may edit the milestones (`updateMilestone`, `createMilestone`):
     /// an ADMIN of the campaign's region or above.
     async fn can_edit_milestones(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        Ok(milestone_rights(&ctx.state().db, ctx.viewer()?, &self.0).await?.0)
+        Ok(self.rights(ctx).await?.0)
     }
     /// Whether the viewer may tighten the milestones for their region (`tightenMilestone`):
     /// an ADMIN of a region below the campaign's, a county once it has joined.
     async fn can_tighten_milestones(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        Ok(milestone_rights(&ctx.state().db, ctx.viewer()?, &self.0).await?.1)
+        Ok(self.rights(ctx).await?.1)
     }
     /// The milestones (deadlines) in date order, as they hold for the viewer's
     /// region (a county's tightening included).
     async fn milestones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MilestoneNode>> {
         let (db, viewer) = (&ctx.state().db, ctx.viewer()?);
-        Ok(milestones_of(db, viewer, &self.0, ctx.caller().now()).await?.into_iter().map(MilestoneNode).collect())
+        Ok(milestones_of(db, viewer, &self.model, ctx.caller().now()).await?.into_iter().map(MilestoneNode).collect())
     }
     /// Progress in this campaign of the viewer's region (or of the campaign's, for viewers above it).
     async fn progress(&self, ctx: &Context<'_>) -> async_graphql::Result<ProgressNode> {
-        Ok(ProgressNode(progress_for(ctx.caller(), &ctx.state().db, None, Some(self.0.id)).await?))
+        Ok(ProgressNode(progress_for(ctx.caller(), &ctx.state().db, None, Some(self.model.id)).await?))
     }
 }
 
@@ -205,7 +224,7 @@ impl CampaignsMutation {
             template: template.into(),
         };
         let c = create_campaign(ctx.caller(), ctx.state(), new).await?;
-        Ok(CampaignNode(c))
+        Ok(c.into())
     }
 
     /// Adds a milestone to a campaign (ADMIN): kind, window and the target it measures.
@@ -268,7 +287,7 @@ impl CampaignsMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "A campaign of the county's city, province or the nation.")] campaign_id: ID,
     ) -> async_graphql::Result<CampaignNode> {
-        Ok(CampaignNode(join_campaign(ctx.caller(), ctx.state(), ids::decode("Campaign", &campaign_id)?).await?))
+        Ok(join_campaign(ctx.caller(), ctx.state(), ids::decode("Campaign", &campaign_id)?).await?.into())
     }
 
     /// Tightens a milestone for the viewer's own region and everything below it
@@ -297,7 +316,7 @@ impl CampaignsQuery {
     /// Campaigns in the viewer's part of the country, newest first.
     async fn campaigns(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CampaignNode>> {
         let viewer = ctx.viewer()?;
-        Ok(campaigns(&ctx.state().db, viewer).await?.into_iter().map(CampaignNode).collect())
+        Ok(campaigns(&ctx.state().db, viewer).await?.into_iter().map(CampaignNode::from).collect())
     }
 
     /// Milestones of a campaign (default: the newest campaign), in date order.

@@ -2,6 +2,7 @@
 //! photos and exports by signed, expiring links.
 
 use super::{graphql_handler::viewer_from_headers, Server};
+use crate::domain::auth::sessions::TokenError;
 use crate::domain::{
     ctx::Lang,
     error::{key, msg},
@@ -35,7 +36,10 @@ pub(super) async fn upload_handler(
         Ok(Some(v)) if !v.must_change_password => v,
         Ok(Some(_)) => return fail(StatusCode::FORBIDDEN, AppError::PasswordChangeRequired),
         Ok(None) => return fail(StatusCode::UNAUTHORIZED, AppError::Unauthenticated(msg!(SIGN_IN_FIRST))),
-        Err(e) => return fail(StatusCode::UNAUTHORIZED, AppError::Unauthenticated(msg!(TOKEN_REFUSED, detail = e))),
+        Err(TokenError::Unavailable) => return fail(StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable),
+        Err(TokenError::Refused(e)) => {
+            return fail(StatusCode::UNAUTHORIZED, AppError::Unauthenticated(msg!(TOKEN_REFUSED, detail = e)))
+        }
     };
     let Ok(ticket) = uuid::Uuid::parse_str(&id) else {
         return fail(StatusCode::NOT_FOUND, AppError::not_found(key::THING_UPLOAD_TICKET));

@@ -7,7 +7,10 @@ use super::Server;
 use crate::domain::error::msg;
 use crate::{
     domain::{
-        auth::{sessions, Principal, Viewer},
+        auth::{
+            sessions::{self, TokenError},
+            Principal, Viewer,
+        },
         ctx::{Ctx, Lang},
     },
     graphql::{loaders::Loaders, observe::RequestInfo},
@@ -200,13 +203,19 @@ fn is_query(r: &async_graphql::Request) -> bool {
     crate::graphql::observe::operation_type(r).is_none_or(|t| t == OperationType::Query)
 }
 
+/// The root fields of a board (the web app's `Board` operation among them): a
+/// query asking only for these may be answered a moment behind.
+const BOARD_FIELDS: [&str; 3] = ["progress", "region", "milestones"];
+
 /// Read-only work the standby may answer: every query of an API token (they
-/// cannot write), and boards (queries asking only for `progress`).
+/// cannot write), and boards.
 fn serves_from_replica(viewer: Option<&crate::domain::auth::Viewer>, r: &async_graphql::Request) -> bool {
     use async_graphql::parser::types::OperationType;
     let Some(v) = viewer else { return false };
     match crate::graphql::observe::root_fields(r) {
-        Some((OperationType::Query, fields)) => v.is_api_token() || fields.iter().all(|f| f == "progress"),
+        Some((OperationType::Query, fields)) => {
+            v.is_api_token() || fields.iter().all(|f| BOARD_FIELDS.contains(&f.as_str()))
+        }
         _ => false,
     }
 }
@@ -269,8 +278,8 @@ async fn execute(
     match viewer_from_headers(&s.state, headers).await {
         Ok(v) => ctx.viewer = v,
         // The token was not refused: the database did not answer. Retry, not sign out.
-        Err(e) if e == sessions::LOOKUP_UNAVAILABLE => return unavailable(media, lang),
-        Err(e) => ctx.token_error = Some(e),
+        Err(TokenError::Unavailable) => return unavailable(media, lang),
+        Err(TokenError::Refused(e)) => ctx.token_error = Some(e),
     }
     let started = std::time::Instant::now();
     let requested = request.operation_name.clone();
@@ -380,7 +389,7 @@ fn cap_errors(errors: &mut Vec<async_graphql::ServerError>, lang: Lang) {
 
 /// The caller named by `Authorization: Bearer …`: None when there is no header,
 /// an error saying why when the token is refused.
-pub(super) async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>, String> {
+pub(super) async fn viewer_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>, TokenError> {
     let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return Ok(None) };
     match auth.strip_prefix("Bearer ").map(str::trim) {
         Some(token) => sessions::viewer_for_token(state, token).await.map(Some),

@@ -247,7 +247,7 @@ async fn token_gone(state: &AppState, conn: &Mutex<Conn>) -> Option<u16> {
     match sessions::viewer_for_token(state, &token).await {
         Ok(_) => None,
         // The database did not answer (a restart): not a refusal; checked again next round.
-        Err(e) if e == sessions::LOOKUP_UNAVAILABLE => None,
+        Err(sessions::TokenError::Unavailable) => None,
         Err(_) => Some(close::FORBIDDEN),
     }
 }

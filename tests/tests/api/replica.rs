@@ -136,6 +136,11 @@ async fn a_standby_serves_dashboards_with_its_lag_and_the_primary_covers_for_it(
     // A signed-in account's board is served there too; its other reads and all writes go to the primary.
     let mine = post(&api.base, &admin, BOARD, json!({})).await;
     assert!(mine["extensions"]["replica"].is_object(), "{mine}");
+    // The web app's board, as it asks for it (web/graphql/Board.graphql), is served there too.
+    let web_board =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/graphql/Board.graphql")).unwrap();
+    let b = post(&api.base, &admin, &web_board, json!({ "regionId": county })).await;
+    assert!(b.get("errors").is_none() && b["extensions"]["replica"].is_object(), "{b}");
     let other = post(&api.base, &admin, "{ households(first: 1) { totalCount } }", json!({})).await;
     assert!(other.get("extensions").is_none_or(|x| x.get("replica").is_none()), "{other}");
 

@@ -407,18 +407,45 @@ pub async fn change_password(ctx: &Ctx, state: &AppState, current: &str, new: &s
 }
 
 /// The viewer behind an `Authorization: Bearer` value: a JWT, or an API token (`hsv_…`).
-/// Why a token could not be checked when the database did not answer: not a
-/// refusal of the token (the caller retries; the web app must not sign out).
-pub const LOOKUP_UNAVAILABLE: &str = "the database did not answer the token check";
+/// Why a token gave no viewer.
+#[derive(Debug, PartialEq)]
+pub enum TokenError {
+    /// Refused (expired, forged, revoked, signed out): the reason is told to the caller.
+    Refused(String),
+    /// The database did not answer the check: not a refusal of the token; the
+    /// caller retries (the web app must not sign the person out).
+    Unavailable,
+}
 
-pub async fn viewer_for_token(state: &AppState, token: &str) -> Result<Viewer, String> {
+impl From<String> for TokenError {
+    fn from(reason: String) -> Self {
+        Self::Refused(reason)
+    }
+}
+
+impl From<&str> for TokenError {
+    fn from(reason: &str) -> Self {
+        Self::Refused(reason.to_owned())
+    }
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused(reason) => f.write_str(reason),
+            Self::Unavailable => f.write_str("the database did not answer the token check; try again"),
+        }
+    }
+}
+
+pub async fn viewer_for_token(state: &AppState, token: &str) -> Result<Viewer, TokenError> {
     if token.starts_with("hsv_") {
         let now = audit::now();
         let row = api_token::Entity::find()
             .filter(api_token::Column::TokenHash.eq(auth::token_hash(token)))
             .one(&state.db)
             .await
-            .map_err(|_| LOOKUP_UNAVAILABLE.to_string())?
+            .map_err(|_| TokenError::Unavailable)?
             .ok_or("unknown API token")?;
         if row.revoked_at.is_some() {
             return Err("API token revoked".into());
@@ -429,7 +456,7 @@ pub async fn viewer_for_token(state: &AppState, token: &str) -> Result<Viewer, S
         let region = region::Entity::find_by_id(row.region_id)
             .one(&state.db)
             .await
-            .map_err(|_| LOOKUP_UNAVAILABLE.to_string())?
+            .map_err(|_| TokenError::Unavailable)?
             .ok_or("token region missing")?;
         // Record last use at most once a minute, so polling dashboards don't write on every request.
         if row.last_used_at.is_none_or(|t| (now - t).num_seconds() >= 60) {
@@ -470,7 +497,7 @@ pub async fn viewer_for_token(state: &AppState, token: &str) -> Result<Viewer, S
         .into_tuple::<(i32, bool, bool)>()
         .one(&state.db)
         .await
-        .map_err(|_| LOOKUP_UNAVAILABLE.to_string())?;
+        .map_err(|_| TokenError::Unavailable)?;
     match current {
         None | Some((_, true, _)) => return Err("the account is disabled".into()),
         Some((ep, _, _)) if ep != c.ep => return Err("the session was ended; sign in again".into()),

@@ -149,7 +149,7 @@ pub(super) async fn apply<C: ConnectionTrait>(
 }
 
 mod recount;
-pub use recount::{recount, recount_county, Drift};
+pub use recount::{campaign_counties, recount, recount_county, Drift};
 
 /// The stored figures of some regions.
 pub async fn read<C: ConnectionTrait>(

@@ -7,7 +7,7 @@
 use super::{apply, figures};
 use crate::domain::error::AppResult;
 use entity::{campaign_county, finding, household, region, region_counter, verification, Severity};
-use sea_orm::{sea_query::Query, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{sea_query::Query, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
@@ -60,8 +60,8 @@ pub async fn recount_county<C: ConnectionTrait>(
     Ok(drift)
 }
 
-/// The counties taking part in a campaign.
-async fn campaign_counties<C: ConnectionTrait>(conn: &C, campaign_id: Uuid) -> AppResult<Vec<region::Model>> {
+/// The counties taking part in a campaign, by code.
+pub async fn campaign_counties<C: ConnectionTrait>(conn: &C, campaign_id: Uuid) -> AppResult<Vec<region::Model>> {
     Ok(region::Entity::find()
         .filter(
             region::Column::Id.in_subquery(
@@ -72,6 +72,7 @@ async fn campaign_counties<C: ConnectionTrait>(conn: &C, campaign_id: Uuid) -> A
                     .to_owned(),
             ),
         )
+        .order_by_asc(region::Column::Code)
         .all(conn)
         .await?)
 }

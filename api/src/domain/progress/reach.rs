@@ -64,21 +64,7 @@ pub async fn joined_by(db: &DatabaseConnection, county_id: Uuid) -> AppResult<Ve
 }
 
 /// The counties taking part in a campaign, by code.
-pub async fn counties_of(db: &DatabaseConnection, campaign_id: Uuid) -> AppResult<Vec<region::Model>> {
-    Ok(region::Entity::find()
-        .filter(
-            region::Column::Id.in_subquery(
-                Query::select()
-                    .column(campaign_county::Column::CountyId)
-                    .from(campaign_county::Entity)
-                    .and_where(campaign_county::Column::CampaignId.eq(campaign_id))
-                    .to_owned(),
-            ),
-        )
-        .order_by_asc(region::Column::Code)
-        .all(db)
-        .await?)
-}
+pub use crate::domain::counters::campaign_counties as counties_of;
 
 /// The viewer's county joins a campaign of a region above it (its county
 /// ADMIN); joining again changes nothing.
