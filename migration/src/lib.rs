@@ -14,6 +14,7 @@ mod m20261201_000007_reimport;
 mod m20261201_000008_import_undo;
 mod m20261201_000009_session_epoch;
 mod m20261207_000010_campaign_levels;
+mod m20261208_000011_region_path_pattern;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_import_undo::Migration),
             Box::new(m20261201_000009_session_epoch::Migration),
             Box::new(m20261207_000010_campaign_levels::Migration),
+            Box::new(m20261208_000011_region_path_pattern::Migration),
         ]
     }
 }
