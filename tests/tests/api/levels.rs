@@ -136,6 +136,18 @@ async fn a_province_campaign_with_two_counties_adds_up_and_keeps_them_apart() {
     // Submitting is refused while checks find problems (no appraisal list, no photos here).
     let refused = app.gql(Some(&verifier), SUBMIT, json!({ "id": id, "v": 1, "k": null })).await;
     assert_eq!(code(&refused), Some("VALIDATION"), "{refused}");
+    // The same photo on households of two counties is found: exact copies are
+    // looked for in the whole campaign, near copies within the counties.
+    app.upload_photo(&verifier, &h, 7, false).await;
+    let jx_village = region(app, &p.jingxian, "131127100200").await;
+    let jx_verifier = account(app, &p.jingxian, "v.xiguan", "VERIFIER", &jx_village).await;
+    let jx_page = app.ok(Some(&jx_verifier), "{ households(first: 1) { edges { node { id } } } }", json!({})).await;
+    let jh = jx_page["households"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
+    app.ok(Some(&jx_verifier), SAVE, json!({ "i": appraised_input(&jh, 0, false) })).await;
+    app.upload_photo(&jx_verifier, &jh, 7, false).await;
+    let q = "query($id: ID!) { household(id: $id) { findings { rule } } }";
+    let found = app.ok(Some(&jx_verifier), q, json!({ "id": jh })).await;
+    assert!(found.to_string().contains("PHOTO_DUPLICATE"), "{found}");
 
     // A province SUPERVISOR's board is the sum of its two counties', figure by figure.
     let province_id = region(app, &p.province_admin, "130000000000").await;
@@ -145,7 +157,7 @@ async fn a_province_campaign_with_two_counties_adds_up_and_keeps_them_apart() {
     assert_eq!(whole["households"], 5, "{whole}");
     let drafts =
         whole["byStatus"].as_array().unwrap().iter().find(|s| s["status"] == "DRAFT").unwrap()["count"].clone();
-    assert_eq!(drafts, 1, "{whole}");
+    assert_eq!(drafts, 2, "one draft in each county: {whole}");
     assert!(whole["openErrors"].as_i64().unwrap() > 0, "the checks' findings count upwards too: {whole}");
     let mut sums = json!({});
     for code in ["131126000000", "131127000000"] {

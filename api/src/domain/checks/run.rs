@@ -73,7 +73,8 @@ struct Chunk {
     front_photos: Vec<photo::Model>,
     /// (household, practice) pairs that have a front photo.
     fronts: HashSet<(Uuid, bool)>,
-    /// Every real photo of the campaign (household, sha256, dHash), for duplicates.
+    /// The real photos to compare the chunk's with (household, sha256, dHash):
+    /// every one in the chunk's counties, and exact copies anywhere in the campaign.
     campaign_photos: Vec<(Uuid, String, Option<i64>)>,
     /// Household codes of the households in `campaign_photos`.
     codes: HashMap<Uuid, String>,
@@ -106,8 +107,11 @@ impl Chunk {
             .await?;
         let fronts = front_photos.iter().map(|p| (p.household_id, p.practice)).collect();
         // Without a front photo in the chunk there is nothing to compare.
-        let campaign_photos =
-            if front_photos.is_empty() { Vec::new() } else { campaign_photos(conn, campaign_id).await? };
+        let campaign_photos = if front_photos.is_empty() {
+            Vec::new()
+        } else {
+            campaign_photos(conn, campaign_id, &households, &front_photos).await?
+        };
         let codes = if campaign_photos.is_empty() { HashMap::new() } else { codes_of(conn, &campaign_photos).await? };
         let window = campaign_window(conn, campaign_id).await?;
         let villages = village_centres(conn, &households).await?;
@@ -184,21 +188,41 @@ impl Chunk {
 }
 
 /// Every real photo of the campaign, for duplicates (a county holds thousands: one query).
+/// Near copies (dHash) are looked for among the photos of the chunk's
+/// counties, exact copies (SHA-256, indexed) in the whole campaign: a campaign
+/// may be the nation's, and reading its millions of photos for every check
+/// of one household would not do.
 async fn campaign_photos<C: ConnectionTrait>(
     conn: &C,
     campaign_id: Uuid,
+    households: &[household::Model],
+    fronts: &[photo::Model],
 ) -> AppResult<Vec<(Uuid, String, Option<i64>)>> {
+    use sea_orm::{sea_query::Query, Condition};
+    let in_campaign = |counties: Option<Vec<Uuid>>| {
+        let mut q = Query::select()
+            .column(household::Column::Id)
+            .from(household::Entity)
+            .and_where(household::Column::CampaignId.eq(campaign_id))
+            .to_owned();
+        if let Some(c) = counties {
+            q.and_where(household::Column::CountyId.is_in(c));
+        }
+        q
+    };
+    let mut counties: Vec<Uuid> = households.iter().map(|h| h.county_id).collect();
+    counties.sort();
+    counties.dedup();
+    let shas: Vec<String> = fronts.iter().map(|p| p.sha256.clone()).collect();
     Ok(photo::Entity::find()
         .select_only()
         .columns([photo::Column::HouseholdId, photo::Column::Sha256, photo::Column::Phash])
         .filter(photo::Column::Practice.eq(false))
         .filter(
-            photo::Column::HouseholdId.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(household::Column::Id)
-                    .from(household::Entity)
-                    .and_where(household::Column::CampaignId.eq(campaign_id))
-                    .to_owned(),
+            Condition::any().add(photo::Column::HouseholdId.in_subquery(in_campaign(Some(counties)))).add(
+                Condition::all()
+                    .add(photo::Column::Sha256.is_in(shas))
+                    .add(photo::Column::HouseholdId.in_subquery(in_campaign(None))),
             ),
         )
         .into_tuple()
