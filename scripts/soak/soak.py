@@ -111,8 +111,8 @@ SUBMIT = """mutation SubmitVerification($id: ID!, $version: Int!, $idempotencyKe
   submitVerification(id: $id, version: $version, idempotencyKey: $idempotencyKey) { id status version } }"""
 QUEUE = """query ReviewQueue($filter: HouseholdFilter!) {
   households(first: 50, filter: $filter) { nodes { id verification(practice: false) { id version status } } } }"""
-APPROVE = """mutation ApproveVerification($id: ID!, $version: Int!) {
-  approveVerification(id: $id, version: $version) { id status version } }"""
+APPROVE = """mutation ApproveVerification($id: ID!, $version: Int!, $idempotencyKey: String) {
+  approveVerification(id: $id, version: $version, idempotencyKey: $idempotencyKey) { id status version } }"""
 READBACK = """query Household($id: ID!) {
   household(id: $id) { verification(practice: false) { id status version approvedBy { username } } } }"""
 FIGURES = "households submitted approved byStatus { status count }"
@@ -429,14 +429,17 @@ async def approver(client, idx, townships):
                     continue
                 found += 1
                 await think(rnd, 0.2, 0.6)
-                a = await client.call(u, "ApproveVerification", APPROVE, {"id": v["id"], "version": v["version"]})
+                # One key per decision: a retry after a lost answer returns the first answer.
+                key = f"approve-{idx}-{v['id']}-{v['version']}"
+                a = await client.call(u, "ApproveVerification", APPROVE,
+                                      {"id": v["id"], "version": v["version"], "idempotencyKey": key})
                 if a.ok:
                     x = a.data["approveVerification"]
                     counter_ack("approve", account=u.account_id, username=u.username, vid=x["id"],
                                 version=x["version"], status=x["status"], household=n["id"], how="answer")
                 elif a.attempts > 1 and a.code in ("CONFLICT", "INVALID_TRANSITION"):
-                    # Approvals carry no idempotency key: an attempt whose answer was lost
-                    # may have been applied. Read the record back, as a reviewer reloads.
+                    # With the key this should not happen (it is counted under "read back"):
+                    # read the record back, as a reviewer reloads.
                     b = await client.call(u, "Household", READBACK, {"id": n["id"]})
                     w = b.data["household"]["verification"] if b.ok else None
                     if w and w["status"] == "APPROVED" and w["version"] == v["version"] + 1 \

@@ -349,8 +349,10 @@ impl VerificationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The verification.")] id: ID,
         #[graphql(desc = "The `version` last loaded; a stale one gives CONFLICT.")] version: i32,
+        #[graphql(desc = "One key per intended decision, so a retry after a lost answer is harmless.")]
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<VerificationNode> {
-        step(ctx, Op::Approve, &id, version, None, None).await
+        step(ctx, Op::Approve, &id, version, None, idempotency_key.as_deref()).await
     }
 
     /// Returns a submitted record to the verifier with a reason (TOWNSHIP, ADMIN).
@@ -360,8 +362,10 @@ impl VerificationMutation {
         #[graphql(desc = "The verification.")] id: ID,
         #[graphql(desc = "The `version` last loaded; a stale one gives CONFLICT.")] version: i32,
         #[graphql(desc = "What the verifier must fix.")] reason: String,
+        #[graphql(desc = "One key per intended decision, so a retry after a lost answer is harmless.")]
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<VerificationNode> {
-        step(ctx, Op::Return, &id, version, Some(&reason), None).await
+        step(ctx, Op::Return, &id, version, Some(&reason), idempotency_key.as_deref()).await
     }
 
     /// Reopens an approved record in the look-back review (回头看), opening a LOOK_BACK finding (TOWNSHIP, ADMIN).
@@ -371,8 +375,10 @@ impl VerificationMutation {
         #[graphql(desc = "The verification.")] id: ID,
         #[graphql(desc = "The `version` last loaded; a stale one gives CONFLICT.")] version: i32,
         #[graphql(desc = "Why the record is reopened.")] reason: String,
+        #[graphql(desc = "One key per intended decision, so a retry after a lost answer is harmless.")]
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<VerificationNode> {
-        step(ctx, Op::Reopen, &id, version, Some(&reason), None).await
+        step(ctx, Op::Reopen, &id, version, Some(&reason), idempotency_key.as_deref()).await
     }
 
     /// Acknowledges a WARNING finding with a reason.

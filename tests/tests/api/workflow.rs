@@ -402,6 +402,24 @@ async fn a_retry_with_the_same_idempotency_key_changes_nothing() {
     let s2 = app.ok(Some(&v), SUBMIT, json!({ "id": id, "v": 1, "k": "offline-submit-42" })).await;
     assert_eq!(s1, s2);
     assert_eq!(s2["submitVerification"]["version"], 2);
+    // The township's approval, sent twice with one key (a lost answer on a weak signal).
+    let t = app.token("t131126100").await;
+    let decide = "mutation($id: ID!, $v: Int!, $k: String) {
+      approveVerification(id: $id, version: $v, idempotencyKey: $k) { id status version } }";
+    let a1 = app.ok(Some(&t), decide, json!({ "id": id, "v": 2, "k": "approve-42" })).await;
+    let a2 = app.ok(Some(&t), decide, json!({ "id": id, "v": 2, "k": "approve-42" })).await;
+    assert_eq!(a1, a2);
+    assert_eq!(a2["approveVerification"]["status"], "APPROVED");
+    // Without the key the same request is what it is: the record is no longer submitted.
+    let bare = app.gql(Some(&t), decide, json!({ "id": id, "v": 2 })).await;
+    assert_eq!(code(&bare), Some("INVALID_TRANSITION"));
+    // One key is one decision: on another step or record it is refused and changes nothing.
+    let ret = "mutation($id: ID!, $k: String) {
+      returnVerification(id: $id, version: 3, reason: \"补拍\", idempotencyKey: $k) { id } }";
+    let reused = app.gql(Some(&t), ret, json!({ "id": id, "k": "approve-42" })).await;
+    assert_eq!(code(&reused), Some("VALIDATION"), "{reused}");
+    let long = app.gql(Some(&t), decide, json!({ "id": id, "v": 3, "k": "k".repeat(129) })).await;
+    assert_eq!(code(&long), Some("VALIDATION"), "{long}");
     let hist = app
         .ok(
             Some(&v),
@@ -417,6 +435,8 @@ async fn a_retry_with_the_same_idempotency_key_changes_nothing() {
         .collect();
     assert_eq!(actions.iter().filter(|a| **a == "VERIFICATION_SAVED").count(), 1);
     assert_eq!(actions.iter().filter(|a| **a == "VERIFICATION_SUBMITTED").count(), 1);
+    assert_eq!(actions.iter().filter(|a| **a == "VERIFICATION_APPROVED").count(), 1);
+    assert!(!actions.contains(&"VERIFICATION_RETURNED"));
 }
 
 #[tokio::test]

@@ -91,6 +91,14 @@ async fn versioned_update(
     verification::Entity::find_by_id(cur.id).one(txn).await?.ok_or_else(|| conflict(cur))
 }
 
+/// An idempotency key is 1–128 characters (the column's width).
+pub(super) fn check_key(key: Option<&str>) -> AppResult<()> {
+    if key.is_some_and(|k| k.is_empty() || k.len() > 128) {
+        return Err(AppError::validation("idempotencyKey", msg!(IDEMPOTENCY_KEY_FORM)));
+    }
+    Ok(())
+}
+
 pub(super) async fn replay<C: ConnectionTrait>(
     conn: &C,
     viewer: &Viewer,

@@ -1,7 +1,7 @@
 //! Saving a draft (初录, or 模拟录入 for practice): only the village's verifier
 //! enters data; versioned, idempotent, checked and audited.
 
-use super::{conflict, invalid, remember, replay, snapshot, versioned_update, HouseFacts, SAVABLE};
+use super::{check_key, conflict, invalid, remember, replay, snapshot, versioned_update, HouseFacts, SAVABLE};
 use crate::domain::error::{key, msg};
 use crate::{
     domain::{
@@ -64,9 +64,7 @@ fn validate(input: &SaveInput, now: DateTime<Utc>) -> AppResult<()> {
     if input.notes.as_deref().is_some_and(|n| n.chars().count() > 2000) {
         return Err(AppError::validation("notes", msg!(TEXT_TOO_LONG, max = 2000).arg_key("what", key::FIELD_NOTES)));
     }
-    if input.idempotency_key.as_deref().is_some_and(|k| k.is_empty() || k.len() > 128) {
-        return Err(AppError::validation("idempotencyKey", msg!(IDEMPOTENCY_KEY_FORM)));
-    }
+    check_key(input.idempotency_key.as_deref())?;
     // Evidence must belong to the chosen path.
     let e = &input.evidence;
     let wrong = match input.path {

@@ -1,7 +1,7 @@
 //! Submit, approve, return or reopen: load the record the viewer may act on,
 //! guard role, state, version and window, apply the change, emit the event.
 
-use super::{conflict, invalid, remember, replay, snapshot, versioned_update};
+use super::{check_key, conflict, invalid, remember, replay, snapshot, versioned_update};
 use crate::domain::error::{key, msg};
 use crate::domain::{
     audit::NewEvent,
@@ -158,8 +158,13 @@ pub async fn transition(
     idempotency_key: Option<&str>,
 ) -> AppResult<verification::Model> {
     let viewer = ctx.viewer()?;
+    check_key(idempotency_key)?;
     let (cur, h) = load_authorised(&state.db, viewer, op, id).await?;
     if let Some(done) = replay(&state.db, viewer, idempotency_key, op.name()).await? {
+        // The key already decided another record: using it here is a client's mistake, not a retry.
+        if done.id != cur.id {
+            return Err(AppError::validation("idempotencyKey", msg!(IDEMPOTENCY_KEY_REUSED)));
+        }
         return Ok(done);
     }
     let now = ctx.now();
