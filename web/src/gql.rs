@@ -100,6 +100,11 @@ impl ApiError {
     pub fn is_network(&self) -> bool {
         self.code == "NETWORK"
     }
+    /// Worth sending again unchanged: no answer, the API briefly away (a
+    /// restart, a failover, a proxy with no backend) or asking to slow down.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.code.as_str(), "NETWORK" | "UNAVAILABLE" | "RATE_LIMITED")
+    }
     fn from_body(body: &Value) -> Option<Self> {
         let e = body.get("errors")?.get(0)?;
         Some(Self {
@@ -151,7 +156,11 @@ pub async fn post(path: &str, body: JsValue, json: bool, token: Option<&str>) ->
     let resp: web_sys::Response = resp.unchecked_into();
     let text = JsFuture::from(resp.text().map_err(|_| ApiError::network())?).await.map_err(|_| ApiError::network())?;
     let text = text.as_string().unwrap_or_default();
-    serde_json::from_str(&text).map_err(|_| ApiError::new("INTERNAL", format!("HTTP {}", resp.status())))
+    serde_json::from_str(&text).map_err(|_| {
+        // Not the API's JSON: a proxy answered for it. 502–504 mean no backend just now.
+        let code = if (502..=504).contains(&resp.status()) { "UNAVAILABLE" } else { "INTERNAL" };
+        ApiError::new(code, format!("HTTP {}", resp.status()))
+    })
 }
 
 thread_local! {
@@ -217,6 +226,23 @@ pub async fn send_raw(body: &Value) -> Result<Value, ApiError> {
 pub async fn call<Q: GraphQLQuery>(vars: Q::Variables) -> Result<Q::ResponseData, ApiError> {
     let body = serde_json::to_value(Q::build_query(vars)).unwrap_or_default();
     decode(send_raw(&body).await?)
+}
+
+/// Runs a decision that carries an idempotency key, sending it again while
+/// the API is briefly away (after 1, 2, 4 and 8 s): the key makes a resend return
+/// the first answer, so a lost answer never turns into a second decision.
+pub async fn call_retrying<Q: GraphQLQuery>(vars: Q::Variables) -> Result<Q::ResponseData, ApiError> {
+    let body = serde_json::to_value(Q::build_query(vars)).unwrap_or_default();
+    let mut wait = 1000;
+    loop {
+        match send_raw(&body).await {
+            Err(e) if e.is_transient() && wait <= 8000 => {
+                sleep(wait).await;
+                wait *= 2;
+            }
+            r => return decode(r?),
+        }
+    }
 }
 
 /// Runs an operation without a token (sign-in).

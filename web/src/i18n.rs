@@ -399,6 +399,13 @@ pub fn error_text(e: &crate::gql::ApiError) -> String {
             if english { "No network. Try again when you are online." } else { "网络不通，请联网后重试。" }.to_owned()
         }
         "NOT_FOUND" => tr("not_found", english).to_owned(),
+        // A proxy's bare 502–504: no message from the API itself.
+        "UNAVAILABLE" if e.message.starts_with("HTTP ") => if english {
+            "The server is busy for a moment. Try again shortly."
+        } else {
+            "服务器暂时忙，请稍后重试。"
+        }
+        .to_owned(),
         _ => {
             if e.message.is_empty() {
                 e.code.clone()

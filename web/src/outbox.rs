@@ -45,6 +45,10 @@ pub struct OutboxItem {
     /// The account that queued it: only that account sends or sees it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// A photo's upload ticket once its bytes are stored: a resend confirms
+    /// that ticket again instead of uploading a second copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_ticket: Option<String>,
 }
 
 impl OutboxItem {
@@ -66,6 +70,7 @@ impl OutboxItem {
             progress: 0.0,
             thumb: None,
             account: current_account(),
+            uploaded_ticket: None,
         }
     }
 
@@ -285,7 +290,9 @@ impl Outbox {
                     .await;
                     c.revision.update(|r| *r += 1);
                 }
-                Err(e) if e.is_network() => {
+                // Sent again on the next kick (every 4 s, or when the phone is
+                // back online) with the same key, so nothing is done twice.
+                Err(e) if e.is_transient() => {
                     self.set(&item.id, |i| i.state = State::Waiting).await;
                     return;
                 }
@@ -359,6 +366,28 @@ impl Outbox {
         let Some(blob) = crate::idb::get_blob(&item.id).await else {
             return Err(ApiError::new("VALIDATION", t("err_photo_missing")));
         };
+        let ticket_id = match item.uploaded_ticket.clone() {
+            Some(t) => t,
+            None => self.upload(item, blob).await?,
+        };
+        let vars = gql::confirm_photo_upload::Variables { ticket_id };
+        match gql::call::<gql::ConfirmPhotoUpload>(vars).await {
+            Ok(r) => self.set(&item.id, |i| i.thumb = Some(r.confirm_photo_upload.thumbnail_url)).await,
+            // The first confirmation went through; only its answer was lost.
+            Err(e) if e.reason.as_deref() == Some("UPLOAD_CONFIRMED") => {}
+            Err(e) => {
+                if !e.is_transient() {
+                    // Expired or refused: a manual retry starts with a new upload.
+                    self.set(&item.id, |i| i.uploaded_ticket = None).await;
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks for a ticket and stores the bytes under it; the ticket's id.
+    async fn upload(self, item: &OutboxItem, blob: web_sys::Blob) -> Result<String, ApiError> {
         let ct = item.content_type.clone().unwrap_or_else(|| "image/jpeg".into());
         let ticket = gql::call::<gql::RequestPhotoUpload>(gql::request_photo_upload::Variables {
             household_id: item.household_id.clone(),
@@ -381,13 +410,13 @@ impl Outbox {
         })
         .await?;
         if !(200..300).contains(&status) {
-            return Err(ApiError::new("UPLOAD", format!("HTTP {status}")));
+            // No answer (0), or the store briefly away: worth sending again.
+            let code = if status == 0 || status == 429 || status >= 500 { "UNAVAILABLE" } else { "UPLOAD" };
+            return Err(ApiError::new(code, format!("HTTP {status}")));
         }
-        let photo = gql::call::<gql::ConfirmPhotoUpload>(gql::confirm_photo_upload::Variables { ticket_id: ticket.id })
-            .await?
-            .confirm_photo_upload;
-        self.set(&item.id, |i| i.thumb = Some(photo.thumbnail_url)).await;
-        Ok(())
+        let id = ticket.id;
+        self.set(&item.id, |i| i.uploaded_ticket = Some(id.clone())).await;
+        Ok(id)
     }
 }
 

@@ -18,11 +18,59 @@ use tests::TestApp;
 const WAIT: Duration = Duration::from_secs(25);
 
 /// A TCP proxy in front of the API: `set_up(false)` cuts every connection and
-/// refuses new ones, as a phone losing coverage sees it.
+/// refuses new ones, as a phone losing coverage sees it; `lose_answers` lets
+/// requests through but drops the connection instead of their answers.
 pub struct Proxy {
     pub url: String,
     up: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    lose: Arc<Mutex<(Vec<u8>, usize, usize)>>,
+}
+
+/// Whether this chunk sent to the API names the marked operation while
+/// answers are still to be lost (and counts one lost).
+fn loses(lose: &Mutex<(Vec<u8>, usize, usize)>, chunk: &[u8]) -> bool {
+    let mut l = lose.lock().unwrap();
+    let hit = l.1 > 0 && !l.0.is_empty() && chunk.windows(l.0.len()).any(|w| w == l.0.as_slice());
+    if hit {
+        l.1 -= 1;
+        l.2 += 1;
+    }
+    hit
+}
+
+/// Relays one connection; after a request `loses` marks, the API's answer is
+/// read and thrown away and the phone's side is closed (signal gone mid-answer).
+async fn relay(inbound: tokio::net::TcpStream, target: SocketAddr, lose: Arc<Mutex<(Vec<u8>, usize, usize)>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(outbound) = tokio::net::TcpStream::connect(target).await else { return };
+    let ((mut ri, mut wi), (mut ro, mut wo)) = (inbound.into_split(), outbound.into_split());
+    let cut = Arc::new(AtomicBool::new(false));
+    let cut2 = cut.clone();
+    let up = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = ri.read(&mut buf).await {
+            if loses(&lose, &buf[..n]) {
+                cut2.store(true, Ordering::SeqCst);
+            }
+            if wo.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    };
+    let down = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = ro.read(&mut buf).await {
+            if cut.load(Ordering::SeqCst) {
+                break;
+            }
+            if wi.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = wi.shutdown().await;
+    };
+    tokio::join!(up, down);
 }
 
 impl Proxy {
@@ -31,22 +79,31 @@ impl Proxy {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let up = Arc::new(AtomicBool::new(true));
         let conns = Arc::new(Mutex::new(Vec::new()));
-        let (u, c) = (up.clone(), conns.clone());
+        let lose = Arc::new(Mutex::new((Vec::new(), 0, 0)));
+        let (u, c, l) = (up.clone(), conns.clone(), lose.clone());
         tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            while let Ok((inbound, _)) = listener.accept().await {
                 if !u.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
                 }
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
+                let task = tokio::spawn(relay(inbound, target, l.clone()));
                 c.lock().unwrap().push(task);
             }
         });
-        Self { url, up, conns }
+        Self { url, up, conns, lose }
+    }
+
+    /// The next `n` requests whose bytes contain `marker` reach the API, but
+    /// their answers never reach the phone.
+    pub fn lose_answers(&self, marker: &str, n: usize) {
+        let mut l = self.lose.lock().unwrap();
+        *l = (marker.as_bytes().to_vec(), n, 0);
+    }
+
+    /// How many answers were lost so far.
+    pub fn lost(&self) -> usize {
+        self.lose.lock().unwrap().2
     }
 
     pub fn set_up(&self, up: bool) {

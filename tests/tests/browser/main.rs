@@ -736,3 +736,48 @@ async fn township_reviews_with_photos_findings_and_a_safe_bulk_approval() {
     phone.assert_no_errors().await;
     env.stop(vec![phone]).await;
 }
+
+/// A weak signal in the township: an approval reaches the API but its answer
+/// never reaches the phone. The review screen sends it again with the same
+/// idempotency key and shows it approved, with no error and one approval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_whose_answer_was_lost_is_sent_again_and_applied_once() {
+    let env = Env::start(true).await;
+    let app = &env.app;
+    app.extend_look_back(&app.token("admin").await).await;
+    let v = app.token(VILLAGE).await;
+    let q =
+        "{ households(first: 1, filter: { status: [NOT_STARTED], expectedPath: [APPRAISED] }) { nodes { id code } } }";
+    let d = app.ok(Some(&v), q, json!({})).await;
+    let (h, code) = (
+        d["households"]["nodes"][0]["id"].as_str().unwrap().to_owned(),
+        d["households"]["nodes"][0]["code"].as_str().unwrap().to_owned(),
+    );
+    submit_with_photo(app, &v, &h, 31).await;
+
+    let phone = env.browser(360, 780).await;
+    phone.sign_in(TOWNSHIP, DEMO_PASSWORD).await;
+    let card = format!("#review-list li[data-code='{code}']");
+    phone.wait_for(&format!("{card} button.approve")).await;
+    let proxy = env.proxy.as_ref().unwrap();
+    proxy.lose_answers("approveVerification", 1);
+    phone.click(&format!("{card} button.approve")).await;
+    // Approved, the card leaves the queue of submitted records, and nothing was shown as an error.
+    phone.wait_gone(&card).await;
+    assert_eq!(proxy.lost(), 1, "the first answer was lost on the way");
+    let shown = if phone.find_all("#review .error").await > 0 { phone.text("#review .error").await } else { String::new() };
+    assert_eq!(shown, "", "no error is shown for the lost answer");
+    let hist =
+        "query($id: ID!) { household(id: $id) { verification { status } history(first: 50) { nodes { action } } } }";
+    let d = app.ok(Some(&v), hist, json!({ "id": h })).await;
+    assert_eq!(d["household"]["verification"]["status"], "APPROVED");
+    let approvals = d["household"]["history"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "VERIFICATION_APPROVED")
+        .count();
+    assert_eq!(approvals, 1, "{d}");
+    phone.assert_no_errors().await;
+    env.stop(vec![phone]).await;
+}

@@ -15,8 +15,11 @@ use leptos::prelude::*;
 
 type Node = q::ReviewQueueHouseholdsNodes;
 
+/// One approval, resent while the API is briefly away; its key keeps a
+/// resend after a lost answer from failing as "no longer submitted".
 async fn approve(id: String, version: i64) -> Result<(), ApiError> {
-    gql::call::<gql::ApproveVerification>(gql::approve_verification::Variables { id, version }).await.map(|_| ())
+    let vars = gql::approve_verification::Variables { id, version, idempotency_key: Some(crate::outbox::new_id()) };
+    gql::call_retrying::<gql::ApproveVerification>(vars).await.map(|_| ())
 }
 
 async fn load_queue(status: VerificationStatus) -> Result<Vec<Node>, ApiError> {
@@ -263,9 +266,13 @@ fn ReviewRow(h: Node, tick: RwSignal<u32>) -> impl IntoView {
             return;
         }
         leptos::task::spawn_local(async move {
-            let vars =
-                gql::return_verification::Variables { id: vid.get_value(), version, reason: reason.get_untracked() };
-            match gql::call::<gql::ReturnVerification>(vars).await {
+            let vars = gql::return_verification::Variables {
+                id: vid.get_value(),
+                version,
+                reason: reason.get_untracked(),
+                idempotency_key: Some(crate::outbox::new_id()),
+            };
+            match gql::call_retrying::<gql::ReturnVerification>(vars).await {
                 Ok(_) => tick.update(|t| *t += 1),
                 Err(e) => error.set(Some(e)),
             }
