@@ -122,8 +122,13 @@ pub struct TestApp {
 impl TestApp {
     /// A server on an empty (migrated) database.
     pub async fn empty() -> Self {
+        Self::empty_with(|_| {}).await
+    }
+
+    /// A server on an empty database, with its configuration changed first.
+    pub async fn empty_with(tweak: impl FnOnce(&mut api::config::Config)) -> Self {
         let (url, dir) = fresh_database().await;
-        Self::start(url, dir, |_| {}).await
+        Self::start(url, dir, tweak).await
     }
 
     /// A server on a copy of the demo county.

@@ -70,7 +70,11 @@ async fn account(app: &TestApp, by: &str, username: &str, role: &str, region_id:
 /// The province, its two counties with their ADMINs, and the province's campaign
 /// with the 2020 pilot's milestones, running from yesterday.
 async fn province() -> Province {
-    let app = TestApp::empty().await;
+    province_with(|_| {}).await
+}
+
+async fn province_with(tweak: impl FnOnce(&mut api::config::Config)) -> Province {
+    let app = TestApp::empty_with(tweak).await;
     let path = app.data_dir.join("regions.csv");
     std::fs::write(&path, REGIONS).unwrap();
     let regions = path.display().to_string();
@@ -318,4 +322,51 @@ async fn a_county_tightens_the_province_milestones_but_cannot_loosen_them() {
     assert!(r["updateMilestone"]["id"].is_string());
     let still = verification(&app.ok(Some(&p.gucheng), MILESTONES, json!({ "c": p.campaign })).await);
     assert_eq!(at(&still["endsAt"]), half_day);
+}
+
+/// A province's own webhook endpoint hears of the province's milestones at
+/// risk, measured on the province's figures (its counties added up).
+#[tokio::test]
+async fn a_province_webhook_hears_of_its_milestones_at_risk() {
+    let p = province_with(|c| {
+        c.webhook_allow_http = true;
+        c.webhook_allow_private = true;
+        c.webhook_poll_ms = 50;
+    })
+    .await;
+    let app = &p.app;
+    let (url, rx) = crate::webhooks::receiver(0).await;
+    let create = "mutation($u: String!) { createWebhook(url: $u, events: [MILESTONE_AT_RISK]) { webhook { id } } }";
+    app.ok(Some(&p.province_admin), create, json!({ "u": url })).await;
+    let join = "mutation($c: ID!) { joinCampaign(campaignId: $c) { id } }";
+    for (t, csv) in [(&p.gucheng, GUCHENG), (&p.jingxian, JINGXIAN)] {
+        app.ok(Some(t), join, json!({ "c": p.campaign })).await;
+        let r = import(app, t, "poverty.csv", csv, &p.campaign).await;
+        assert_eq!(r["data"]["importReferenceFile"]["accepted"], true, "{r}");
+    }
+    // What the province's board says is at risk, as the worker should report it.
+    let board = app.ok(Some(&p.province_admin), BOARD, json!({ "c": p.campaign })).await;
+    let at_risk: Vec<String> = board["progress"]["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["state"] == "AT_RISK")
+        .map(|m| m["milestoneId"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!at_risk.is_empty(), "two days into the campaign with nothing submitted: {board}");
+    let mut got = Vec::new();
+    for _ in 0..300 {
+        got = rx.got.lock().unwrap().iter().map(|(_, b)| serde_json::from_str::<Value>(b).unwrap()).collect();
+        if got.len() >= at_risk.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut heard: Vec<String> =
+        got.iter().map(|e| e["data"]["milestoneId"].as_str().unwrap_or_default().to_owned()).collect();
+    heard.sort();
+    let mut want = at_risk.clone();
+    want.sort();
+    assert_eq!(heard, want, "one event per milestone at risk: {got:#?}");
+    assert!(got.iter().all(|e| e["event"] == "MILESTONE_AT_RISK" && e["data"]["campaign"] == "河北省2026核验"));
 }

@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex};
 use tests::*;
 
 #[derive(Clone, Default)]
-struct Receiver {
-    got: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+pub(crate) struct Receiver {
+    pub(crate) got: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>,
     /// How many requests to answer 500 before answering 200.
     fail_first: usize,
 }
 
-async fn receiver(fail_first: usize) -> (String, Receiver) {
+pub(crate) async fn receiver(fail_first: usize) -> (String, Receiver) {
     let r = Receiver { fail_first, ..Default::default() };
     let state = r.clone();
     let app = axum::Router::new().route(

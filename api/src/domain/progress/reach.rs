@@ -63,6 +63,26 @@ pub async fn joined_by(db: &DatabaseConnection, county_id: Uuid) -> AppResult<Ve
         .collect())
 }
 
+/// Campaign ids that any county within `region` (itself, for a county) takes part in.
+pub async fn joined_within(db: &DatabaseConnection, region: &region::Model) -> AppResult<Vec<Uuid>> {
+    let counties = Query::select()
+        .column(region::Column::Id)
+        .from(region::Entity)
+        .and_where(region::Column::Level.eq(RegionLevel::County))
+        .and_where(region::Column::Path.starts_with(&region.path))
+        .to_owned();
+    let mut ids: Vec<Uuid> = campaign_county::Entity::find()
+        .filter(campaign_county::Column::CountyId.in_subquery(counties))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|j| j.campaign_id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
 /// The counties taking part in a campaign, by code.
 pub use crate::domain::counters::campaign_counties as counties_of;
 

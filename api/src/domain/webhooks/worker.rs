@@ -142,7 +142,8 @@ pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
 /// Milestones that turned AT_RISK or MISSED, reported once per endpoint.
 async fn milestone_events(state: &AppState) -> anyhow::Result<()> {
     let db = &state.db;
-    let counties: Vec<Uuid> = endpoint::Entity::find()
+    // An endpoint's "county" is the region of the ADMIN who made it: a county, or a city or province above.
+    let regions: Vec<Uuid> = endpoint::Entity::find()
         .filter(endpoint::Column::Active.eq(true))
         .select_only()
         .column(endpoint::Column::CountyId)
@@ -151,16 +152,16 @@ async fn milestone_events(state: &AppState) -> anyhow::Result<()> {
         .all(db)
         .await?;
     let now = crate::domain::audit::now();
-    for county in counties {
-        let Some(county_region) = entity::region::Entity::find_by_id(county).one(db).await? else { continue };
-        // Every campaign the county takes part in, measured on the county's own
-        // figures against its milestones as they hold there (tightened or not).
-        let joined = progress::joined_by(db, county).await?;
+    for region_id in regions {
+        let Some(region) = entity::region::Entity::find_by_id(region_id).one(db).await? else { continue };
+        // Every campaign the region's counties take part in, measured on the
+        // region's own figures against its milestones as they hold there.
+        let joined = progress::joined_within(db, &region).await?;
         let campaigns =
             entity::campaign::Entity::find().filter(entity::campaign::Column::Id.is_in(joined)).all(db).await?;
         for c in campaigns {
-            let counts = progress::campaign_counts(db, c.id, county).await?;
-            for m in progress::milestones_for(db, c.id, &county_region).await?.into_iter().map(|e| e.model) {
+            let counts = progress::campaign_counts(db, c.id, region_id).await?;
+            for m in progress::milestones_for(db, c.id, &region).await?.into_iter().map(|e| e.model) {
                 let actual = progress::actual_percent(m.target_metric, &counts);
                 let st = progress::state(&m, actual, now);
                 let event = match st {
@@ -173,7 +174,7 @@ async fn milestone_events(state: &AppState) -> anyhow::Result<()> {
                 // Keyed by the milestone's end, so an extended window that slips again is told again.
                 let key = format!("milestone:{}:{}:{}", m.id, event.name(), m.ends_at.timestamp());
                 let tx = Tx::begin(state, Actor::default()).await?;
-                enqueue(tx.conn(), county, event, data, Some(key)).await?;
+                enqueue(tx.conn(), region_id, event, data, Some(key)).await?;
                 tx.commit_bookkeeping(state).await?;
             }
         }
