@@ -97,6 +97,10 @@ struct Conn {
     /// A message of the right type with the wrong shape: a non-object
     /// `connection_init` payload, a `subscribe` without a query (4400).
     malformed: bool,
+    /// Operations that have had a result with data.
+    streaming: HashSet<String>,
+    /// Operations ended by an `error` message, whose `complete` is not sent.
+    failed: HashSet<String>,
 }
 
 pub(super) async fn ws_handler(
@@ -138,6 +142,7 @@ async fn serve(socket: WebSocket, s: Server, protocol: Protocols, addr: String, 
         });
     let state = s.state.clone();
     let init_conn = conn.clone();
+    let transport_ws = matches!(protocol, Protocols::GraphQLWS);
     let mut gql = GqlWebSocket::new(SubscriptionsOnly(s.schema.clone()), input, protocol)
         .on_connection_init(move |payload| async move { connection_init(state, init_conn, payload, addr, lang).await });
     let recheck = Duration::from_secs(s.state.cfg.ws_recheck_secs.max(1));
@@ -148,6 +153,8 @@ async fn serve(socket: WebSocket, s: Server, protocol: Protocols, addr: String, 
         tokio::select! {
             m = gql.next() => match m {
                 Some(WsMessage::Text(t)) => {
+                    let t = if transport_ws { as_protocol(&mut conn.lock().unwrap_or_else(|e| e.into_inner()), t) } else { Some(t) };
+                    let Some(t) = t else { continue };
                     note_server_message(&mut conn.lock().unwrap_or_else(|e| e.into_inner()), &t);
                     let (duplicate, malformed) = {
                         let c = conn.lock().unwrap_or_else(|e| e.into_inner());
@@ -220,6 +227,35 @@ fn note_client_message(c: &mut Conn, bytes: &[u8]) {
             c.ids.remove(&id);
         }
         _ => {}
+    }
+}
+
+/// graphql-transport-ws answers an operation refused before it yields
+/// anything (an invalid document, a region the viewer may not see) with one
+/// `error` message carrying the errors, and no `complete`; async-graphql
+/// sends `next` with the errors and then `complete`. This rewrites the one
+/// and drops the other (None).
+fn as_protocol(c: &mut Conn, text: String) -> Option<String> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { return Some(text) };
+    let Some(id) = v.get("id").and_then(|i| i.as_str()).map(str::to_owned) else { return Some(text) };
+    match v.get("type").and_then(|t| t.as_str()) {
+        Some("next") => {
+            let p = &v["payload"];
+            let no_data = p.get("data").is_none_or(serde_json::Value::is_null);
+            let errors = p.get("errors").and_then(|e| e.as_array()).is_some_and(|e| !e.is_empty());
+            if no_data && errors && !c.streaming.contains(&id) {
+                let error = serde_json::json!({ "id": id, "type": "error", "payload": p["errors"] });
+                c.failed.insert(id);
+                return Some(error.to_string());
+            }
+            c.streaming.insert(id);
+            Some(text)
+        }
+        Some("complete") => {
+            c.streaming.remove(&id);
+            (!c.failed.remove(&id)).then_some(text)
+        }
+        _ => Some(text),
     }
 }
 

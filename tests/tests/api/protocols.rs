@@ -75,6 +75,34 @@ async fn websocket_close_codes_are_the_protocols() {
     ws.next().await;
     send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": {} }).to_string()).await;
     assert_eq!(close_code(&mut ws, 5).await, Some(4400), "a subscribe without a query");
+    // An operation refused before it runs is one `error` message with the
+    // errors (no `complete`); the connection stays open for the next one.
+    let mut ws = connect(&app).await;
+    send(&mut ws, init(Some(&admin))).await;
+    ws.next().await;
+    // An unknown field, and a query (which goes over HTTP).
+    for (i, query) in ["subscription { noSuchField }", "{ __typename }"].iter().enumerate() {
+        let id = format!("r{i}");
+        send(&mut ws, json!({ "id": id, "type": "subscribe", "payload": { "query": query } }).to_string()).await;
+        let m: Value = match tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str(&t).unwrap(),
+            other => panic!("{query}: expected an error message, got {other:?}"),
+        };
+        assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("error"), Some(id.as_str())), "{query}: {m}");
+        assert!(m["payload"][0]["message"].is_string(), "{query}: the errors as the payload: {m}");
+        assert!(m["payload"][0]["extensions"]["code"].is_string(), "{query}: a code: {m}");
+    }
+    // No `complete` followed: the next message is the answer to a valid subscription.
+    send(
+        &mut ws,
+        json!({ "id": "ok", "type": "subscribe", "payload": { "query": "subscription { __typename }" } }).to_string(),
+    )
+    .await;
+    let m: Value = match tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str(&t).unwrap(),
+        other => panic!("expected the valid subscription's answer, got {other:?}"),
+    };
+    assert_eq!(m["id"], "ok", "{m}");
     // 4408: no connection_init within the 10 s the server waits.
     let mut ws = connect(&app).await;
     assert_eq!(close_code(&mut ws, 15).await, Some(4408));
