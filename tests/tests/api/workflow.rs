@@ -406,9 +406,11 @@ async fn a_retry_with_the_same_idempotency_key_changes_nothing() {
     let t = app.token("t131126100").await;
     let decide = "mutation($id: ID!, $v: Int!, $k: String) {
       approveVerification(id: $id, version: $v, idempotencyKey: $k) { id status version } }";
-    let a1 = app.ok(Some(&t), decide, json!({ "id": id, "v": 2, "k": "approve-42" })).await;
-    let a2 = app.ok(Some(&t), decide, json!({ "id": id, "v": 2, "k": "approve-42" })).await;
+    // Both at once (a resend while the first is still running): both get the one approval.
+    let vars = json!({ "id": id, "v": 2, "k": "approve-42" });
+    let (a1, a2) = tokio::join!(app.ok(Some(&t), decide, vars.clone()), app.ok(Some(&t), decide, vars.clone()));
     assert_eq!(a1, a2);
+    assert_eq!(app.ok(Some(&t), decide, vars).await, a1, "and so does a later resend");
     assert_eq!(a2["approveVerification"]["status"], "APPROVED");
     // Without the key the same request is what it is: the record is no longer submitted.
     let bare = app.gql(Some(&t), decide, json!({ "id": id, "v": 2 })).await;

@@ -120,6 +120,26 @@ pub(super) async fn replay<C: ConnectionTrait>(
     Ok(verification::Entity::find_by_id(row.verification_id).one(conn).await?)
 }
 
+/// A request that lost to an overlapping attempt with the same key (a resend
+/// while the first was still running) gets the first attempt's answer: its
+/// CONFLICT (a version moved on, or the key's unique index) is only the race.
+pub(super) async fn settle<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    key: Option<&str>,
+    operation: &str,
+    result: AppResult<verification::Model>,
+    same: impl Fn(&verification::Model) -> bool,
+) -> AppResult<verification::Model> {
+    match result {
+        Err(AppError::Conflict(m)) if key.is_some() => match replay(db, viewer, key, operation).await? {
+            Some(done) if same(&done) => Ok(done),
+            _ => Err(AppError::Conflict(m)),
+        },
+        r => r,
+    }
+}
+
 pub(super) async fn remember(
     txn: &DatabaseTransaction,
     viewer: &Viewer,

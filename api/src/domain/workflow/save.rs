@@ -1,7 +1,7 @@
 //! Saving a draft (初录, or 模拟录入 for practice): only the village's verifier
 //! enters data; versioned, idempotent, checked and audited.
 
-use super::{check_key, conflict, invalid, remember, replay, snapshot, versioned_update, HouseFacts, SAVABLE};
+use super::{check_key, conflict, invalid, remember, replay, settle, snapshot, versioned_update, HouseFacts, SAVABLE};
 use crate::domain::error::{key, msg};
 use crate::{
     domain::{
@@ -81,6 +81,14 @@ fn validate(input: &SaveInput, now: DateTime<Utc>) -> AppResult<()> {
 
 /// Saves a draft (初录 / 模拟录入). Only the village's verifier enters data.
 pub async fn save(ctx: &Ctx, state: &AppState, input: SaveInput) -> AppResult<verification::Model> {
+    let viewer = ctx.viewer()?;
+    let (household, practice, key) = (input.household_id, input.practice, input.idempotency_key.clone());
+    let result = save_once(ctx, state, input).await;
+    settle(&state.db, viewer, key.as_deref(), "SAVE", result, |v| v.household_id == household && v.practice == practice)
+        .await
+}
+
+async fn save_once(ctx: &Ctx, state: &AppState, input: SaveInput) -> AppResult<verification::Model> {
     let viewer = ctx.viewer()?;
     viewer.require_role(&[Role::Verifier], key::ACT_ENTER_DATA)?;
     let h = households::get(&state.db, viewer, input.household_id).await?;

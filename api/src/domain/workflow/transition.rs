@@ -1,7 +1,7 @@
 //! Submit, approve, return or reopen: load the record the viewer may act on,
 //! guard role, state, version and window, apply the change, emit the event.
 
-use super::{check_key, conflict, invalid, remember, replay, snapshot, versioned_update};
+use super::{check_key, conflict, invalid, remember, replay, settle, snapshot, versioned_update};
 use crate::domain::error::{key, msg};
 use crate::domain::{
     audit::NewEvent,
@@ -149,6 +149,20 @@ async fn guard<'a>(
 /// Submit, approve, return or reopen: right role, right state, right version.
 #[allow(clippy::too_many_arguments)]
 pub async fn transition(
+    ctx: &Ctx,
+    state: &AppState,
+    op: Op,
+    id: Uuid,
+    version: i32,
+    reason: Option<&str>,
+    idempotency_key: Option<&str>,
+) -> AppResult<verification::Model> {
+    let result = transition_once(ctx, state, op, id, version, reason, idempotency_key).await;
+    settle(&state.db, ctx.viewer()?, idempotency_key, op.name(), result, |v| v.id == id).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn transition_once(
     ctx: &Ctx,
     state: &AppState,
     op: Op,
