@@ -61,9 +61,22 @@ async fn upload_confirm_and_download_on_both_stores() {
         let bytes = jpeg(640, 480, 1);
         let (ticket, status) = app.put_photo(&v, h, &bytes, "image/jpeg", false).await;
         assert_eq!(status, 200, "{store:?} PUT");
-        let photo = app.ok(Some(&v), CONFIRM_UPLOAD, json!({ "t": ticket })).await["confirmPhotoUpload"].clone();
+        // Confirmed twice at once (a phone resending while the first is still
+        // running), then once more later: one photo, and the others are told
+        // it was confirmed, so the phone knows not to upload it again.
+        let confirm = || app.gql(Some(&v), CONFIRM_UPLOAD, json!({ "t": ticket }));
+        let (a, b) = tokio::join!(confirm(), confirm());
+        let later = confirm().await;
+        let (ok, told): (Vec<&Value>, Vec<&Value>) = [&a, &b, &later].into_iter().partition(|r| r["errors"].is_null());
+        assert_eq!(ok.len(), 1, "{store:?}: one confirmation records the photo: {a} {b}");
+        for r in told {
+            assert_eq!(code(r), Some("CONFLICT"), "{store:?}: {r}");
+            assert_eq!(r["errors"][0]["extensions"]["reason"], "UPLOAD_CONFIRMED", "{store:?}: {r}");
+        }
+        let photo = ok[0]["data"]["confirmPhotoUpload"].clone();
         assert_eq!(photo["width"], 640);
         let d = app.ok(Some(&v), HOUSEHOLD_PHOTOS, json!({ "id": h })).await;
+        assert_eq!(d["household"]["photos"].as_array().unwrap().len(), 1, "{store:?}: {d}");
         let p = &d["household"]["photos"][0];
         let url = p["url"].as_str().unwrap();
         if store == Store::S3 {

@@ -41,6 +41,14 @@ pub async fn sweep(state: &AppState, grace: chrono::Duration) -> AppResult<u64> 
         let _turn = state.write_turn().await;
         photo_upload::Entity::delete_by_id(t.id).exec(&state.db).await?;
     }
+    // Confirmed tickets answer a resent confirmation for a week past their
+    // expiry (a phone may come back online days later), then go.
+    let _turn = state.write_turn().await;
+    photo_upload::Entity::delete_many()
+        .filter(photo_upload::Column::ConfirmedAt.is_not_null())
+        .filter(photo_upload::Column::ExpiresAt.lt(cutoff - chrono::Duration::days(7)))
+        .exec(&state.db)
+        .await?;
     Ok(n)
 }
 

@@ -301,6 +301,18 @@ async fn record(
     let now = ctx.now();
     let tx = Tx::begin(state, ctx.actor()?).await?;
     let txn = tx.conn();
+    // The ticket is marked, not deleted: a phone resending a confirmation
+    // whose answer it lost learns it went through (UPLOAD_CONFIRMED), and of
+    // two confirmations at once only the first records a photo.
+    let marked = photo_upload::Entity::update_many()
+        .col_expr(photo_upload::Column::ConfirmedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(photo_upload::Column::Id.eq(t.id))
+        .filter(photo_upload::Column::ConfirmedAt.is_null())
+        .exec(txn)
+        .await?;
+    if marked.rows_affected != 1 {
+        return Err(AppError::Conflict(msg!(UPLOAD_CONFIRMED)));
+    }
     tx.track(h.campaign_id, h.id).await?;
     let v = verification::Entity::find()
         .filter(verification::Column::HouseholdId.eq(h.id))
@@ -331,7 +343,6 @@ async fn record(
     }
     .insert(txn)
     .await?;
-    photo_upload::Entity::delete_by_id(t.id).exec(txn).await?;
     tx.audit(NewEvent {
         action: "PHOTO_ADDED",
         entity_type: "Photo",
