@@ -99,8 +99,9 @@ struct Conn {
     malformed: bool,
     /// Operations that have had a result with data.
     streaming: HashSet<String>,
-    /// Operations ended by an `error` message, whose `complete` is not sent.
-    failed: HashSet<String>,
+    /// An operation's first result, when it had errors and no data: held
+    /// until the next message for it tells whether the operation ended.
+    held: std::collections::HashMap<String, String>,
 }
 
 pub(super) async fn ws_handler(
@@ -149,25 +150,26 @@ async fn serve(socket: WebSocket, s: Server, protocol: Protocols, addr: String, 
     let mut ticker = tokio::time::interval(recheck);
     let init_deadline = tokio::time::sleep(INIT_WITHIN);
     tokio::pin!(init_deadline);
-    let close_with = loop {
+    let close_with = 'conn: loop {
         tokio::select! {
             m = gql.next() => match m {
                 Some(WsMessage::Text(t)) => {
-                    let t = if transport_ws { as_protocol(&mut conn.lock().unwrap_or_else(|e| e.into_inner()), t) } else { Some(t) };
-                    let Some(t) = t else { continue };
-                    note_server_message(&mut conn.lock().unwrap_or_else(|e| e.into_inner()), &t);
-                    let (duplicate, malformed) = {
-                        let c = conn.lock().unwrap_or_else(|e| e.into_inner());
-                        (c.duplicate, c.malformed)
-                    };
-                    if malformed {
-                        break Some((close::BAD_REQUEST, "Invalid message received".to_owned()));
-                    }
-                    if duplicate {
-                        break Some((close::SUBSCRIBER_EXISTS, "Subscriber for this id already exists".to_owned()));
-                    }
-                    if sink.send(Message::Text(t.into())).await.is_err() {
-                        break None;
+                    let out = if transport_ws { as_protocol(&mut conn.lock().unwrap_or_else(|e| e.into_inner()), t) } else { vec![t] };
+                    for t in out {
+                        note_server_message(&mut conn.lock().unwrap_or_else(|e| e.into_inner()), &t);
+                        let (duplicate, malformed) = {
+                            let c = conn.lock().unwrap_or_else(|e| e.into_inner());
+                            (c.duplicate, c.malformed)
+                        };
+                        if malformed {
+                            break 'conn Some((close::BAD_REQUEST, "Invalid message received".to_owned()));
+                        }
+                        if duplicate {
+                            break 'conn Some((close::SUBSCRIBER_EXISTS, "Subscriber for this id already exists".to_owned()));
+                        }
+                        if sink.send(Message::Text(t.into())).await.is_err() {
+                            break 'conn None;
+                        }
                     }
                 }
                 Some(WsMessage::Close(code, reason)) => break Some(protocol_code(&conn, code, reason)),
@@ -233,29 +235,37 @@ fn note_client_message(c: &mut Conn, bytes: &[u8]) {
 /// graphql-transport-ws answers an operation refused before it yields
 /// anything (an invalid document, a region the viewer may not see) with one
 /// `error` message carrying the errors, and no `complete`; async-graphql
-/// sends `next` with the errors and then `complete`. This rewrites the one
-/// and drops the other (None).
-fn as_protocol(c: &mut Conn, text: String) -> Option<String> {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { return Some(text) };
-    let Some(id) = v.get("id").and_then(|i| i.as_str()).map(str::to_owned) else { return Some(text) };
+/// sends `next` with the errors and then `complete`. A first result with
+/// errors and no data is held: followed at once by `complete` it becomes
+/// that `error`; followed by anything else (a live stream whose first event
+/// failed) it is sent as it was, before that message.
+fn as_protocol(c: &mut Conn, text: String) -> Vec<String> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { return vec![text] };
+    let Some(id) = v.get("id").and_then(|i| i.as_str()).map(str::to_owned) else { return vec![text] };
     match v.get("type").and_then(|t| t.as_str()) {
         Some("next") => {
             let p = &v["payload"];
             let no_data = p.get("data").is_none_or(serde_json::Value::is_null);
             let errors = p.get("errors").and_then(|e| e.as_array()).is_some_and(|e| !e.is_empty());
-            if no_data && errors && !c.streaming.contains(&id) {
-                let error = serde_json::json!({ "id": id, "type": "error", "payload": p["errors"] });
-                c.failed.insert(id);
-                return Some(error.to_string());
+            if no_data && errors && !c.streaming.contains(&id) && !c.held.contains_key(&id) {
+                c.held.insert(id, text);
+                return Vec::new();
             }
+            let mut out: Vec<String> = c.held.remove(&id).into_iter().collect();
             c.streaming.insert(id);
-            Some(text)
+            out.push(text);
+            out
         }
         Some("complete") => {
             c.streaming.remove(&id);
-            (!c.failed.remove(&id)).then_some(text)
+            match c.held.remove(&id).and_then(|h| serde_json::from_str::<serde_json::Value>(&h).ok()) {
+                Some(h) => {
+                    vec![serde_json::json!({ "id": id, "type": "error", "payload": h["payload"]["errors"] }).to_string()]
+                }
+                None => vec![text],
+            }
         }
-        _ => Some(text),
+        _ => vec![text],
     }
 }
 
