@@ -127,6 +127,7 @@ crate::catalogue! { ERRORS:
     EXPORT_ACCOUNTS_ONLY => "导出仅限已登录账号；看板令牌请直接读取接口。", "Exports are for signed-in accounts; a dashboard token reads the API.";
     WEBHOOK_EVENTS => "请至少选择一个事件。", "Choose at least one event.";
     WEBHOOK_URL => "回调地址不可用：{detail}", "The webhook URL cannot be used: {detail}";
+    WEBHOOK_EVENTS_ABOVE_COUNTY => "县级以上的回调只接收进度节点事件（MILESTONE_AT_RISK、MILESTONE_MISSED）；核验和导入事件请由各县设置。", "Above the county a webhook receives milestone events only (MILESTONE_AT_RISK, MILESTONE_MISSED); record and import events are each county's to subscribe to.";
 
     // Setting up a county
     REGION_CODE_UNKNOWN => "区划代码 {code} 不在区划名单中。", "{code} is not in the region list.";

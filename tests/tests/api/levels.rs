@@ -336,6 +336,10 @@ async fn a_province_webhook_hears_of_its_milestones_at_risk() {
     .await;
     let app = &p.app;
     let (url, rx) = crate::webhooks::receiver(0).await;
+    // Record events are each county's: asked for here, they are refused, not silently never sent.
+    let records = "mutation($u: String!) { createWebhook(url: $u, events: [MILESTONE_AT_RISK, VERIFICATION_APPROVED]) { webhook { id } } }";
+    let r = app.gql(Some(&p.province_admin), records, json!({ "u": url })).await;
+    assert_eq!((code(&r), r["errors"][0]["extensions"]["field"].as_str()), (Some("VALIDATION"), Some("events")), "{r}");
     let create = "mutation($u: String!) { createWebhook(url: $u, events: [MILESTONE_AT_RISK]) { webhook { id } } }";
     app.ok(Some(&p.province_admin), create, json!({ "u": url })).await;
     let join = "mutation($c: ID!) { joinCampaign(campaignId: $c) { id } }";

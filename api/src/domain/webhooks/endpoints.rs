@@ -45,6 +45,12 @@ pub async fn create(
     if events.is_empty() {
         return Err(AppError::validation("events", msg!(WEBHOOK_EVENTS)));
     }
+    // Above the county only milestones are measured for the region (the worker's
+    // milestone check); an event that would never come is refused, not kept.
+    let above = viewer.scope.level.depth() < entity::RegionLevel::County.depth();
+    if above && events.iter().any(|e| !matches!(e, WebhookEvent::MilestoneAtRisk | WebhookEvent::MilestoneMissed)) {
+        return Err(AppError::validation("events", msg!(WEBHOOK_EVENTS_ABOVE_COUNTY)));
+    }
     let (url, _, _) =
         check_url(state, url).await.map_err(|m| AppError::validation("url", msg!(WEBHOOK_URL, detail = m)))?;
     let secret = new_secret();
