@@ -456,6 +456,15 @@ async fn admin_screens_import_tokens_accounts_milestones_findings_history() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(exported, 1, "one export generated from the board");
+    // The page sends the browser to the file's link once the answer arrives;
+    // navigating before that would be cancelled by it (seen on a loaded machine).
+    for _ in 0..250 {
+        if !b.disabled("#export-summary").await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!b.disabled("#export-summary").await, "the export finished on the page");
 
     b.goto(&format!("/households/{household}")).await;
     b.click("#history summary").await;
