@@ -121,12 +121,8 @@ class Client:
                     raise
         raise AssertionError
 
-    def gql(self, query, variables=None):
-        """Runs one operation; returns (milliseconds, data). Errors raise."""
-        body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        headers = {"content-type": "application/json", "accept": "application/json"}
-        if self.token:
-            headers["authorization"] = f"Bearer {self.token}"
+    def timed(self, body, headers):
+        """Sends one request; returns (milliseconds, data). Errors raise."""
         t = time.perf_counter()
         status, data = self.request(body, headers)
         ms = (time.perf_counter() - t) * 1000
@@ -134,6 +130,14 @@ class Client:
         if doc.get("errors"):
             raise GraphQLError(f"HTTP {status}: {json.dumps(doc['errors'], ensure_ascii=False)[:600]}")
         return ms, doc["data"]
+
+    def gql(self, query, variables=None):
+        """Runs one operation; returns (milliseconds, data). Errors raise."""
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        if self.token:
+            headers["authorization"] = f"Bearer {self.token}"
+        return self.timed(body, headers)
 
     def upload(self, query, variables, file_var, name, content):
         boundary = "----hsv" + uuid.uuid4().hex
@@ -151,13 +155,7 @@ class Client:
             "authorization": f"Bearer {self.token}",
             "graphql-preflight": "1",
         }
-        t = time.perf_counter()
-        status, data = self.request(body, headers)
-        ms = (time.perf_counter() - t) * 1000
-        doc = json.loads(data)
-        if doc.get("errors"):
-            raise GraphQLError(f"HTTP {status}: {json.dumps(doc['errors'], ensure_ascii=False)[:600]}")
-        return ms, doc["data"]
+        return self.timed(body, headers)
 
 
 def free_port():

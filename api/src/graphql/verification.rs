@@ -284,7 +284,8 @@ async fn step(
     idempotency_key: Option<&str>,
 ) -> async_graphql::Result<VerificationNode> {
     let id = ids::decode("Verification", id)?;
-    let r = workflow::transition(ctx.caller(), ctx.state(), op, id, version, reason, idempotency_key).await?;
+    let step = workflow::Step { op, id, version, reason, idempotency_key };
+    let r = workflow::transition(ctx.caller(), ctx.state(), step).await?;
     Ok(VerificationNode(r))
 }
 

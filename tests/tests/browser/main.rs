@@ -755,13 +755,7 @@ async fn an_approval_whose_answer_was_lost_is_sent_again_and_applied_once() {
     let app = &env.app;
     app.extend_look_back(&app.token("admin").await).await;
     let v = app.token(VILLAGE).await;
-    let q =
-        "{ households(first: 1, filter: { status: [NOT_STARTED], expectedPath: [APPRAISED] }) { nodes { id code } } }";
-    let d = app.ok(Some(&v), q, json!({})).await;
-    let (h, code) = (
-        d["households"]["nodes"][0]["id"].as_str().unwrap().to_owned(),
-        d["households"]["nodes"][0]["code"].as_str().unwrap().to_owned(),
-    );
+    let (h, code) = household_of(app, &v).await;
     submit_with_photo(app, &v, &h, 31).await;
 
     let phone = env.browser(360, 780).await;

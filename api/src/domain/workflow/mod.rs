@@ -8,7 +8,7 @@ mod transition;
 
 pub use admin::*;
 pub use save::{save, SaveInput};
-pub use transition::{transition, Op};
+pub use transition::{transition, Op, Step};
 
 use crate::domain::error::{key, msg};
 use crate::domain::{

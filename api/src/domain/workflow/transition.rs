@@ -146,31 +146,25 @@ async fn guard<'a>(
     Ok(reason)
 }
 
-/// Submit, approve, return or reopen: right role, right state, right version.
-#[allow(clippy::too_many_arguments)]
-pub async fn transition(
-    ctx: &Ctx,
-    state: &AppState,
-    op: Op,
-    id: Uuid,
-    version: i32,
-    reason: Option<&str>,
-    idempotency_key: Option<&str>,
-) -> AppResult<verification::Model> {
-    let result = transition_once(ctx, state, op, id, version, reason, idempotency_key).await;
-    settle(&state.db, ctx.viewer()?, idempotency_key, op.name(), result, |v| v.id == id).await
+/// One workflow step as a client asks for it.
+pub struct Step<'a> {
+    pub op: Op,
+    pub id: Uuid,
+    /// The version the client last loaded.
+    pub version: i32,
+    pub reason: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn transition_once(
-    ctx: &Ctx,
-    state: &AppState,
-    op: Op,
-    id: Uuid,
-    version: i32,
-    reason: Option<&str>,
-    idempotency_key: Option<&str>,
-) -> AppResult<verification::Model> {
+/// Submit, approve, return or reopen: right role, right state, right version.
+pub async fn transition(ctx: &Ctx, state: &AppState, step: Step<'_>) -> AppResult<verification::Model> {
+    let (op, id, key) = (step.op, step.id, step.idempotency_key);
+    let result = transition_once(ctx, state, step).await;
+    settle(&state.db, ctx.viewer()?, key, op.name(), result, |v| v.id == id).await
+}
+
+async fn transition_once(ctx: &Ctx, state: &AppState, step: Step<'_>) -> AppResult<verification::Model> {
+    let Step { op, id, version, reason, idempotency_key } = step;
     let viewer = ctx.viewer()?;
     check_key(idempotency_key)?;
     let (cur, h) = load_authorised(&state.db, viewer, op, id).await?;
